@@ -1,0 +1,46 @@
+"""The connector SDK: everything a connector module needs, and nothing of the service."""
+
+from actionruns.sdk.app import Action, ActionType, App, PerformResult
+from actionruns.sdk.auth import Auth, AuthType, OAuth2Config
+from actionruns.sdk.context import Context
+from actionruns.sdk.errors import (
+    ActionError,
+    BlockedDestinationError,
+    ExpiredAuthError,
+    HaltError,
+    ThrottledError,
+    TransientError,
+)
+from actionruns.sdk.fields import (
+    Choice,
+    ChoicePage,
+    DynamicFields,
+    FieldType,
+    InputField,
+    OutputField,
+)
+from actionruns.sdk.outbound import OutboundGuard
+
+__all__ = [
+    "Action",
+    "ActionError",
+    "ActionType",
+    "App",
+    "Auth",
+    "AuthType",
+    "BlockedDestinationError",
+    "Choice",
+    "ChoicePage",
+    "Context",
+    "DynamicFields",
+    "ExpiredAuthError",
+    "FieldType",
+    "HaltError",
+    "InputField",
+    "OAuth2Config",
+    "OutboundGuard",
+    "OutputField",
+    "PerformResult",
+    "ThrottledError",
+    "TransientError",
+]

@@ -1,0 +1,72 @@
+"""App and action declarations: what a connector module exports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from actionruns.sdk.auth import Auth
+from actionruns.sdk.context import Context
+from actionruns.sdk.fields import DynamicFields, InputField, OutputField
+
+PerformResult = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+PerformFunction = Callable[[Context, Mapping[str, Any]], Awaitable[PerformResult]]
+TestFunction = Callable[[Context], Awaitable[str | None]]
+"""A connection test: raises on bad credentials, may return a label for the account."""
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class ActionType(StrEnum):
+    READ = "READ"
+    WRITE = "WRITE"
+    SEARCH = "SEARCH"
+    SEARCH_OR_WRITE = "SEARCH_OR_WRITE"
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    title: str
+    description: str
+    perform: PerformFunction
+    type: ActionType = ActionType.WRITE
+    inputs: Sequence[InputField | DynamicFields] = ()
+    outputs: Sequence[OutputField] = ()
+    sample: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    max_attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if not KEY_PATTERN.match(self.key):
+            raise ValueError(f"action key {self.key!r} must be snake_case")
+
+    @property
+    def static_inputs(self) -> list[InputField]:
+        return [item for item in self.inputs if isinstance(item, InputField)]
+
+
+@dataclass(frozen=True)
+class App:
+    key: str
+    title: str
+    description: str
+    auth: Auth
+    actions: Sequence[Action]
+    categories: Sequence[str] = ()
+    test: TestFunction | None = None
+    image_url: str | None = None
+    hex_color: str = "#4a5568"
+
+    def __post_init__(self) -> None:
+        if not KEY_PATTERN.match(self.key):
+            raise ValueError(f"app key {self.key!r} must be snake_case")
+        keys = [action.key for action in self.actions]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"app {self.key!r} declares an action key twice")
+
+    def action(self, key: str) -> Action | None:
+        return next((action for action in self.actions if action.key == key), None)

@@ -1,0 +1,69 @@
+"""Helpers for HTTP connectors: turning a vendor's response into the right error class."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import httpx2
+
+from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
+
+DEFAULT_THROTTLE_DELAY = 60.0
+
+
+def retry_after_seconds(response: httpx2.Response, default: float = DEFAULT_THROTTLE_DELAY) -> float:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def error_message(response: httpx2.Response) -> str:
+    """The vendor's own message, from common JSON error shapes, else the status line."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:500] if text else f"HTTP {response.status_code} {response.reason_phrase}"
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error", "detail", "title"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return str(value["message"])
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            first = errors[0]
+            if isinstance(first, dict) and isinstance(first.get("message"), str):
+                return str(first["message"])
+            if isinstance(first, str):
+                return first
+    return f"HTTP {response.status_code} {response.reason_phrase}"
+
+
+def raise_for_status(response: httpx2.Response) -> None:
+    """Map an unsuccessful response to halt, expired, throttled or transient."""
+    status = response.status_code
+    if status < 400:
+        return
+    meta = {"status": status}
+    message = error_message(response)
+    if status == 401:
+        raise ExpiredAuthError(message, meta=meta)
+    if status == 429:
+        raise ThrottledError(message, delay=retry_after_seconds(response), meta=meta)
+    if status >= 500 or status == 408:
+        raise TransientError(message, meta=meta)
+    raise HaltError(message, meta=meta)

@@ -1,0 +1,133 @@
+"""The outbound guard: connectors may only reach public addresses unless the operator allows more.
+
+Every connection is checked after DNS resolution, at connect time, so redirects and DNS
+rebinding cannot reach loopback, private, link-local or cloud metadata addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpcore2
+import httpx2
+
+from actionruns.sdk.errors import BlockedDestinationError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Parse ``ACTIONRUNS_OUTBOUND_ALLOW``: comma-separated CIDRs or addresses."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
+
+
+class OutboundGuard:
+    def __init__(self, allow: Sequence[IPNetwork] = ()) -> None:
+        self.allow = tuple(allow)
+
+    def is_allowed(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allow):
+            return True
+        return address.is_global and not address.is_multicast
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """Resolve ``host`` and return its addresses, refusing if any is not allowed."""
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except socket.gaierror as exc:
+            raise BlockedDestinationError(f"Cannot resolve host {host!r}: {exc.strerror}") from None
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for text in addresses:
+            if not self.is_allowed(ipaddress.ip_address(text.split("%")[0])):
+                raise BlockedDestinationError(
+                    f"Connections to {host} ({text}) are not allowed: it is not a public address. "
+                    "An operator can allow it with ACTIONRUNS_OUTBOUND_ALLOW."
+                )
+        return addresses
+
+    async def connect(self, host: str, port: int, timeout: float | None = None) -> socket.socket:
+        """Open a TCP socket to a vetted address of ``host`` (for non-HTTP protocols)."""
+        addresses = await self.resolve(host, port)
+        last_error: OSError | None = None
+        for address in addresses:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.get_running_loop().sock_connect(sock, (address, port))
+            except (OSError, TimeoutError) as exc:
+                sock.close()
+                last_error = exc if isinstance(exc, OSError) else OSError(str(exc) or "timed out")
+                continue
+            return sock
+        raise last_error or OSError(f"Cannot connect to {host}:{port}")
+
+    def http_transport(self) -> httpx2.AsyncBaseTransport:
+        return _GuardedTransport(self)
+
+
+class _GuardedBackend(httpcore2.AsyncNetworkBackend):
+    def __init__(self, guard: OutboundGuard) -> None:
+        self._guard = guard
+        self._backend = httpcore2.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        try:
+            addresses = await self._guard.resolve(host, port)
+        except BlockedDestinationError as exc:
+            # Raised through httpx as a ConnectError; the message survives for the connector.
+            raise httpcore2.ConnectError(f"blocked: {exc.detail}") from exc
+        return await self._backend.connect_tcp(
+            addresses[0], port, timeout, local_address, socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._backend.sleep(seconds)
+
+
+class _GuardedTransport(httpx2.AsyncHTTPTransport):
+    """An httpx transport whose connection pool dials only vetted addresses.
+
+    httpx does not expose the pool's network backend, so the pool is rebuilt with ours.
+    TLS still verifies the certificate against the requested host name.
+    """
+
+    def __init__(self, guard: OutboundGuard) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(guard),
+        )
+
+
+def blocked_reason(exc: BaseException) -> BlockedDestinationError | None:
+    """The guard's refusal behind an httpx error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, BlockedDestinationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -1,0 +1,73 @@
+"""The catalogue of apps, loaded from the ``actionruns.connectors`` entry point group."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
+
+import structlog
+
+from actionruns.sdk.app import Action, App
+
+ENTRY_POINT_GROUP = "actionruns.connectors"
+# Fixed namespace: app and action ids are stable across installs and restarts.
+_ID_NAMESPACE = uuid.UUID("6b0d7f0e-3c1a-4f43-9a57-7d0f5f1a2c11")
+
+log = structlog.get_logger(__name__)
+
+
+def app_id(app: App) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"app:{app.key}"))
+
+
+def action_id(app: App, action: Action) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"action:{app.key}.{action.key}"))
+
+
+class Registry:
+    def __init__(self, apps: Iterable[App] = ()) -> None:
+        self._apps: dict[str, App] = {}
+        self._app_ids: dict[str, App] = {}
+        self._actions: dict[str, tuple[App, Action]] = {}
+        for app in apps:
+            self.add(app)
+
+    @classmethod
+    def from_entry_points(cls) -> Registry:
+        registry = cls()
+        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = entry_point.load()
+            except Exception:
+                log.exception("connector_load_failed", entry_point=entry_point.name)
+                continue
+            if not isinstance(loaded, App):
+                log.error("connector_not_an_app", entry_point=entry_point.name)
+                continue
+            registry.add(loaded)
+        return registry
+
+    def add(self, app: App) -> None:
+        if app.key in self._apps:
+            raise ValueError(f"two connectors declare the app key {app.key!r}")
+        self._apps[app.key] = app
+        self._app_ids[app_id(app)] = app
+        for action in app.actions:
+            pair = (app, action)
+            self._actions[action_id(app, action)] = pair
+            self._actions[f"{app.key}.{action.key}"] = pair
+
+    def __iter__(self) -> Iterator[App]:
+        return iter(sorted(self._apps.values(), key=lambda app: app.title.lower()))
+
+    def __len__(self) -> int:
+        return len(self._apps)
+
+    def app(self, ref: str) -> App | None:
+        """An app by its key (slug) or its id."""
+        return self._apps.get(ref) or self._app_ids.get(ref)
+
+    def action(self, ref: str) -> tuple[App, Action] | None:
+        """An action by its id or its stable ``app_key.action_key`` form."""
+        return self._actions.get(ref)
