@@ -48,6 +48,22 @@ class Action:
     def static_inputs(self) -> list[InputField]:
         return [item for item in self.inputs if isinstance(item, InputField)]
 
+    @property
+    def has_dynamic_inputs(self) -> bool:
+        return any(isinstance(item, DynamicFields) for item in self.inputs)
+
+    async def input_fields(
+        self, ctx: Context | None, inputs: Mapping[str, Any]
+    ) -> list[InputField]:
+        """The action's fields for these inputs; dynamic sets need a context to be computed."""
+        fields: list[InputField] = []
+        for item in self.inputs:
+            if isinstance(item, InputField):
+                fields.append(item)
+            elif ctx is not None:
+                fields.extend(await item.resolve(ctx, inputs))
+        return fields
+
 
 @dataclass(frozen=True)
 class App:

@@ -32,6 +32,7 @@ def parse_networks(text: str) -> tuple[IPNetwork, ...]:
 class OutboundGuard:
     def __init__(self, allow: Sequence[IPNetwork] = ()) -> None:
         self.allow = tuple(allow)
+        self._transport: _GuardedTransport | None = None
 
     def is_allowed(self, address: IPAddress) -> bool:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -76,7 +77,19 @@ class OutboundGuard:
         raise last_error or OSError(f"Cannot connect to {host}:{port}")
 
     def http_transport(self) -> httpx2.AsyncBaseTransport:
-        return _GuardedTransport(self)
+        """A transport for one client; all share one guarded connection pool.
+
+        Building a pool means loading the CA bundle (tens of milliseconds of CPU), far too
+        much to do per run, and a shared pool keeps connections to an app alive between runs.
+        """
+        if self._transport is None:
+            self._transport = _GuardedTransport(self)
+        return _Borrowed(self._transport)
+
+    async def aclose(self) -> None:
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
 
 class _GuardedBackend(httpcore2.AsyncNetworkBackend):
@@ -121,6 +134,19 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
             keepalive_expiry=5.0,
             network_backend=_GuardedBackend(guard),
         )
+
+
+class _Borrowed(httpx2.AsyncBaseTransport):
+    """A client's handle on the shared transport: closing the client leaves the pool open."""
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
 
 
 def blocked_reason(exc: BaseException) -> BlockedDestinationError | None:

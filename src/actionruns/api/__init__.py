@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI), in the shapes of the Partner API."""

@@ -1,0 +1,94 @@
+"""The ASGI application: routes, error shapes, limits, and the engine's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from actionruns import __version__
+from actionruns.api.errors import error_document, error_response, install_error_handlers
+from actionruns.api.routes import apps, authentications, oauth, runs
+from actionruns.api.security import RateLimiter, TokenIssuer
+from actionruns.engine import Engine
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with a 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, [error_document(413, f"The request body is over {self.max_bytes} bytes.")]
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True) -> FastAPI:
+    """The API over ``service``; with ``manage`` it migrates, starts and stops the engine."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not manage:
+            yield
+            return
+        await service.migrate()
+        await service.start(workers=run_workers)
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="actionruns",
+        version=__version__,
+        description="Run single actions in other apps, in the shapes of the Partner API.",
+        lifespan=lifespan,
+    )
+    app.state.engine = service
+    app.state.tokens = TokenIssuer(service)
+    app.state.rate_limiter = RateLimiter(service.settings.rate_limit_per_minute)
+    install_error_handlers(app)
+    for module in (oauth, apps, authentications, runs):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["Operations"], summary="Liveness")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
+    return app

@@ -1,0 +1,113 @@
+"""JSON documents in the shapes of the Partner API (apps, actions, fields, authentications)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+
+from actionruns.engine.documents import iso
+from actionruns.sdk.app import Action, App
+from actionruns.sdk.fields import Choice, InputField, OutputField
+from actionruns.sdk.registry import action_id, app_id
+from actionruns.store import AuthenticationRecord
+
+ICON_SIZES = (16, 32, 64, 128)
+
+
+def page(request: Request, items: Sequence[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+    """The ``links``/``meta``/``data`` envelope of a paginated list."""
+
+    def link(new_offset: int) -> str:
+        return str(request.url.include_query_params(limit=limit, offset=new_offset))
+
+    return {
+        "links": {
+            "next": link(offset + limit) if offset + limit < total else None,
+            "prev": link(max(0, offset - limit)) if offset > 0 else None,
+        },
+        "meta": {"count": total, "limit": limit, "offset": offset},
+        "data": list(items),
+    }
+
+
+def choice_document(choice: Choice) -> dict[str, Any]:
+    return {"id": choice.value, "type": "choice", "label": choice.label, "value": choice.value}
+
+
+def input_field_document(spec: InputField) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "type": "input_field",
+        "id": spec.key,
+        "title": spec.label,
+        "is_required": spec.required,
+        "value_type": spec.value_type,
+        "default_value": "" if spec.default is None else str(spec.default),
+        "depends_on": list(spec.depends_on),
+        "invalidates_input_fields": spec.alters_dynamic_fields,
+        "placeholder": spec.placeholder,
+        "description": spec.help_text,
+        "items": {"type": spec.type.value} if spec.list else {},
+        "has_dynamic_choices": spec.dynamic_choices is not None,
+        "choices": [choice_document(choice) for choice in spec.choices],
+    }
+    if spec.format is not None:
+        document["format"] = spec.format
+    return document
+
+
+def output_field_document(spec: OutputField) -> dict[str, Any]:
+    return {
+        "type": "output_field",
+        "id": spec.key,
+        "title": spec.label,
+        "value_type": spec.type.value,
+        "sample": None if spec.sample is None else spec.sample,
+    }
+
+
+def app_document(request: Request, app: App) -> dict[str, Any]:
+    icon = str(request.url_for("app_icon", app_key=app.key))
+    images = {f"url_{size}x{size}": f"{icon}?size={size}" for size in ICON_SIZES}
+    return {
+        "id": app_id(app),
+        "type": "app",
+        "slug": app.key,
+        "title": app.title,
+        "description": app.description,
+        "image": app.image_url or images["url_128x128"],
+        "images": images,
+        "hex_color": app.hex_color,
+        "categories": [{"slug": category} for category in app.categories],
+        "action_types": sorted({action.type.value for action in app.actions}),
+        "links": {"connect_new_authentication": None},
+        "auth_type": app.auth.type.value,
+        "auth_fields": [input_field_document(spec) for spec in app.auth.fields],
+    }
+
+
+def action_document(app: App, action: Action) -> dict[str, Any]:
+    return {
+        "id": action_id(app, action),
+        "key": action.key,
+        "slug": f"{app.key}.{action.key}",
+        "app": app_id(app),
+        "type": "action",
+        "action_type": action.type.value,
+        "is_instant": False,
+        "title": action.title,
+        "description": action.description,
+    }
+
+
+def authentication_document(app: App | None, record: AuthenticationRecord) -> dict[str, Any]:
+    return {
+        "type": "authentication",
+        "id": record.id,
+        "app": app_id(app) if app is not None else record.app_key,
+        "app_slug": record.app_key,
+        "is_expired": record.is_expired,
+        "title": record.title,
+        "created_at": iso(record.created_at),
+    }

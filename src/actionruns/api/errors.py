@@ -1,0 +1,106 @@
+"""Every error leaves in one shape: ``{"errors": [{status, code, title, detail, source, meta}]}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from actionruns.errors import ServiceError, ValidationFailed
+
+log = structlog.get_logger(__name__)
+
+_TITLES = {
+    400: ("parse_error", "Malformed request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_error", "Invalid request"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def error_document(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    title: str | None = None,
+    source: Mapping[str, str] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    default_code, default_title = _TITLES.get(status, ("error", "Error"))
+    return {
+        "status": status,
+        "code": code or default_code,
+        "title": title or default_title,
+        "detail": detail,
+        "source": dict(source) if source else None,
+        "meta": dict(meta) if meta else None,
+    }
+
+
+def error_response(
+    status: int, errors: Sequence[Mapping[str, Any]], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"errors": list(errors)}, status_code=status, headers=dict(headers or {}))
+
+
+def _pointer(location: Sequence[int | str]) -> tuple[str, dict[str, str]]:
+    where, *path = location
+    if where == "body":
+        return "pointer", {"pointer": "/" + "/".join(str(part) for part in path)}
+    if where == "query" and path:
+        return "parameter", {"parameter": str(path[0])}
+    if where == "header" and path:
+        return "header", {"header": str(path[0])}
+    return "pointer", {"pointer": "/" + "/".join(str(part) for part in path)}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        if isinstance(exc, ValidationFailed):
+            return error_response(exc.status, exc.documents())
+        return error_response(exc.status, [exc.document()], headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        status = 422
+        for problem in exc.errors():
+            location = list(problem.get("loc", ()))
+            if problem.get("type") in ("json_invalid", "model_attributes_type") and location[:1] == ["body"] and len(location) <= 2:
+                status = 400
+                errors.append(error_document(400, "The request body is not valid JSON: "
+                                             + str(problem.get("msg", "")), code="parse_error"))
+                continue
+            _, source = _pointer(location) if location else ("pointer", {})
+            message = str(problem.get("msg", "invalid value"))
+            errors.append(error_document(422, message, source=source or None))
+        return error_response(status, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return error_response(
+            exc.status_code, [error_document(exc.status_code, detail)], headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return error_response(
+            500,
+            [error_document(500, "A server error occurred.", code="error", title="Server error")],
+        )

@@ -1,0 +1,167 @@
+"""Discovery: ``/v2/apps``, ``/v2/actions`` and the fields, choices, outputs and tests of one."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from actionruns.api.documents import (
+    action_document,
+    app_document,
+    choice_document,
+    input_field_document,
+    output_field_document,
+    page,
+)
+from actionruns.api.routes.deps import engine, limit_param, offset_param
+from actionruns.api.schemas import FieldsRequest, OutputsRequest, TestRequest
+from actionruns.api.security import require
+from actionruns.engine import Engine
+from actionruns.errors import Unprocessable
+from actionruns.principal import Principal
+from actionruns.sdk.app import ActionType
+from actionruns.sdk.registry import app_id
+
+router = APIRouter(tags=["Discovery"])
+
+ActionRef = Path(max_length=200, description="An action id, or its stable form app_slug.action_key")
+
+
+@router.get("/v2/apps", summary="List apps")
+async def list_apps(
+    request: Request,
+    query: str | None = Query(None, max_length=200, description="Match in titles"),
+    category: str | None = Query(None, max_length=100),
+    ids: str | None = Query(None, max_length=4000, description="Comma-separated app ids"),
+    limit: int = Depends(limit_param),
+    offset: int = Depends(offset_param),
+    principal: Principal = Depends(require("zap")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    if ids is not None and category is not None:
+        raise Unprocessable("ids cannot be combined with category.", parameter="ids")
+    apps = service.catalog.apps(principal)
+    if query:
+        needle = query.lower()
+        apps = [app for app in apps if needle in app.title.lower() or needle in app.key]
+    if category:
+        apps = [app for app in apps if category in app.categories]
+    if ids is not None:
+        wanted = {part.strip() for part in ids.split(",")}
+        apps = [app for app in apps if app_id(app) in wanted or app.key in wanted]
+    selected = apps[offset : offset + limit]
+    return page(request, [app_document(request, app) for app in selected], len(apps), limit, offset)
+
+
+@router.get("/v2/apps/{app_key}/icon.svg", name="app_icon", include_in_schema=False)
+async def app_icon(
+    app_key: str = Path(max_length=64),
+    size: int = Query(128, ge=8, le=512),
+    service: Engine = Depends(engine),
+) -> Response:
+    """A plain lettered icon, so every app has an image without any hosting."""
+    app = service.registry.app(app_key)
+    letter = html.escape((app.title if app else app_key)[:1].upper())
+    color = html.escape(app.hex_color if app else "#4a5568")
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 64 64">'
+        f'<rect width="64" height="64" rx="12" fill="{color}"/>'
+        f'<text x="32" y="43" font-family="sans-serif" font-size="32" text-anchor="middle" '
+        f'fill="#fff">{letter}</text></svg>'
+    )
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/v2/actions", summary="List an app's actions")
+async def list_actions(
+    request: Request,
+    app: str = Query(..., max_length=64, description="App id or slug"),
+    action_type: ActionType | None = Query(None),
+    limit: int = Depends(limit_param),
+    offset: int = Depends(offset_param),
+    principal: Principal = Depends(require("zap")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    found = service.catalog.app(principal, app, parameter="app")
+    actions = [a for a in found.actions if action_type is None or a.type is action_type]
+    selected = actions[offset : offset + limit]
+    return page(request, [action_document(found, a) for a in selected], len(actions), limit, offset)
+
+
+@router.post("/v2/actions/{action_id}/inputs", summary="Input fields of an action")
+async def input_fields(
+    request: Request,
+    body: FieldsRequest,
+    action_id: str = ActionRef,
+    principal: Principal = Depends(require("zap")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    _, _, fields = await service.catalog.input_fields(
+        principal, action_id, body.data.authentication, body.data.inputs
+    )
+    documents = [input_field_document(spec) for spec in fields]
+    envelope = page(request, documents, len(documents), max(1, len(documents)), 0)
+    envelope["meta"]["limit"] = None
+    return envelope
+
+
+@router.post("/v2/actions/{action_id}/inputs/{input_id}/choices", summary="Choices of a field")
+async def choices(
+    request: Request,
+    body: FieldsRequest,
+    action_id: str = ActionRef,
+    input_id: str = Path(max_length=100),
+    page_number: int = Query(1, alias="page", ge=1, le=10_000),
+    principal: Principal = Depends(require("zap")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    result = await service.catalog.choices(
+        principal, action_id, input_id, body.data.authentication, body.data.inputs, page_number - 1
+    )
+    next_link = (
+        str(request.url.include_query_params(page=page_number + 1)) if result.has_more else None
+    )
+    prev_link = (
+        str(request.url.include_query_params(page=page_number - 1)) if page_number > 1 else None
+    )
+    return {
+        "links": {"next": next_link, "prev": prev_link},
+        "meta": {"page": page_number},
+        "data": [choice_document(choice) for choice in result.choices],
+    }
+
+
+@router.post("/v2/actions/{action_id}/outputs", summary="Output fields of an action")
+async def outputs(
+    request: Request,
+    body: OutputsRequest,
+    action_id: str = ActionRef,
+    principal: Principal = Depends(require("zap")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    app, action = service.catalog.action(principal, action_id)
+    documents = [output_field_document(spec) for spec in action.outputs]
+    envelope = page(request, documents, len(documents), max(1, len(documents)), 0)
+    envelope["meta"]["limit"] = None
+    envelope["sample"] = dict(action.sample)
+    return envelope
+
+
+@router.post("/v2/actions/{action_id}/test", summary="Run an action now and return its data")
+async def test_action(
+    request: Request,
+    body: TestRequest,
+    action_id: str = ActionRef,
+    principal: Principal = Depends(require("action:run")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    results = await service.catalog.test(
+        principal, action_id, body.data.authentication, body.data.inputs
+    )
+    limit = body.data.limit or 10
+    offset = body.data.offset or 0
+    return page(request, results[offset : offset + limit], len(results), limit, offset)

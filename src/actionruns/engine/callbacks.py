@@ -1,0 +1,147 @@
+"""Pushing finished runs to their ``callback_url``, signed, retried until delivered.
+
+Deliveries live in the run table (``callback_status``), so a delivery owed when a process
+dies is made by the next one. The signature follows the common ``t=<unix>,v1=<hex>`` scheme:
+HMAC-SHA256 over ``"<t>.<body>"`` with the client's signing secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+
+import httpx2
+import structlog
+
+from actionruns.config import Settings
+from actionruns.engine.documents import run_document
+from actionruns.engine.events import RunEvents
+from actionruns.sdk.outbound import OutboundGuard
+from actionruns.store import RunRecord, Store
+from actionruns.vault import Vault
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Actionruns-Signature"
+DELIVERY_TIMEOUT_SECONDS = 10.0
+POLL_SECONDS = 1.0
+BATCH = 20
+
+
+def client_secret_owner(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+def sign(secret: bytes, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: bytes, header: str, body: bytes, *, tolerance: float = 300.0,
+           now: float | None = None) -> bool:
+    """What a receiver does: check the signature and that it is recent (no replays)."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+class CallbackDispatcher:
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault,
+        guard: OutboundGuard,
+        events: RunEvents,
+        settings: Settings,
+        clock: Callable[[], float],
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.events = events
+        self.settings = settings
+        self.clock = clock
+        self._client = httpx2.AsyncClient(
+            transport=transport or guard.http_transport(),
+            timeout=DELIVERY_TIMEOUT_SECONDS,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._secrets: dict[str, bytes] = {}
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                self.events.callbacks_due.clear()
+                try:
+                    due = await self.store.lease_callbacks(
+                        self.clock(), BATCH, self.clock() + DELIVERY_TIMEOUT_SECONDS * 3
+                    )
+                    if due:
+                        await asyncio.gather(*(self.deliver(run) for run in due))
+                        continue
+                except Exception:
+                    log.exception("callback_loop_failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.events.callbacks_due.wait(), POLL_SECONDS)
+        finally:
+            await self._client.aclose()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.events.callbacks_due.set()
+
+    async def _secret(self, client_id: str) -> bytes | None:
+        if client_id not in self._secrets:
+            client = await self.store.get_client(client_id)
+            if client is None:
+                return None
+            self._secrets[client_id] = self.vault.decrypt(
+                client.signing_secret, owner=client_secret_owner(client_id)
+            )
+        return self._secrets[client_id]
+
+    async def deliver(self, run: RunRecord) -> None:
+        assert run.callback_url is not None
+        secret = await self._secret(run.client_id)
+        if secret is None:
+            await self.store.set_callback_state(run.id, "failed", None)
+            return
+        body = json.dumps({"data": run_document(run)}, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "actionruns-callbacks/0.1",
+            SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+            "X-Actionruns-Run-Id": run.id,
+            "X-Actionruns-Delivery-Attempt": str(run.callback_attempts),
+        }
+        try:
+            response = await self._client.post(run.callback_url, content=body, headers=headers)
+            delivered = 200 <= response.status_code < 300
+            reason = f"HTTP {response.status_code}"
+        except httpx2.HTTPError as exc:
+            delivered, reason = False, type(exc).__name__
+        if delivered:
+            await self.store.set_callback_state(run.id, "delivered", None)
+            return
+        if run.callback_attempts >= self.settings.callback_max_attempts:
+            log.warning("callback_given_up", run_id=run.id, attempts=run.callback_attempts,
+                        reason=reason)
+            await self.store.set_callback_state(run.id, "failed", None)
+            return
+        delay = min(3600.0, self.settings.callback_retry_base_seconds * 2 ** (run.callback_attempts - 1))
+        log.info("callback_retry", run_id=run.id, attempts=run.callback_attempts, reason=reason,
+                 delay=delay)
+        await self.store.set_callback_state(run.id, "pending", self.clock() + delay)

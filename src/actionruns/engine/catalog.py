@@ -1,0 +1,143 @@
+"""Discovery for a principal: the apps it may use, action fields, choices, outputs, tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import httpx2
+
+from actionruns.connections import ConnectionService
+from actionruns.engine.executor import normalize_results
+from actionruns.errors import Forbidden, NotFound, Unprocessable, UpstreamFailed, ValidationFailed
+from actionruns.principal import Principal
+from actionruns.sdk.app import Action, App
+from actionruns.sdk.auth import AuthType
+from actionruns.sdk.context import Context
+from actionruns.sdk.errors import ActionError
+from actionruns.sdk.fields import ChoicePage, FieldErrors, InputField, validate_inputs
+from actionruns.sdk.outbound import blocked_reason
+from actionruns.sdk.redaction import redact
+from actionruns.sdk.registry import Registry
+
+T = TypeVar("T")
+
+
+class Catalog:
+    def __init__(self, registry: Registry, connections: ConnectionService) -> None:
+        self.registry = registry
+        self.connections = connections
+
+    def apps(self, principal: Principal) -> list[App]:
+        return [app for app in self.registry if principal.may_use_app(app.key)]
+
+    def _allowed(self, principal: Principal, app: App) -> None:
+        if not principal.may_use_app(app.key):
+            raise Forbidden(f"This client is not allowed to use the app {app.key}.")
+
+    def app(self, principal: Principal, ref: str, *, parameter: str | None = None,
+            pointer: str | None = None) -> App:
+        app = self.registry.app(ref)
+        if app is None:
+            if parameter or pointer:
+                raise Unprocessable(f"No app {ref!r}.", parameter=parameter, pointer=pointer)
+            raise NotFound(f"No app {ref!r}.")
+        self._allowed(principal, app)
+        return app
+
+    def action(self, principal: Principal, ref: str, *, pointer: str | None = None) -> tuple[App, Action]:
+        found = self.registry.action(ref)
+        if found is None:
+            if pointer:
+                raise Unprocessable(f"No action {ref!r}.", pointer=pointer)
+            raise NotFound(f"No action {ref!r}.")
+        self._allowed(principal, found[0])
+        return found
+
+    @asynccontextmanager
+    async def _context(
+        self, principal: Principal, app: App, authentication_id: str | None
+    ) -> AsyncIterator[Context | None]:
+        """A connector context when the app needs none or the authentication is given."""
+        if authentication_id is None:
+            if app.auth.type is AuthType.NONE:
+                async with self.connections.context(app, {}) as ctx:
+                    yield ctx
+            else:
+                yield None
+            return
+        record = await self.connections.get(principal, authentication_id)
+        if record.app_key != app.key:
+            raise Unprocessable(
+                f"The authentication belongs to {record.app_key}, not {app.key}.",
+                pointer="/data/authentication",
+            )
+        async with self.connections.context(
+            app, self.connections.credentials(record), authentication_id=record.id
+        ) as ctx:
+            yield ctx
+
+    async def input_fields(
+        self, principal: Principal, action_ref: str, authentication_id: str | None,
+        inputs: Mapping[str, Any],
+    ) -> tuple[App, Action, list[InputField]]:
+        app, action = self.action(principal, action_ref)
+        async with self._context(principal, app, authentication_id) as ctx:
+            fields = await _calling_app(action.input_fields(ctx, inputs))
+        return app, action, fields
+
+    async def choices(
+        self, principal: Principal, action_ref: str, input_id: str,
+        authentication_id: str | None, inputs: Mapping[str, Any], page: int,
+    ) -> ChoicePage:
+        app, action = self.action(principal, action_ref)
+        async with self._context(principal, app, authentication_id) as ctx:
+            fields = await _calling_app(action.input_fields(ctx, inputs))
+            spec = next((f for f in fields if f.key == input_id), None)
+            if spec is None:
+                raise NotFound(f"The action has no input {input_id!r}.")
+            if spec.dynamic_choices is None:
+                size = 100
+                static = list(spec.choices)
+                return ChoicePage(static[page * size:(page + 1) * size],
+                                  has_more=len(static) > (page + 1) * size)
+            if ctx is None:
+                raise Unprocessable("These choices need an authentication.",
+                                    pointer="/data/authentication")
+            return await _calling_app(spec.dynamic_choices(ctx, inputs, page))
+
+    async def test(
+        self, principal: Principal, action_ref: str, authentication_id: str | None,
+        inputs: Mapping[str, Any],
+    ) -> list[dict[str, Any]]:
+        app, action = self.action(principal, action_ref)
+        if authentication_id is None and app.auth.type is not AuthType.NONE:
+            raise Unprocessable(f"The app {app.key} needs an authentication.",
+                                pointer="/data/authentication")
+        async with self._context(principal, app, authentication_id) as ctx:
+            assert ctx is not None
+            fields = await _calling_app(action.input_fields(ctx, inputs))
+            try:
+                values = validate_inputs(fields, inputs)
+            except FieldErrors as exc:
+                raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
+            result = await _calling_app(action.perform(ctx, values))
+        results: list[dict[str, Any]] = redact(normalize_results(result))
+        return results
+
+
+async def _calling_app(call: Awaitable[T]) -> T:
+    """Await a connector call; its refusals become a 422 that says what the app said,
+    and an app that cannot be reached a 502."""
+    try:
+        return await call
+    except ActionError as exc:
+        raise Unprocessable(
+            redact(f"{exc.title}: {exc.detail}"), meta={"code": exc.code, **exc.meta}
+        ) from None
+    except (httpx2.HTTPError, OSError, TimeoutError) as exc:
+        blocked = blocked_reason(exc)
+        if blocked is not None:
+            raise Unprocessable(blocked.detail) from None
+        raise UpstreamFailed(redact(f"The app could not be reached: {exc}")) from None

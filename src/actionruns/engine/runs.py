@@ -1,0 +1,235 @@
+"""Accepting, reading, waiting for and cancelling runs on behalf of a principal."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from actionruns.config import Settings
+from actionruns.connections import ConnectionService
+from actionruns.engine.catalog import Catalog
+from actionruns.engine.documents import run_error
+from actionruns.engine.events import RunEvents
+from actionruns.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from actionruns.principal import Principal
+from actionruns.sdk.app import Action, App
+from actionruns.sdk.auth import AuthType
+from actionruns.sdk.fields import FieldErrors, validate_inputs
+from actionruns.store import FINISHED_STATUSES, QUEUED, RunRecord, Store
+
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+MAX_CALLBACK_URL_LENGTH = 2048
+# While a waiter holds a request, it re-reads the run this often in case the run finished in
+# another process, whose signal cannot reach this one.
+CROSS_PROCESS_RECHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    action: str
+    authentication: str | None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(
+            {
+                "action": self.action,
+                "authentication": self.authentication,
+                "inputs": self.inputs,
+                "callback_url": self.callback_url,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    app: App
+    action: Action
+    authentication_id: str | None
+    inputs: dict[str, Any]
+
+
+def _check_callback_url(url: str) -> None:
+    parts = urlsplit(url)
+    if (
+        len(url) > MAX_CALLBACK_URL_LENGTH
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+    ):
+        raise Unprocessable(
+            "callback_url must be an absolute http or https URL of at most "
+            f"{MAX_CALLBACK_URL_LENGTH} characters.",
+            pointer="/data/callback_url",
+        )
+
+
+class RunService:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        connections: ConnectionService,
+        events: RunEvents,
+        settings: Settings,
+        clock: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.connections = connections
+        self.events = events
+        self.settings = settings
+        self.clock = clock
+
+    async def prepare(self, principal: Principal, request: RunRequest) -> PreparedRun:
+        """Check the action, authentication and inputs; raise a precise 4xx on any problem."""
+        app, action = self.catalog.action(principal, request.action, pointer="/data/action")
+        authentication_id: str | None = None
+        if app.auth.type is not AuthType.NONE:
+            if not request.authentication:
+                raise Unprocessable(
+                    f"The app {app.key} needs an authentication.", pointer="/data/authentication"
+                )
+            try:
+                record = await self.connections.get(principal, request.authentication)
+            except NotFound:
+                raise Unprocessable(
+                    f"No authentication {request.authentication!r}.",
+                    pointer="/data/authentication",
+                ) from None
+            if record.app_key != app.key:
+                raise Unprocessable(
+                    f"The authentication belongs to {record.app_key}, not {app.key}.",
+                    pointer="/data/authentication",
+                )
+            if record.is_expired:
+                raise Unprocessable(
+                    "The authentication has expired; the user must reconnect it.",
+                    pointer="/data/authentication",
+                    meta={"is_expired": True},
+                )
+            authentication_id = record.id
+        try:
+            inputs = validate_inputs(action.static_inputs, request.inputs)
+        except FieldErrors as exc:
+            raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
+        if request.callback_url is not None:
+            _check_callback_url(request.callback_url)
+        return PreparedRun(app, action, authentication_id, inputs)
+
+    async def submit(
+        self, principal: Principal, request: RunRequest, idempotency_key: str | None = None
+    ) -> tuple[RunRecord, bool]:
+        """Store the run durably and signal the workers. Returns the run and whether it is new."""
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise Unprocessable(
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
+                header="Idempotency-Key",
+            )
+        prepared = await self.prepare(principal, request)
+        now = self.clock()
+        fingerprint = request.fingerprint() if idempotency_key else None
+        run, created = await self.store.insert_run(
+            {
+                "id": str(uuid.uuid4()),
+                "client_id": principal.client_id,
+                "end_user_id": principal.end_user_id,
+                "app_key": prepared.app.key,
+                "action_key": prepared.action.key,
+                "authentication_id": prepared.authentication_id,
+                "inputs": prepared.inputs,
+                "status": QUEUED,
+                "results": None,
+                "errors": None,
+                "attempts": 0,
+                "max_attempts": prepared.action.max_attempts or self.settings.max_attempts,
+                "available_at": now,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "cancel_requested": False,
+                "callback_url": request.callback_url,
+                "callback_status": None,
+                "callback_attempts": 0,
+                "callback_next_at": None,
+                "idempotency_key": idempotency_key,
+                "request_hash": fingerprint,
+                "created_at": now,
+                "started_at": None,
+                "finished_at": None,
+            }
+        )
+        if not created and run.request_hash != fingerprint:
+            raise Unprocessable(
+                "This Idempotency-Key was already used with a different request.",
+                header="Idempotency-Key",
+                meta={"run": run.id},
+            )
+        if created:
+            self.events.work_submitted.set()
+        return run, created
+
+    async def dry_run(self, principal: Principal, request: RunRequest) -> dict[str, Any]:
+        """Everything ``submit`` checks, plus the connection test, and nothing executed."""
+        prepared = await self.prepare(principal, request)
+        label: str | None = None
+        if prepared.authentication_id is not None:
+            record = await self.connections.get(principal, prepared.authentication_id)
+            label = await self.connections.test_credentials(
+                prepared.app, self.connections.credentials(record)
+            )
+        return {
+            "type": "dry_run",
+            "action": f"{prepared.app.key}.{prepared.action.key}",
+            "authentication": prepared.authentication_id,
+            "authentication_label": label,
+            "inputs": prepared.inputs,
+            "callback_url": request.callback_url,
+            "would_run": True,
+        }
+
+    async def get(self, principal: Principal, run_id: str) -> RunRecord:
+        run = await self.store.get_run(run_id, client_id=principal.client_id)
+        if run is None or run.end_user_id != principal.end_user_id:
+            raise NotFound(f"No action run {run_id!r}.")
+        return run
+
+    async def wait(self, principal: Principal, run_id: str, wait_seconds: float) -> RunRecord:
+        """The run, once finished or when ``wait_seconds`` have passed, whichever is first."""
+        run = await self.get(principal, run_id)
+        deadline = self.clock() + wait_seconds
+        while not run.is_finished:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                break
+            await self.events.wait_finished(run_id, min(remaining, CROSS_PROCESS_RECHECK_SECONDS))
+            run = await self.get(principal, run_id)
+        return run
+
+    async def cancel(self, principal: Principal, run_id: str) -> RunRecord:
+        run = await self.get(principal, run_id)
+        if run.status in FINISHED_STATUSES:
+            raise Conflict(f"The run already finished with status {run.status}.")
+        cancelled = run_error("user", "cancelled", "The run was cancelled at the client's request.")
+        updated = await self.store.cancel_run(run_id, principal.client_id, self.clock(), [cancelled])
+        if updated is None:
+            raise NotFound(f"No action run {run_id!r}.")
+        if updated.is_finished:
+            self.events.run_finished(run_id)
+            if updated.callback_url:
+                self.events.callbacks_due.set()
+        else:
+            self.events.cancel_requested(run_id)
+        return updated
+
+    async def purge(self) -> int:
+        cutoff = self.clock() - self.settings.retention_days * 86400
+        return await self.store.purge_finished_before(cutoff)

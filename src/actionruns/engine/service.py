@@ -1,0 +1,114 @@
+"""The engine, wired: one object that owns the store, the vault and the background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import httpx2
+import structlog
+
+from actionruns.config import Settings
+from actionruns.connections import ConnectionService
+from actionruns.engine.callbacks import CallbackDispatcher
+from actionruns.engine.catalog import Catalog
+from actionruns.engine.clients import ClientService
+from actionruns.engine.events import RunEvents
+from actionruns.engine.executor import Executor
+from actionruns.engine.runs import RunService
+from actionruns.engine.worker import Worker
+from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.registry import Registry
+from actionruns.store import Store
+from actionruns.store.migrate import upgrade
+from actionruns.vault import Keyring, Vault
+
+log = structlog.get_logger(__name__)
+
+PURGE_INTERVAL_SECONDS = 3600.0
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    if settings.secret_keys:
+        return Keyring.parse(settings.secret_keys)
+    return Keyring.load_or_create(settings.key_file)
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        registry: Registry | None = None,
+        clock: Callable[[], float] = time.time,
+        connector_transport: httpx2.AsyncBaseTransport | None = None,
+        callback_transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.settings = settings
+        self.clock = clock
+        self.registry = registry if registry is not None else Registry.from_entry_points()
+        self.store = Store.from_url(settings.db_url)
+        self.vault = Vault(load_keyring(settings))
+        self.guard = OutboundGuard(settings.outbound_allow)
+        self.events = RunEvents()
+        self.connections = ConnectionService(
+            self.store, self.vault, self.guard, clock, transport=connector_transport
+        )
+        self.catalog = Catalog(self.registry, self.connections)
+        self.clients = ClientService(self.store, self.vault, clock)
+        self.runs = RunService(
+            self.store, self.catalog, self.connections, self.events, settings, clock
+        )
+        self.executor = Executor(self.registry, self.connections, settings)
+        self._callback_transport = callback_transport
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[Worker] = []
+        self._dispatcher: CallbackDispatcher | None = None
+
+    async def migrate(self) -> None:
+        await upgrade(self.store.engine)
+
+    def new_worker(self, concurrency: int | None = None) -> Worker:
+        return Worker(self.store, self.executor, self.events, self.settings, self.clock,
+                      concurrency=concurrency)
+
+    async def start(self, *, workers: bool = True, concurrency: int | None = None) -> None:
+        """Start the background loops: workers, callback deliveries and the retention purge."""
+        if workers:
+            worker = self.new_worker(concurrency)
+            self._workers.append(worker)
+            self._tasks.append(asyncio.create_task(worker.run(), name="worker"))
+        self._dispatcher = CallbackDispatcher(
+            self.store, self.vault, self.guard, self.events, self.settings, self.clock,
+            transport=self._callback_transport,
+        )
+        self._tasks.append(asyncio.create_task(self._dispatcher.run(), name="callbacks"))
+        self._tasks.append(asyncio.create_task(self._purge_loop(), name="purge"))
+
+    async def _purge_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.runs.purge()
+                if deleted:
+                    log.info("runs_purged", count=deleted)
+            except Exception:
+                log.exception("purge_failed")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        for worker in self._workers:
+            await worker.drain(grace)
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self._workers.clear()
+        await self.guard.aclose()
+        await self.store.close()

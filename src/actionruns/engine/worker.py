@@ -1,0 +1,205 @@
+"""The worker: leases due runs from the store and executes them, many at a time.
+
+A lease is a promise with an expiry. The worker renews its leases while attempts run; if the
+process dies, the leases run out and any worker takes the runs again (the attempt is recorded
+as lost). A worker that finds it no longer holds a lease abandons that attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Callable
+
+import structlog
+
+from actionruns.config import Settings
+from actionruns.engine.documents import run_error
+from actionruns.engine.events import RunEvents
+from actionruns.engine.executor import FAILED, RETRY, SUCCEEDED, AttemptOutcome, Executor
+from actionruns.store import ERROR, QUEUED, SUCCESS, RunRecord, Store
+
+log = structlog.get_logger(__name__)
+
+IDLE_POLL_SECONDS = 1.0
+CANCELLED = run_error("user", "cancelled", "The run was cancelled at the client's request.")
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        executor: Executor,
+        events: RunEvents,
+        settings: Settings,
+        clock: Callable[[], float],
+        *,
+        concurrency: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.store = store
+        self.executor = executor
+        self.events = events
+        self.settings = settings
+        self.clock = clock
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.name = name or worker_name()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._cancelled: set[str] = set()
+        # Runs whose attempt is over and being written: the heartbeat must leave them be.
+        self._recording: set[str] = set()
+        self._slot_freed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        events.on_cancel(self._cancel_local)
+
+    async def run(self) -> None:
+        """Lease and execute until ``stop`` is called."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while not self._stopping.is_set():
+                free = self.concurrency - len(self._inflight)
+                leased: list[RunRecord] = []
+                if free > 0:
+                    self.events.work_submitted.clear()
+                    self._slot_freed.clear()
+                    try:
+                        leased = await self.store.lease_runs(
+                            self.name, free, self.clock(), self.settings.lease_seconds
+                        )
+                    except Exception:
+                        log.exception("lease_failed", worker=self.name)
+                        await self._sleep(IDLE_POLL_SECONDS)
+                        continue
+                    for run in leased:
+                        task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
+                        self._inflight[run.id] = task
+                        task.add_done_callback(lambda _t, run_id=run.id: self._done(run_id))
+                if leased and len(leased) == free:
+                    continue
+                await self._wait_for_work(full=free <= 0)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def drain(self, grace: float) -> None:
+        """Let in-flight attempts finish for ``grace`` seconds, then abandon them to the lease."""
+        self.stop()
+        if self._inflight:
+            _done, pending = await asyncio.wait(list(self._inflight.values()), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def _done(self, run_id: str) -> None:
+        self._inflight.pop(run_id, None)
+        self._cancelled.discard(run_id)
+        self._recording.discard(run_id)
+        self._slot_freed.set()
+
+    async def _wait_for_work(self, *, full: bool) -> None:
+        waits = [asyncio.ensure_future(self._slot_freed.wait()),
+                 asyncio.ensure_future(self._stopping.wait())]
+        if not full:
+            waits.append(asyncio.ensure_future(self.events.work_submitted.wait()))
+        timeout = IDLE_POLL_SECONDS
+        if not full:
+            # Sleep no longer than until the next scheduled retry falls due.
+            with contextlib.suppress(Exception):
+                due = await self.store.next_due_at()
+                if due is not None:
+                    timeout = max(0.0, min(timeout, due - self.clock()))
+        _done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for future in pending:
+            future.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _cancel_local(self, run_id: str) -> None:
+        task = self._inflight.get(run_id)
+        if task is not None and not task.done():
+            self._cancelled.add(run_id)
+            task.cancel()
+
+    async def _heartbeat(self) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            if not self._inflight:
+                continue
+            try:
+                held, cancel = await self.store.extend_leases(
+                    self.name, list(self._inflight), self.clock() + self.settings.lease_seconds
+                )
+            except Exception:
+                log.exception("heartbeat_failed", worker=self.name)
+                continue
+            for run_id, task in list(self._inflight.items()):
+                if run_id in cancel:
+                    self._cancel_local(run_id)
+                elif run_id not in held and run_id not in self._recording and not task.done():
+                    log.warning("lease_lost", run_id=run_id, worker=self.name)
+                    task.cancel()
+
+    async def _process(self, run: RunRecord) -> None:
+        now = self.clock()
+        try:
+            if run.cancel_requested:
+                outcome = AttemptOutcome(FAILED, error=CANCELLED)
+            elif run.attempts > run.max_attempts:
+                outcome = AttemptOutcome(FAILED, error=run_error(
+                    "system", "Run abandoned",
+                    f"The run was interrupted {run.attempts - 1} times (workers stopped while "
+                    "running it) and was not tried again.",
+                ))
+            else:
+                outcome = await self.executor.attempt(run, now)
+        except asyncio.CancelledError:
+            if run.id not in self._cancelled:
+                raise  # lease lost or shutting down: the lease decides who runs it next
+            outcome = AttemptOutcome(FAILED, error=CANCELLED)
+        except Exception:
+            log.exception("attempt_crashed", run_id=run.id)
+            outcome = AttemptOutcome(FAILED, error=run_error(
+                "system", "Internal error", "The run failed inside the service."))
+        self._recording.add(run.id)
+        await self._record(run, outcome)
+
+    async def _record(self, run: RunRecord, outcome: AttemptOutcome) -> None:
+        now = self.clock()
+        if outcome.expire_authentication and run.authentication_id:
+            await self.executor.connections.mark_expired(run.authentication_id)
+        if outcome.outcome == RETRY:
+            values = {"status": QUEUED, "available_at": outcome.retry_at, "errors": [outcome.error]}
+        else:
+            values = {
+                "status": SUCCESS if outcome.outcome == SUCCEEDED else ERROR,
+                "results": outcome.results if outcome.outcome == SUCCEEDED else [],
+                "errors": [] if outcome.outcome == SUCCEEDED else [outcome.error],
+                "finished_at": now,
+                **self.store.callback_due(now),
+            }
+        recorded = await self.store.finish_attempt(
+            run, self.name, now, outcome=outcome.outcome, run_values=values, error=outcome.error
+        )
+        if not recorded:
+            log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)
+            return
+        if outcome.outcome == RETRY:
+            self.events.work_submitted.set()
+        else:
+            self.events.run_finished(run.id)
+            if run.callback_url:
+                self.events.callbacks_due.set()

@@ -1,0 +1,31 @@
+"""Logging setup: structured lines, secrets redacted before anything is written."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from actionruns.sdk.redaction import redact_log_event
+
+
+def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info if json else structlog.processors.StackInfoRenderer(),
+            redact_log_event,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,28 @@
+"""Persistence: the tables, the one store interface over them, and the migrations."""
+
+from actionruns.store.records import (
+    ERROR,
+    FINISHED_STATUSES,
+    QUEUED,
+    RUNNING,
+    SUCCESS,
+    AttemptRecord,
+    AuthenticationRecord,
+    ClientRecord,
+    RunRecord,
+)
+from actionruns.store.store import Store, create_engine
+
+__all__ = [
+    "ERROR",
+    "FINISHED_STATUSES",
+    "QUEUED",
+    "RUNNING",
+    "SUCCESS",
+    "AttemptRecord",
+    "AuthenticationRecord",
+    "ClientRecord",
+    "RunRecord",
+    "Store",
+    "create_engine",
+]

@@ -1,0 +1,89 @@
+"""Typed rows the store hands out, so callers never see SQL types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+
+class _Record:
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        mapping = row._mapping if hasattr(row, "_mapping") else row
+        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ClientRecord(_Record):
+    id: str
+    name: str
+    secret_hash: str
+    scopes: list[str]
+    allowed_apps: list[str] | None
+    signing_secret: bytes
+    disabled: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class AuthenticationRecord(_Record):
+    id: str
+    client_id: str
+    end_user_id: str | None
+    app_key: str
+    title: str
+    credentials: bytes
+    is_expired: bool
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class RunRecord(_Record):
+    id: str
+    client_id: str
+    end_user_id: str | None
+    app_key: str
+    action_key: str
+    authentication_id: str | None
+    inputs: dict[str, Any]
+    status: str
+    results: list[dict[str, Any]] | None
+    errors: list[dict[str, Any]] | None
+    attempts: int
+    max_attempts: int
+    available_at: float
+    lease_owner: str | None
+    lease_expires_at: float | None
+    cancel_requested: bool
+    callback_url: str | None
+    callback_status: str | None
+    callback_attempts: int
+    callback_next_at: float | None
+    idempotency_key: str | None
+    request_hash: str | None
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+@dataclass(frozen=True)
+class AttemptRecord(_Record):
+    run_id: str
+    number: int
+    worker: str
+    started_at: float
+    finished_at: float | None
+    outcome: str | None
+    error: dict[str, Any] | None
+
+
+QUEUED = "queued"
+RUNNING = "running"
+SUCCESS = "success"
+ERROR = "error"
+FINISHED_STATUSES = frozenset({SUCCESS, ERROR})

@@ -1,0 +1,105 @@
+"""Tables, in SQLAlchemy Core. Times are UTC epoch seconds (floats) on every backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("secret_hash", String(128), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("allowed_apps", JSON, nullable=True),
+    Column("signing_secret", LargeBinary, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+)
+
+authentications = Table(
+    "authentications",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("end_user_id", String(200), nullable=True),
+    Column("app_key", String(64), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("credentials", LargeBinary, nullable=False),
+    Column("is_expired", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_authentications_owner_app", "client_id", "app_key", "created_at"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("end_user_id", String(200), nullable=True),
+    Column("app_key", String(64), nullable=False),
+    Column("action_key", String(64), nullable=False),
+    Column("authentication_id", String(36), nullable=True),
+    Column("inputs", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("results", JSON, nullable=True),
+    Column("errors", JSON, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("available_at", Float, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_expires_at", Float, nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("callback_url", Text, nullable=True),
+    Column("callback_status", String(16), nullable=True),
+    Column("callback_attempts", Integer, nullable=False, default=0),
+    Column("callback_next_at", Float, nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    UniqueConstraint("client_id", "idempotency_key", name="uq_runs_client_idempotency"),
+    # The queue: due queued runs, and running runs whose lease may have expired.
+    Index("ix_runs_queue", "status", "available_at"),
+    Index("ix_runs_lease", "status", "lease_expires_at"),
+    Index("ix_runs_finished", "finished_at"),
+    Index("ix_runs_callbacks", "callback_status", "callback_next_at"),
+    Index("ix_runs_owner", "client_id", "created_at"),
+)
+
+run_attempts = Table(
+    "run_attempts",
+    metadata,
+    Column("run_id", String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("worker", String(64), nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("finished_at", Float, nullable=True),
+    Column("outcome", String(16), nullable=True),
+    Column("error", JSON, nullable=True),
+)
