@@ -14,14 +14,15 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info if json else structlog.processors.StackInfoRenderer(),
+            # Tracebacks become text before redaction, so they are redacted too.
+            structlog.processors.format_exc_info,
             redact_log_event,
             renderer,
         ],

@@ -71,9 +71,9 @@ class Engine:
     async def migrate(self) -> None:
         await upgrade(self.store.engine)
 
-    def new_worker(self, concurrency: int | None = None) -> Worker:
+    def new_worker(self, concurrency: int | None = None, only: list[str] | None = None) -> Worker:
         return Worker(self.store, self.executor, self.events, self.settings, self.clock,
-                      concurrency=concurrency)
+                      concurrency=concurrency, only=only)
 
     async def start(self, *, workers: bool = True, concurrency: int | None = None) -> None:
         """Start the background loops: workers, callback deliveries and the retention purge."""

@@ -43,6 +43,7 @@ class Worker:
         *,
         concurrency: int | None = None,
         name: str | None = None,
+        only: list[str] | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
@@ -51,6 +52,7 @@ class Worker:
         self.clock = clock
         self.concurrency = concurrency or settings.worker_concurrency
         self.name = name or worker_name()
+        self.only = only
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._cancelled: set[str] = set()
         # Runs whose attempt is over and being written: the heartbeat must leave them be.
@@ -71,7 +73,8 @@ class Worker:
                     self._slot_freed.clear()
                     try:
                         leased = await self.store.lease_runs(
-                            self.name, free, self.clock(), self.settings.lease_seconds
+                            self.name, free, self.clock(), self.settings.lease_seconds,
+                            only=self.only,
                         )
                     except Exception:
                         log.exception("lease_failed", worker=self.name)

@@ -206,9 +206,18 @@ class Store:
     # -- runs: the queue ---------------------------------------------------------------
 
     async def lease_runs(
-        self, worker: str, limit: int, now: float, lease_seconds: float
+        self,
+        worker: str,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        *,
+        only: Sequence[str] | None = None,
     ) -> list[RunRecord]:
-        """Lease up to ``limit`` due runs: queued ones, and running ones whose lease ran out."""
+        """Lease up to ``limit`` due runs: queued ones, and running ones whose lease ran out.
+
+        ``only`` restricts the lease to the given runs (the CLI executing one run).
+        """
         due = (
             select(runs.c.id)
             .where(
@@ -220,6 +229,8 @@ class Store:
             .order_by(runs.c.available_at)
             .limit(limit)
         )
+        if only is not None:
+            due = due.where(runs.c.id.in_(only))
         if self._skip_locked:
             due = due.with_for_update(skip_locked=True)
         statement = (

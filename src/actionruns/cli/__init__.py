@@ -1,0 +1,1 @@
+"""The ``actionruns`` command line."""

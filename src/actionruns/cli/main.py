@@ -1,0 +1,282 @@
+"""``actionruns``: serve, work, manage clients, run actions and look at the catalogue."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from actionruns.config import Settings
+from actionruns.engine import Engine
+from actionruns.engine.clients import ALL_SCOPES
+from actionruns.engine.documents import run_document
+from actionruns.engine.runs import RunRequest
+from actionruns.errors import ServiceError
+from actionruns.logs import configure_logging
+from actionruns.principal import Principal
+from actionruns.store.migrate import upgrade_url
+
+app = typer.Typer(help="actionruns: run single actions in other apps.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients (partners) and their access.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(db_app, name="db")
+
+@app.callback()
+def _setup() -> None:
+    configure_logging()
+
+
+console = Console()
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _engine() -> Engine:
+    return Engine(Settings.from_env())
+
+
+def _with_engine(work: Callable[[Engine], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Run ``work`` against the engine; a refused request is a clear message and exit 1."""
+
+    async def main() -> T:
+        engine = _engine()
+        try:
+            if migrate:
+                await engine.migrate()
+            return await work(engine)
+        finally:
+            await engine.stop()
+
+    try:
+        return asyncio.run(main())
+    except ServiceError as exc:
+        errors.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Listen address (ACTIONRUNS_HOST, 127.0.0.1)"),
+    port: int = typer.Option(None, help="Port (ACTIONRUNS_PORT, 8080)"),
+    workers: bool = typer.Option(True, "--workers/--no-workers", help="Run workers in process"),
+    json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines"),
+) -> None:
+    """Start the API (and, by default, the workers) on the embedded database."""
+    import uvicorn
+
+    from actionruns.api.app import create_app
+
+    configure_logging(json=json_logs)
+    overrides: dict[str, Any] = {}
+    if host:
+        overrides["host"] = host
+    if port:
+        overrides["port"] = port
+    settings = Settings.from_env(**overrides)
+    engine = Engine(settings)
+    console.print(
+        f"actionruns on [bold]{settings.base_url}[/bold] · data in {settings.home.resolve()} · "
+        f"{len(engine.registry)} apps"
+    )
+    uvicorn.run(
+        create_app(engine, run_workers=workers),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=15,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(None, help="Runs at a time (ACTIONRUNS_WORKER_CONCURRENCY)"),
+    json_logs: bool = typer.Option(False, "--json-logs"),
+) -> None:
+    """Run a worker process: leases runs from the database and executes them."""
+    configure_logging(json=json_logs)
+
+    async def work(engine: Engine) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await engine.start(workers=True, concurrency=concurrency)
+        await stop.wait()
+
+    _with_engine(work)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    settings = Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    upgrade_url(settings.db_url)
+    console.print("database is up to date")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str = typer.Option(..., "--name", help="A name for the partner's client"),
+    scopes: str = typer.Option(",".join(ALL_SCOPES), help="Comma-separated scopes"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Create an API client; its secrets are shown this once only."""
+
+    async def work(engine: Engine) -> dict[str, Any]:
+        new = await engine.clients.create(name, [s.strip() for s in scopes.split(",") if s.strip()])
+        return {
+            "client_id": new.record.id,
+            "client_secret": new.client_secret,
+            "callback_signing_secret": new.signing_secret,
+            "scopes": new.record.scopes,
+        }
+
+    created = _with_engine(work)
+    if as_json:
+        sys.stdout.write(json.dumps(created) + "\n")
+        return
+    for key, value in created.items():
+        console.print(f"{key}: [bold]{value}[/bold]")
+    console.print("Keep the secrets now: they cannot be shown again.")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List API clients."""
+    records = _with_engine(lambda engine: engine.store.list_clients())
+    table = Table("name", "client id", "scopes", "apps")
+    for client in records:
+        apps = "all" if client.allowed_apps is None else ", ".join(client.allowed_apps)
+        table.add_row(client.name, client.id, " ".join(client.scopes), apps)
+    console.print(table)
+
+
+@clients_app.command("allow")
+def clients_allow(
+    client: str = typer.Argument(..., help="Client name or id"),
+    apps: list[str] = typer.Argument(None, help="App keys the client may use"),
+    any_app: bool = typer.Option(False, "--any", help="Lift the restriction"),
+) -> None:
+    """Restrict a client to an allowlist of apps (or lift it with --any)."""
+
+    async def work(engine: Engine) -> list[str] | None:
+        if not any_app:
+            if not apps:
+                raise typer.BadParameter("name at least one app, or --any")
+            unknown = [key for key in apps if engine.registry.app(key) is None]
+            if unknown:
+                raise typer.BadParameter(f"unknown apps: {', '.join(unknown)}")
+        record = await engine.clients.allow_apps(client, None if any_app else apps)
+        return record.allowed_apps
+
+    allowed = _with_engine(work)
+    console.print(f"{client} may use: {'any app' if allowed is None else ', '.join(allowed)}")
+
+
+@app.command()
+def purge() -> None:
+    """Delete runs that finished longer ago than the retention period."""
+    deleted = _with_engine(lambda engine: engine.runs.purge())
+    console.print(f"deleted {deleted} runs")
+
+
+@app.command("apps")
+def list_apps() -> None:
+    """List the apps in the catalogue."""
+    engine = _engine()
+    table = Table("key", "title", "auth", "actions")
+    for item in engine.registry:
+        table.add_row(item.key, item.title, item.auth.type.value, str(len(item.actions)))
+    console.print(table)
+
+
+@app.command("actions")
+def list_actions(app_key: str = typer.Argument(..., help="App key")) -> None:
+    """List an app's actions and their inputs."""
+    found = _engine().registry.app(app_key)
+    if found is None:
+        errors.print(f"[red]error:[/red] no app {app_key!r}")
+        raise typer.Exit(1)
+    table = Table("action", "type", "title", "inputs")
+    for action in found.actions:
+        inputs = ", ".join(
+            f"{spec.key}{'*' if spec.required else ''}" for spec in action.static_inputs
+        )
+        table.add_row(f"{found.key}.{action.key}", action.type.value, action.title, inputs)
+    console.print(table)
+    console.print("* required")
+
+
+def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--input takes key=value, not {pair!r}")
+        if key in inputs:  # repeating a key builds a list (e.g. several recipients)
+            existing = inputs[key]
+            inputs[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            inputs[key] = value
+    return inputs
+
+
+@app.command("run")
+def run_action(
+    action: str = typer.Argument(..., help="app.action, e.g. email.send_email"),
+    auth: str = typer.Option(None, "--auth", help="Authentication id"),
+    client: str = typer.Option(None, "--client", help="Client name or id, when there is no --auth"),
+    inputs: list[str] = typer.Option([], "--input", "-i", help="key=value, repeatable"),
+    wait: bool = typer.Option(False, "--wait", help="Execute now and print the result"),
+    timeout: float = typer.Option(120.0, help="Seconds to wait with --wait"),
+) -> None:
+    """Run an action from the terminal."""
+    configure_logging(level=40)
+
+    async def work(engine: Engine) -> dict[str, Any]:
+        if auth:
+            record = await engine.store.get_authentication(auth)
+            if record is None:
+                raise typer.BadParameter(f"no authentication {auth!r}")
+            owner = await engine.clients.find(record.client_id)
+        elif client:
+            owner = await engine.clients.find(client)
+        else:
+            raise typer.BadParameter("give --auth, or --client for an app without authentication")
+        principal = Principal(
+            owner.id,
+            frozenset(owner.scopes),
+            frozenset(owner.allowed_apps) if owner.allowed_apps is not None else None,
+            record.end_user_id if auth else None,
+        )
+        run, _ = await engine.runs.submit(principal, RunRequest(action, auth, _parse_inputs(inputs)))
+        if not wait:
+            return run_document(run)
+        local = engine.new_worker(concurrency=1, only=[run.id])
+        task = asyncio.create_task(local.run())
+        try:
+            with console.status(f"running {action}…", spinner="dots"):
+                run = await engine.runs.wait(principal, run.id, timeout)
+        finally:
+            local.stop()
+            await task
+        return run_document(run)
+
+    document = _with_engine(work)
+    console.print_json(json.dumps({"data": document}))
+    if document["status"] == "error":
+        raise typer.Exit(2)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,195 @@
+"""Shared fixtures: a real service on a free port, clients and tokens, a controllable clock."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import uvicorn
+
+from actionruns.api.app import create_app
+from actionruns.config import Settings
+from actionruns.engine import Engine
+from actionruns.logs import configure_logging
+from actionruns.sdk.outbound import parse_networks
+from actionruns.sdk.registry import Registry
+from tests.testkit import secretive, testkit
+
+configure_logging()
+
+LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class FakeClock:
+    """Real time plus an offset a test can move forward (retention, expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+class RoutingTransport(httpx2.AsyncBaseTransport):
+    """Sends requests for some hosts to vendor emulators, the rest to the real network path."""
+
+    def __init__(self, routes: Mapping[str, httpx2.AsyncBaseTransport],
+                 default: httpx2.AsyncBaseTransport) -> None:
+        self.routes = dict(routes)
+        self.default = default
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        transport = self.routes.get(request.url.host, self.default)
+        return await transport.handle_async_request(request)
+
+
+def test_settings(home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "home": home,
+        "port": free_port(),
+        "outbound_allow": LOOPBACK,
+        "retry_base_seconds": 0.05,
+        "retry_max_seconds": 0.2,
+        "callback_retry_base_seconds": 0.05,
+        "lease_seconds": 3.0,
+        "action_timeout": 10.0,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def test_registry() -> Registry:
+    registry = Registry.from_entry_points()
+    registry.add(testkit)
+    registry.add(secretive)
+    return registry
+
+
+@dataclass
+class Service:
+    """A running actionruns over real HTTP, plus direct access to its engine."""
+
+    engine: Engine
+    base_url: str
+    http: httpx2.AsyncClient
+    clock: FakeClock
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def new_client(self, name: str, scopes: list[str] | None = None,
+                         token_scopes: list[str] | None = None) -> ApiClient:
+        created = await (self.engine.clients.create(name, scopes) if scopes else
+                         self.engine.clients.create(name))
+        form = {"grant_type": "client_credentials", "client_id": created.record.id,
+                "client_secret": created.client_secret}
+        if token_scopes is not None:
+            form["scope"] = " ".join(token_scopes)
+        response = await self.http.post("/oauth/token", data=form)
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        return ApiClient(self, created.record.id, created.client_secret,
+                         created.signing_secret, token)
+
+
+@dataclass
+class ApiClient:
+    service: Service
+    client_id: str
+    client_secret: str
+    signing_secret: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def get(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return await self.service.http.get(path, headers=self.headers | kwargs.pop("headers", {}), **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx2.Response:
+        return await self.service.http.post(path, headers=self.headers | kwargs.pop("headers", {}), **kwargs)
+
+    async def run(self, action: str, inputs: Mapping[str, Any] | None = None,
+                  authentication: str | None = None, **extra: Any) -> str:
+        response = await self.post("/v2/action-runs", json={"data": {
+            "action": action, "authentication": authentication, "inputs": dict(inputs or {}), **extra}})
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["id"])
+
+    async def wait(self, run_id: str, seconds: float = 20) -> dict[str, Any]:
+        response = await self.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": seconds})
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    async def connect(self, app: str, fields: Mapping[str, Any], title: str = "") -> str:
+        response = await self.post("/v2/authentications", json={"data": {
+            "app": app, "title": title, "authentication_fields": dict(fields)}})
+        assert response.status_code == 201, response.text
+        return str(response.json()["data"][0]["id"])
+
+
+ServiceFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def start_service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ServiceFactory]:
+    """Start services with custom settings or transports; all are stopped at the end."""
+    running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx2.AsyncClient]] = []
+
+    async def start(*, routes: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
+                    workers: bool = True, **overrides: Any) -> Service:
+        settings = test_settings(tmp_path / f"home{len(running)}", **overrides)
+        engine = Engine(settings, registry=test_registry(), clock=clock)
+        if routes:
+            engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())
+        app = create_app(engine, run_workers=workers)
+        config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
+                                lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        base_url = f"http://127.0.0.1:{settings.port}"
+        http = httpx2.AsyncClient(base_url=base_url, timeout=90)
+        running.append((server, task, http))
+        return Service(engine, base_url, http, clock)
+
+    yield start
+    for server, task, http in running:
+        await http.aclose()
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def service(start_service: ServiceFactory) -> Service:
+    result: Service = await start_service()
+    return result
+
+
+@pytest.fixture
+async def acme(service: Service) -> ApiClient:
+    return await service.new_client("acme")
