@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ class Settings:
     rate_limit_per_minute: int = 6000
     token_ttl_seconds: int = 3600
     max_body_bytes: int = 1_048_576
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra_connectors: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -68,6 +68,9 @@ class Settings:
             rate_limit_per_minute=_int(env, "ACTIONRUNS_RATE_LIMIT_PER_MINUTE", 6000),
             token_ttl_seconds=_int(env, "ACTIONRUNS_TOKEN_TTL_SECONDS", 3600),
             max_body_bytes=_int(env, "ACTIONRUNS_MAX_BODY_BYTES", 1_048_576),
+            extra_connectors=tuple(
+                ref.strip() for ref in env.get("ACTIONRUNS_CONNECTORS", "").split(",") if ref.strip()
+            ),
         )
         return replace(settings, **overrides)
 

@@ -49,7 +49,10 @@ class Engine:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings
         self.clock = clock
-        self.registry = registry if registry is not None else Registry.from_entry_points()
+        self.registry = (
+            registry if registry is not None
+            else Registry.from_entry_points(settings.extra_connectors)
+        )
         self.store = Store.from_url(settings.db_url)
         self.vault = Vault(load_keyring(settings))
         self.guard = OutboundGuard(settings.outbound_allow)

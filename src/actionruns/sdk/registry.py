@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 import structlog
 
@@ -34,16 +34,23 @@ class Registry:
             self.add(app)
 
     @classmethod
-    def from_entry_points(cls) -> Registry:
+    def from_entry_points(cls, extra: Iterable[str] = ()) -> Registry:
+        """Installed connectors, plus ``extra`` ones named ``module:attribute``.
+
+        ``extra`` (``ACTIONRUNS_CONNECTORS``) lets an integration author serve a connector
+        straight from a checkout, without packaging it.
+        """
         registry = cls()
-        for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        found = [(ep.name, ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+        found += [(ref, EntryPoint(ref, ref, ENTRY_POINT_GROUP)) for ref in extra]
+        for name, entry_point in found:
             try:
                 loaded = entry_point.load()
             except Exception:
-                log.exception("connector_load_failed", entry_point=entry_point.name)
+                log.exception("connector_load_failed", entry_point=name)
                 continue
             if not isinstance(loaded, App):
-                log.error("connector_not_an_app", entry_point=entry_point.name)
+                log.error("connector_not_an_app", entry_point=name)
                 continue
             registry.add(loaded)
         return registry
