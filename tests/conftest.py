@@ -49,8 +49,9 @@ class FakeClock:
 class RoutingTransport(httpx2.AsyncBaseTransport):
     """Sends requests for some hosts to vendor emulators, the rest to the real network path."""
 
-    def __init__(self, routes: Mapping[str, httpx2.AsyncBaseTransport],
-                 default: httpx2.AsyncBaseTransport) -> None:
+    def __init__(
+        self, routes: Mapping[str, httpx2.AsyncBaseTransport], default: httpx2.AsyncBaseTransport
+    ) -> None:
         self.routes = dict(routes)
         self.default = default
 
@@ -91,19 +92,25 @@ class Service:
     clock: FakeClock
     tokens: dict[str, str] = field(default_factory=dict)
 
-    async def new_client(self, name: str, scopes: list[str] | None = None,
-                         token_scopes: list[str] | None = None) -> ApiClient:
-        created = await (self.engine.clients.create(name, scopes) if scopes else
-                         self.engine.clients.create(name))
-        form = {"grant_type": "client_credentials", "client_id": created.record.id,
-                "client_secret": created.client_secret}
+    async def new_client(
+        self, name: str, scopes: list[str] | None = None, token_scopes: list[str] | None = None
+    ) -> ApiClient:
+        created = await (
+            self.engine.clients.create(name, scopes) if scopes else self.engine.clients.create(name)
+        )
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": created.record.id,
+            "client_secret": created.client_secret,
+        }
         if token_scopes is not None:
             form["scope"] = " ".join(token_scopes)
         response = await self.http.post("/oauth/token", data=form)
         assert response.status_code == 200, response.text
         token = response.json()["access_token"]
-        return ApiClient(self, created.record.id, created.client_secret,
-                         created.signing_secret, token)
+        return ApiClient(
+            self, created.record.id, created.client_secret, created.signing_secret, token
+        )
 
 
 @dataclass
@@ -119,15 +126,33 @@ class ApiClient:
         return {"Authorization": f"Bearer {self.token}"}
 
     async def get(self, path: str, **kwargs: Any) -> httpx2.Response:
-        return await self.service.http.get(path, headers=self.headers | kwargs.pop("headers", {}), **kwargs)
+        return await self.service.http.get(
+            path, headers=self.headers | kwargs.pop("headers", {}), **kwargs
+        )
 
     async def post(self, path: str, **kwargs: Any) -> httpx2.Response:
-        return await self.service.http.post(path, headers=self.headers | kwargs.pop("headers", {}), **kwargs)
+        return await self.service.http.post(
+            path, headers=self.headers | kwargs.pop("headers", {}), **kwargs
+        )
 
-    async def run(self, action: str, inputs: Mapping[str, Any] | None = None,
-                  authentication: str | None = None, **extra: Any) -> str:
-        response = await self.post("/v2/action-runs", json={"data": {
-            "action": action, "authentication": authentication, "inputs": dict(inputs or {}), **extra}})
+    async def run(
+        self,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        authentication: str | None = None,
+        **extra: Any,
+    ) -> str:
+        response = await self.post(
+            "/v2/action-runs",
+            json={
+                "data": {
+                    "action": action,
+                    "authentication": authentication,
+                    "inputs": dict(inputs or {}),
+                    **extra,
+                }
+            },
+        )
         assert response.status_code == 200, response.text
         return str(response.json()["data"]["id"])
 
@@ -138,8 +163,10 @@ class ApiClient:
         return data
 
     async def connect(self, app: str, fields: Mapping[str, Any], title: str = "") -> str:
-        response = await self.post("/v2/authentications", json={"data": {
-            "app": app, "title": title, "authentication_fields": dict(fields)}})
+        response = await self.post(
+            "/v2/authentications",
+            json={"data": {"app": app, "title": title, "authentication_fields": dict(fields)}},
+        )
         assert response.status_code == 201, response.text
         return str(response.json()["data"][0]["id"])
 
@@ -157,15 +184,20 @@ async def start_service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Servi
     """Start services with custom settings or transports; all are stopped at the end."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx2.AsyncClient]] = []
 
-    async def start(*, routes: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
-                    workers: bool = True, **overrides: Any) -> Service:
+    async def start(
+        *,
+        routes: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
+        workers: bool = True,
+        **overrides: Any,
+    ) -> Service:
         settings = test_settings(tmp_path / f"home{len(running)}", **overrides)
         engine = Engine(settings, registry=test_registry(), clock=clock)
         if routes:
             engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())
         app = create_app(engine, run_workers=workers)
-        config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning",
-                                lifespan="on")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on"
+        )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
         while not server.started:

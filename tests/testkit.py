@@ -109,19 +109,29 @@ testkit = App(
     categories=("developer-tools",),
     actions=[
         Action(
-            "noop", "No-op", "Returns at once.", _noop,
+            "noop",
+            "No-op",
+            "Returns at once.",
+            _noop,
             inputs=[
                 InputField("value", "Value", help_text="Any text"),
                 InputField("count", "Count", FieldType.INTEGER, help_text="A number"),
                 InputField("color", "Color", dynamic_choices=_colors, help_text="Pick one"),
-                InputField("size", "Size", choices=(Choice("s"), Choice("m"), Choice("l")),
-                           help_text="A size"),
+                InputField(
+                    "size",
+                    "Size",
+                    choices=(Choice("s"), Choice("m"), Choice("l")),
+                    help_text="A size",
+                ),
             ],
             outputs=[OutputField("ok", "OK", FieldType.BOOLEAN, sample=True)],
             sample={"ok": True},
         ),
         Action(
-            "flaky", "Flaky", "Fails as told, then succeeds.", _flaky,
+            "flaky",
+            "Flaky",
+            "Fails as told, then succeeds.",
+            _flaky,
             inputs=[
                 InputField("key", "Key", required=True, help_text="Counter key"),
                 InputField("failures", "Failures", FieldType.INTEGER, default=0, help_text="n"),
@@ -131,7 +141,11 @@ testkit = App(
             max_attempts=3,
         ),
         Action(
-            "sleep", "Sleep", "Sleeps.", _sleep, type=ActionType.WRITE,
+            "sleep",
+            "Sleep",
+            "Sleeps.",
+            _sleep,
+            type=ActionType.WRITE,
             inputs=[
                 InputField("seconds", "Seconds", FieldType.NUMBER, required=True, help_text="s"),
                 InputField("key", "Key", help_text="Counter key"),
@@ -139,11 +153,20 @@ testkit = App(
             timeout=30,
         ),
         Action(
-            "area", "Area", "Area of a shape: fields depend on the shape.", _area,
+            "area",
+            "Area",
+            "Area of a shape: fields depend on the shape.",
+            _area,
             type=ActionType.SEARCH,
             inputs=[
-                InputField("shape", "Shape", required=True, choices=(Choice("circle"), Choice("rect")),
-                           alters_dynamic_fields=True, help_text="circle or rect"),
+                InputField(
+                    "shape",
+                    "Shape",
+                    required=True,
+                    choices=(Choice("circle"), Choice("rect")),
+                    alters_dynamic_fields=True,
+                    help_text="circle or rect",
+                ),
                 DynamicFields("dimensions", _shape_fields, depends_on=("shape",)),
             ],
         ),
@@ -157,7 +180,12 @@ secretive = App(
     auth=Auth.api_key(help_text="Any key; 'bad-key' fails the test"),
     test=_test_key,
     actions=[
-        Action("echo", "Echo secret", "Returns the key.", _echo_secret,
-               inputs=[InputField("fail", "Fail", FieldType.BOOLEAN, help_text="fail")]),
+        Action(
+            "echo",
+            "Echo secret",
+            "Returns the key.",
+            _echo_secret,
+            inputs=[InputField("fail", "Fail", FieldType.BOOLEAN, help_text="fail")],
+        ),
     ],
 )

@@ -69,7 +69,9 @@ class Settings:
             token_ttl_seconds=_int(env, "ACTIONRUNS_TOKEN_TTL_SECONDS", 3600),
             max_body_bytes=_int(env, "ACTIONRUNS_MAX_BODY_BYTES", 1_048_576),
             extra_connectors=tuple(
-                ref.strip() for ref in env.get("ACTIONRUNS_CONNECTORS", "").split(",") if ref.strip()
+                ref.strip()
+                for ref in env.get("ACTIONRUNS_CONNECTORS", "").split(",")
+                if ref.strip()
             ),
         )
         return replace(settings, **overrides)

@@ -34,10 +34,16 @@ async def test_same_idempotency_key_and_body_returns_the_same_run_once(acme: Api
 
 async def test_idempotency_key_reused_with_another_body_is_refused(acme: ApiClient) -> None:
     headers = {"Idempotency-Key": "order-42"}
-    first = await acme.post("/v2/action-runs", headers=headers,
-                            json={"data": {"action": "testkit.noop", "inputs": {"value": "a"}}})
-    second = await acme.post("/v2/action-runs", headers=headers,
-                             json={"data": {"action": "testkit.noop", "inputs": {"value": "b"}}})
+    first = await acme.post(
+        "/v2/action-runs",
+        headers=headers,
+        json={"data": {"action": "testkit.noop", "inputs": {"value": "a"}}},
+    )
+    second = await acme.post(
+        "/v2/action-runs",
+        headers=headers,
+        json={"data": {"action": "testkit.noop", "inputs": {"value": "b"}}},
+    )
     assert first.status_code == 200
     assert second.status_code == 422
     [error] = second.json()["errors"]
@@ -83,8 +89,9 @@ async def test_callbacks_are_signed_and_retried_until_delivered(
         return Response("ok", status=next(outcomes))
 
     httpserver.expect_request("/hooks/runs", method="POST").respond_with_handler(handler)
-    run_id = await acme.run("testkit.noop", {"value": "v"},
-                            callback_url=httpserver.url_for("/hooks/runs"))
+    run_id = await acme.run(
+        "testkit.noop", {"value": "v"}, callback_url=httpserver.url_for("/hooks/runs")
+    )
     for _ in range(200):
         record = await service.engine.store.get_run(run_id)
         if record is not None and record.callback_status == "delivered":
@@ -153,23 +160,44 @@ async def test_dry_run_validates_everything_and_executes_nothing(
     service: Service, acme: ApiClient
 ) -> None:
     auth_id = await acme.connect("secretive", {"api_key": "good-key-123"})
-    response = await acme.post("/v2/action-runs", json={"data": {
-        "action": "secretive.echo", "authentication": auth_id, "inputs": {"fail": "no"},
-        "dry_run": True}})
+    response = await acme.post(
+        "/v2/action-runs",
+        json={
+            "data": {
+                "action": "secretive.echo",
+                "authentication": auth_id,
+                "inputs": {"fail": "no"},
+                "dry_run": True,
+            }
+        },
+    )
     assert response.status_code == 200
     data = response.json()["data"]
     assert data == {
-        "type": "dry_run", "action": "secretive.echo", "authentication": auth_id,
-        "authentication_label": "test account", "inputs": {"fail": False},
-        "callback_url": None, "would_run": True,
+        "type": "dry_run",
+        "action": "secretive.echo",
+        "authentication": auth_id,
+        "authentication_label": "test account",
+        "inputs": {"fail": False},
+        "callback_url": None,
+        "would_run": True,
     }
-    bad = await acme.post("/v2/action-runs", json={"data": {
-        "action": "secretive.echo", "authentication": auth_id, "inputs": {"fail": "maybe"},
-        "dry_run": True}})
+    bad = await acme.post(
+        "/v2/action-runs",
+        json={
+            "data": {
+                "action": "secretive.echo",
+                "authentication": auth_id,
+                "inputs": {"fail": "maybe"},
+                "dry_run": True,
+            }
+        },
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["source"] == {"pointer": "/data/inputs/fail"}
-    runs, _ = await service.engine.store.list_authentications(acme.client_id, app_key=None,
-                                                              limit=10, offset=0)
+    runs, _ = await service.engine.store.list_authentications(
+        acme.client_id, app_key=None, limit=10, offset=0
+    )
     assert len(runs) == 1
     assert await service.engine.store.next_due_at() is None  # nothing was queued
 

@@ -17,7 +17,9 @@ async def attempts(service: Service, run_id: str) -> list[str | None]:
     return [a.outcome for a in await service.engine.store.list_attempts(run_id)]
 
 
-async def test_transient_failures_are_retried_until_success(service: Service, acme: ApiClient) -> None:
+async def test_transient_failures_are_retried_until_success(
+    service: Service, acme: ApiClient
+) -> None:
     run_id = await acme.run("testkit.flaky", {"key": key(), "failures": 2, "mode": "transient"})
     run = await acme.wait(run_id)
     assert run["status"] == "success"
@@ -27,7 +29,9 @@ async def test_transient_failures_are_retried_until_success(service: Service, ac
     assert await attempts(service, run_id) == ["retry", "retry", "success"]
 
 
-async def test_transient_failures_give_up_after_max_attempts(service: Service, acme: ApiClient) -> None:
+async def test_transient_failures_give_up_after_max_attempts(
+    service: Service, acme: ApiClient
+) -> None:
     run_id = await acme.run("testkit.flaky", {"key": key(), "failures": 5, "mode": "transient"})
     run = await acme.wait(run_id)
     assert run["status"] == "error"
@@ -68,8 +72,15 @@ async def test_halt_is_final_and_never_retried(service: Service, acme: ApiClient
     run = await acme.wait(run_id)
     assert run["status"] == "error"
     assert run["attempts"] == 1
-    assert run["errors"] == [{"code": "user", "title": "Action halted",
-                              "detail": "the record does not exist", "delay": None, "meta": {}}]
+    assert run["errors"] == [
+        {
+            "code": "user",
+            "title": "Action halted",
+            "detail": "the record does not exist",
+            "delay": None,
+            "meta": {},
+        }
+    ]
 
 
 async def test_connector_bug_is_a_system_error_without_internals(acme: ApiClient) -> None:
@@ -105,8 +116,10 @@ async def test_expired_credentials_mark_the_authentication_expired(
     listed = (await acme.get("/v2/authentications", params={"app": "secretive"})).json()["data"]
     assert listed[0]["is_expired"] is True
     # Further runs are refused up front with a clear reason.
-    response = await acme.post("/v2/action-runs", json={"data": {
-        "action": "secretive.echo", "authentication": auth_id, "inputs": {}}})
+    response = await acme.post(
+        "/v2/action-runs",
+        json={"data": {"action": "secretive.echo", "authentication": auth_id, "inputs": {}}},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
 

@@ -16,7 +16,9 @@ from actionruns.store import AuthenticationRecord
 ICON_SIZES = (16, 32, 64, 128)
 
 
-def page(request: Request, items: Sequence[Any], total: int, limit: int, offset: int) -> dict[str, Any]:
+def page(
+    request: Request, items: Sequence[Any], total: int, limit: int, offset: int
+) -> dict[str, Any]:
     """The ``links``/``meta``/``data`` envelope of a paginated list."""
 
     def link(new_offset: int) -> str:

@@ -1,4 +1,7 @@
-"""Every error leaves in one shape: ``{"errors": [{status, code, title, detail, source, meta}]}``."""
+"""Every error leaves in one shape: ``{"errors": [{status, code, title, detail, source, meta}]}``.
+
+A request the service refuses is a 4xx in that shape; a 500 means a bug.
+"""
 
 from __future__ import annotations
 
@@ -80,10 +83,19 @@ def install_error_handlers(app: FastAPI) -> None:
         status = 422
         for problem in exc.errors():
             location = list(problem.get("loc", ()))
-            if problem.get("type") in ("json_invalid", "model_attributes_type") and location[:1] == ["body"] and len(location) <= 2:
+            if (
+                problem.get("type") in ("json_invalid", "model_attributes_type")
+                and location[:1] == ["body"]
+                and len(location) <= 2
+            ):
                 status = 400
-                errors.append(error_document(400, "The request body is not valid JSON: "
-                                             + str(problem.get("msg", "")), code="parse_error"))
+                errors.append(
+                    error_document(
+                        400,
+                        "The request body is not valid JSON: " + str(problem.get("msg", "")),
+                        code="parse_error",
+                    )
+                )
                 continue
             _, source = _pointer(location) if location else ("pointer", {})
             message = str(problem.get("msg", "invalid value"))

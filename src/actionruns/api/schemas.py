@@ -12,7 +12,9 @@ class _Strict(BaseModel):
 
 
 class RunData(_Strict):
-    action: str = Field(min_length=1, max_length=200, description="Action id or app_slug.action_key")
+    action: str = Field(
+        min_length=1, max_length=200, description="Action id or app_slug.action_key"
+    )
     authentication: str | None = Field(default=None, max_length=64)
     inputs: dict[str, Any] = Field(default_factory=dict)
     callback_url: str | None = Field(default=None, max_length=2048)

@@ -19,7 +19,7 @@ from actionruns.errors import Forbidden, ServiceError
 from actionruns.principal import Principal
 from actionruns.store import ClientRecord
 
-TOKEN_PURPOSE = "api-access-token"
+TOKEN_PURPOSE = "api-access-token"  # noqa: S105 (a key derivation label)
 CLIENT_CACHE_SECONDS = 5.0
 
 bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
@@ -83,7 +83,10 @@ class TokenIssuer:
                 raise jwt.InvalidTokenError("unexpected token header")
             _, key = self.engine.vault.derived_key(TOKEN_PURPOSE, key_id)
             claims = jwt.decode(
-                token, key, algorithms=["HS256"], options={"require": ["exp", "sub", "iat"]},
+                token,
+                key,
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub", "iat"]},
                 issuer=self.engine.settings.base_url,
             )
         except jwt.ExpiredSignatureError:
@@ -97,7 +100,9 @@ class TokenIssuer:
         return Principal(
             client_id=client.id,
             scopes=granted,
-            allowed_apps=frozenset(client.allowed_apps) if client.allowed_apps is not None else None,
+            allowed_apps=frozenset(client.allowed_apps)
+            if client.allowed_apps is not None
+            else None,
         )
 
 

@@ -29,6 +29,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 
+
 @app.callback()
 def _setup() -> None:
     configure_logging()
@@ -244,11 +245,13 @@ def run_action(
     configure_logging(level=40)
 
     async def work(engine: Engine) -> dict[str, Any]:
+        end_user_id: str | None = None
         if auth:
             record = await engine.store.get_authentication(auth)
             if record is None:
                 raise typer.BadParameter(f"no authentication {auth!r}")
             owner = await engine.clients.find(record.client_id)
+            end_user_id = record.end_user_id
         elif client:
             owner = await engine.clients.find(client)
         else:
@@ -257,9 +260,11 @@ def run_action(
             owner.id,
             frozenset(owner.scopes),
             frozenset(owner.allowed_apps) if owner.allowed_apps is not None else None,
-            record.end_user_id if auth else None,
+            end_user_id,
         )
-        run, _ = await engine.runs.submit(principal, RunRequest(action, auth, _parse_inputs(inputs)))
+        run, _ = await engine.runs.submit(
+            principal, RunRequest(action, auth, _parse_inputs(inputs))
+        )
         if not wait:
             return run_document(run)
         local = engine.new_worker(concurrency=1, only=[run.id])

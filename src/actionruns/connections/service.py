@@ -95,7 +95,9 @@ class ConnectionService:
         try:
             values = validate_inputs(app.auth.fields, fields)
         except FieldErrors as exc:
-            raise ValidationFailed(exc.errors, pointer_prefix="/data/authentication_fields") from None
+            raise ValidationFailed(
+                exc.errors, pointer_prefix="/data/authentication_fields"
+            ) from None
         known = {spec.key for spec in app.auth.fields}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -42,8 +42,9 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify(secret: bytes, header: str, body: bytes, *, tolerance: float = 300.0,
-           now: float | None = None) -> bool:
+def verify(
+    secret: bytes, header: str, body: bytes, *, tolerance: float = 300.0, now: float | None = None
+) -> bool:
     """What a receiver does: check the signature and that it is recent (no replays)."""
     parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
     try:
@@ -137,11 +138,19 @@ class CallbackDispatcher:
             await self.store.set_callback_state(run.id, "delivered", None)
             return
         if run.callback_attempts >= self.settings.callback_max_attempts:
-            log.warning("callback_given_up", run_id=run.id, attempts=run.callback_attempts,
-                        reason=reason)
+            log.warning(
+                "callback_given_up", run_id=run.id, attempts=run.callback_attempts, reason=reason
+            )
             await self.store.set_callback_state(run.id, "failed", None)
             return
-        delay = min(3600.0, self.settings.callback_retry_base_seconds * 2 ** (run.callback_attempts - 1))
-        log.info("callback_retry", run_id=run.id, attempts=run.callback_attempts, reason=reason,
-                 delay=delay)
+        delay = min(
+            3600.0, self.settings.callback_retry_base_seconds * 2 ** (run.callback_attempts - 1)
+        )
+        log.info(
+            "callback_retry",
+            run_id=run.id,
+            attempts=run.callback_attempts,
+            reason=reason,
+            delay=delay,
+        )
         await self.store.set_callback_state(run.id, "pending", self.clock() + delay)

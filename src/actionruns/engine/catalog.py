@@ -36,8 +36,14 @@ class Catalog:
         if not principal.may_use_app(app.key):
             raise Forbidden(f"This client is not allowed to use the app {app.key}.")
 
-    def app(self, principal: Principal, ref: str, *, parameter: str | None = None,
-            pointer: str | None = None) -> App:
+    def app(
+        self,
+        principal: Principal,
+        ref: str,
+        *,
+        parameter: str | None = None,
+        pointer: str | None = None,
+    ) -> App:
         app = self.registry.app(ref)
         if app is None:
             if parameter or pointer:
@@ -46,7 +52,9 @@ class Catalog:
         self._allowed(principal, app)
         return app
 
-    def action(self, principal: Principal, ref: str, *, pointer: str | None = None) -> tuple[App, Action]:
+    def action(
+        self, principal: Principal, ref: str, *, pointer: str | None = None
+    ) -> tuple[App, Action]:
         found = self.registry.action(ref)
         if found is None:
             if pointer:
@@ -79,7 +87,10 @@ class Catalog:
             yield ctx
 
     async def input_fields(
-        self, principal: Principal, action_ref: str, authentication_id: str | None,
+        self,
+        principal: Principal,
+        action_ref: str,
+        authentication_id: str | None,
         inputs: Mapping[str, Any],
     ) -> tuple[App, Action, list[InputField]]:
         app, action = self.action(principal, action_ref)
@@ -88,8 +99,13 @@ class Catalog:
         return app, action, fields
 
     async def choices(
-        self, principal: Principal, action_ref: str, input_id: str,
-        authentication_id: str | None, inputs: Mapping[str, Any], page: int,
+        self,
+        principal: Principal,
+        action_ref: str,
+        input_id: str,
+        authentication_id: str | None,
+        inputs: Mapping[str, Any],
+        page: int,
     ) -> ChoicePage:
         app, action = self.action(principal, action_ref)
         async with self._context(principal, app, authentication_id) as ctx:
@@ -100,21 +116,28 @@ class Catalog:
             if spec.dynamic_choices is None:
                 size = 100
                 static = list(spec.choices)
-                return ChoicePage(static[page * size:(page + 1) * size],
-                                  has_more=len(static) > (page + 1) * size)
+                return ChoicePage(
+                    static[page * size : (page + 1) * size],
+                    has_more=len(static) > (page + 1) * size,
+                )
             if ctx is None:
-                raise Unprocessable("These choices need an authentication.",
-                                    pointer="/data/authentication")
+                raise Unprocessable(
+                    "These choices need an authentication.", pointer="/data/authentication"
+                )
             return await _calling_app(spec.dynamic_choices(ctx, inputs, page))
 
     async def test(
-        self, principal: Principal, action_ref: str, authentication_id: str | None,
+        self,
+        principal: Principal,
+        action_ref: str,
+        authentication_id: str | None,
         inputs: Mapping[str, Any],
     ) -> list[dict[str, Any]]:
         app, action = self.action(principal, action_ref)
         if authentication_id is None and app.auth.type is not AuthType.NONE:
-            raise Unprocessable(f"The app {app.key} needs an authentication.",
-                                pointer="/data/authentication")
+            raise Unprocessable(
+                f"The app {app.key} needs an authentication.", pointer="/data/authentication"
+            )
         async with self._context(principal, app, authentication_id) as ctx:
             assert ctx is not None
             fields = await _calling_app(action.input_fields(ctx, inputs))

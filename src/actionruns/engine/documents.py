@@ -30,8 +30,14 @@ def run_document(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def run_error(code: str, title: str, detail: str, *, delay: int | None = None,
-              meta: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_error(
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    delay: int | None = None,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """One entry of a run's ``errors``: code is user, authentication, partner, system,
     throttled or system_throttled."""
     return {"code": code, "title": title, "detail": detail, "delay": delay, "meta": meta or {}}

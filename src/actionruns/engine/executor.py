@@ -16,7 +16,7 @@ import structlog
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.engine.documents import run_error
-from actionruns.sdk.app import App, PerformResult
+from actionruns.sdk.app import Action, App, PerformResult
 from actionruns.sdk.errors import (
     ActionError,
     ExpiredAuthError,
@@ -68,7 +68,7 @@ class Executor:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with equal jitter: half fixed, half random."""
-        ceiling = min(
+        ceiling: float = min(
             self.settings.retry_max_seconds, self.settings.retry_base_seconds * 2 ** (attempt - 1)
         )
         return ceiling / 2 + random.uniform(0, ceiling / 2)
@@ -76,22 +76,31 @@ class Executor:
     async def attempt(self, run: RunRecord, now: float) -> AttemptOutcome:
         found = self.registry.action(f"{run.app_key}.{run.action_key}")
         if found is None:
-            return _final("system", "Action unavailable",
-                          f"The action {run.app_key}.{run.action_key} is no longer installed.")
+            return _final(
+                "system",
+                "Action unavailable",
+                f"The action {run.app_key}.{run.action_key} is no longer installed.",
+            )
         app, action = found
         credentials: dict[str, Any] = {}
         if run.authentication_id is not None:
             record = await self.connections.store.get_authentication(run.authentication_id)
             if record is None:
-                return _final("authentication", "Authentication missing",
-                              "The authentication was deleted; connect the account again.")
+                return _final(
+                    "authentication",
+                    "Authentication missing",
+                    "The authentication was deleted; connect the account again.",
+                )
             if record.is_expired:
-                return _final("authentication", "Authentication expired",
-                              "The authentication has expired; the user must reconnect it.")
+                return _final(
+                    "authentication",
+                    "Authentication expired",
+                    "The authentication has expired; the user must reconnect it.",
+                )
             credentials = self.connections.credentials(record)
         secrets = [credentials.get(key) for key in app.auth.secret_keys]
         with secrets_in_scope(secrets):
-            outcome = await self._perform(app, run, credentials, now)
+            outcome = await self._perform(app, action, run, credentials, now)
             return AttemptOutcome(
                 outcome.outcome,
                 results=redact(outcome.results),
@@ -101,10 +110,8 @@ class Executor:
             )
 
     async def _perform(
-        self, app: App, run: RunRecord, credentials: dict[str, Any], now: float
+        self, app: App, action: Action, run: RunRecord, credentials: dict[str, Any], now: float
     ) -> AttemptOutcome:
-        action = app.action(run.action_key)
-        assert action is not None
         timeout = action.timeout or self.settings.action_timeout
         try:
             async with self.connections.context(
@@ -134,15 +141,25 @@ class Executor:
             blocked = blocked_reason(exc)
             if blocked is not None:
                 return AttemptOutcome(FAILED, error=_error_of(blocked))
-            failure = TransientError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            failure = TransientError(
+                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            )
             return self._retry_or_fail(run, now, failure)
         except Exception:
-            log.exception("connector_crashed", app=run.app_key, action=run.action_key, run_id=run.id)
-            return _final("system", "Connector error",
-                          "The connector failed unexpectedly; the operator's logs have details.")
+            log.exception(
+                "connector_crashed", app=run.app_key, action=run.action_key, run_id=run.id
+            )
+            return _final(
+                "system",
+                "Connector error",
+                "The connector failed unexpectedly; the operator's logs have details.",
+            )
         if len(json.dumps(results, default=str)) > MAX_RESULT_BYTES:
-            return _final("system", "Result too large",
-                          f"The action returned more than {MAX_RESULT_BYTES} bytes.")
+            return _final(
+                "system",
+                "Result too large",
+                f"The action returned more than {MAX_RESULT_BYTES} bytes.",
+            )
         return AttemptOutcome(SUCCEEDED, results=json.loads(json.dumps(results, default=str)))
 
     def _retry_or_fail(

@@ -130,7 +130,10 @@ class RunService:
         self, principal: Principal, request: RunRequest, idempotency_key: str | None = None
     ) -> tuple[RunRecord, bool]:
         """Store the run durably and signal the workers. Returns the run and whether it is new."""
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        if (
+            idempotency_key is not None
+            and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        ):
             raise Unprocessable(
                 f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters.",
                 header="Idempotency-Key",
@@ -219,7 +222,9 @@ class RunService:
         if run.status in FINISHED_STATUSES:
             raise Conflict(f"The run already finished with status {run.status}.")
         cancelled = run_error("user", "cancelled", "The run was cancelled at the client's request.")
-        updated = await self.store.cancel_run(run_id, principal.client_id, self.clock(), [cancelled])
+        updated = await self.store.cancel_run(
+            run_id, principal.client_id, self.clock(), [cancelled]
+        )
         if updated is None:
             raise NotFound(f"No action run {run_id!r}.")
         if updated.is_finished:

@@ -50,7 +50,8 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.registry = (
-            registry if registry is not None
+            registry
+            if registry is not None
             else Registry.from_entry_points(settings.extra_connectors)
         )
         self.store = Store.from_url(settings.db_url)
@@ -75,8 +76,15 @@ class Engine:
         await upgrade(self.store.engine)
 
     def new_worker(self, concurrency: int | None = None, only: list[str] | None = None) -> Worker:
-        return Worker(self.store, self.executor, self.events, self.settings, self.clock,
-                      concurrency=concurrency, only=only)
+        return Worker(
+            self.store,
+            self.executor,
+            self.events,
+            self.settings,
+            self.clock,
+            concurrency=concurrency,
+            only=only,
+        )
 
     async def start(self, *, workers: bool = True, concurrency: int | None = None) -> None:
         """Start the background loops: workers, callback deliveries and the retention purge."""
@@ -85,7 +93,12 @@ class Engine:
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(worker.run(), name="worker"))
         self._dispatcher = CallbackDispatcher(
-            self.store, self.vault, self.guard, self.events, self.settings, self.clock,
+            self.store,
+            self.vault,
+            self.guard,
+            self.events,
+            self.settings,
+            self.clock,
             transport=self._callback_transport,
         )
         self._tasks.append(asyncio.create_task(self._dispatcher.run(), name="callbacks"))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -73,7 +75,10 @@ class Worker:
                     self._slot_freed.clear()
                     try:
                         leased = await self.store.lease_runs(
-                            self.name, free, self.clock(), self.settings.lease_seconds,
+                            self.name,
+                            free,
+                            self.clock(),
+                            self.settings.lease_seconds,
                             only=self.only,
                         )
                     except Exception:
@@ -83,7 +88,7 @@ class Worker:
                     for run in leased:
                         task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
                         self._inflight[run.id] = task
-                        task.add_done_callback(lambda _t, run_id=run.id: self._done(run_id))
+                        task.add_done_callback(functools.partial(self._done, run.id))
                 if leased and len(leased) == free:
                     continue
                 await self._wait_for_work(full=free <= 0)
@@ -104,15 +109,17 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    def _done(self, run_id: str) -> None:
+    def _done(self, run_id: str, _task: asyncio.Task[None] | None = None) -> None:
         self._inflight.pop(run_id, None)
         self._cancelled.discard(run_id)
         self._recording.discard(run_id)
         self._slot_freed.set()
 
     async def _wait_for_work(self, *, full: bool) -> None:
-        waits = [asyncio.ensure_future(self._slot_freed.wait()),
-                 asyncio.ensure_future(self._stopping.wait())]
+        waits = [
+            asyncio.ensure_future(self._slot_freed.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        ]
         if not full:
             waits.append(asyncio.ensure_future(self.events.work_submitted.wait()))
         timeout = IDLE_POLL_SECONDS
@@ -122,7 +129,9 @@ class Worker:
                 due = await self.store.next_due_at()
                 if due is not None:
                     timeout = max(0.0, min(timeout, due - self.clock()))
-        _done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        _done, pending = await asyncio.wait(
+            waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         for future in pending:
             future.cancel()
 
@@ -162,11 +171,15 @@ class Worker:
             if run.cancel_requested:
                 outcome = AttemptOutcome(FAILED, error=CANCELLED)
             elif run.attempts > run.max_attempts:
-                outcome = AttemptOutcome(FAILED, error=run_error(
-                    "system", "Run abandoned",
-                    f"The run was interrupted {run.attempts - 1} times (workers stopped while "
-                    "running it) and was not tried again.",
-                ))
+                outcome = AttemptOutcome(
+                    FAILED,
+                    error=run_error(
+                        "system",
+                        "Run abandoned",
+                        f"The run was interrupted {run.attempts - 1} times (workers stopped while "
+                        "running it) and was not tried again.",
+                    ),
+                )
             else:
                 outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
@@ -175,8 +188,10 @@ class Worker:
             outcome = AttemptOutcome(FAILED, error=CANCELLED)
         except Exception:
             log.exception("attempt_crashed", run_id=run.id)
-            outcome = AttemptOutcome(FAILED, error=run_error(
-                "system", "Internal error", "The run failed inside the service."))
+            outcome = AttemptOutcome(
+                FAILED,
+                error=run_error("system", "Internal error", "The run failed inside the service."),
+            )
         self._recording.add(run.id)
         await self._record(run, outcome)
 
@@ -184,6 +199,7 @@ class Worker:
         now = self.clock()
         if outcome.expire_authentication and run.authentication_id:
             await self.executor.connections.mark_expired(run.authentication_id)
+        values: dict[str, Any]
         if outcome.outcome == RETRY:
             values = {"status": QUEUED, "available_at": outcome.retry_at, "errors": [outcome.error]}
         else:

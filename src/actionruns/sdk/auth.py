@@ -86,9 +86,7 @@ class Auth:
         )
 
     @classmethod
-    def custom(
-        cls, fields: Sequence[InputField], apply: ApplyCredentials | None = None
-    ) -> Auth:
+    def custom(cls, fields: Sequence[InputField], apply: ApplyCredentials | None = None) -> Auth:
         return cls(AuthType.CUSTOM, fields=tuple(fields), apply=apply)
 
     @classmethod
@@ -106,6 +104,8 @@ class CredentialsAuth(httpx2.Auth):
     apply: ApplyCredentials
     credentials: Mapping[str, Any] = field(repr=False)
 
-    def auth_flow(self, request: httpx2.Request) -> Generator[httpx2.Request, httpx2.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         self.apply(request, self.credentials)
         yield request

@@ -56,9 +56,7 @@ async def open_context(
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
         ) as http:
-            log = structlog.get_logger("actionruns.connector").bind(
-                app=app_key, run_id=run_id
-            )
+            log = structlog.get_logger("actionruns.connector").bind(app=app_key, run_id=run_id)
             yield Context(
                 http=http,
                 guard=guard,

@@ -23,7 +23,7 @@ class FieldType(StrEnum):
     NUMBER = "number"
     BOOLEAN = "boolean"
     DATETIME = "datetime"
-    PASSWORD = "password"
+    PASSWORD = "password"  # noqa: S105 (a field type name)
     CODE = "code"
     DICT = "dict"
     JSON = "json"

@@ -13,7 +13,9 @@ from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, T
 DEFAULT_THROTTLE_DELAY = 60.0
 
 
-def retry_after_seconds(response: httpx2.Response, default: float = DEFAULT_THROTTLE_DELAY) -> float:
+def retry_after_seconds(
+    response: httpx2.Response, default: float = DEFAULT_THROTTLE_DELAY
+) -> float:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     value = response.headers.get("Retry-After")
     if not value:

@@ -133,7 +133,9 @@ class Store:
             condition = and_(condition, authentications.c.app_key == app_key)
         async with self.engine.connect() as conn:
             total = (
-                await conn.execute(select(func.count()).select_from(authentications).where(condition))
+                await conn.execute(
+                    select(func.count()).select_from(authentications).where(condition)
+                )
             ).scalar_one()
             rows = await conn.execute(
                 select(authentications)
@@ -317,7 +319,9 @@ class Store:
             )
         return True
 
-    async def cancel_run(self, run_id: str, client_id: str, now: float, error: Any) -> RunRecord | None:
+    async def cancel_run(
+        self, run_id: str, client_id: str, now: float, error: Any
+    ) -> RunRecord | None:
         """Cancel a queued run at once, or flag a running one for its worker to abandon."""
         async with self._write() as conn:
             await conn.execute(
@@ -386,9 +390,7 @@ class Store:
                 ids = list(
                     (
                         await conn.execute(
-                            select(runs.c.id)
-                            .where(runs.c.finished_at < cutoff)
-                            .limit(batch)
+                            select(runs.c.id).where(runs.c.finished_at < cutoff).limit(batch)
                         )
                     ).scalars()
                 )

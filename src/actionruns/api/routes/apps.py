@@ -67,13 +67,15 @@ async def app_icon(
     letter = html.escape((app.title if app else app_key)[:1].upper())
     color = html.escape(app.hex_color if app else "#4a5568")
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 64 64">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        'viewBox="0 0 64 64">'
         f'<rect width="64" height="64" rx="12" fill="{color}"/>'
         f'<text x="32" y="43" font-family="sans-serif" font-size="32" text-anchor="middle" '
         f'fill="#fff">{letter}</text></svg>'
     )
-    return Response(svg, media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return Response(
+        svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
 
 
 @router.get("/v2/actions", summary="List an app's actions")
@@ -143,7 +145,7 @@ async def outputs(
     principal: Principal = Depends(require("zap")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
-    app, action = service.catalog.action(principal, action_id)
+    _, action = service.catalog.action(principal, action_id)
     documents = [output_field_document(spec) for spec in action.outputs]
     envelope = page(request, documents, len(documents), max(1, len(documents)), 0)
     envelope["meta"]["limit"] = None

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from actionruns.api.errors import error_document
+from actionruns.api.routes.deps import engine
 from actionruns.api.security import TokenIssuer
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
-from actionruns.api.routes.deps import engine
 
 router = APIRouter(tags=["OAuth"])
 
@@ -72,8 +72,9 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
 async def token(request: Request, service: Engine = Depends(engine)) -> JSONResponse:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        return _oauth_error(400, "invalid_request",
-                            "Send the token request as application/x-www-form-urlencoded.")
+        return _oauth_error(
+            400, "invalid_request", "Send the token request as application/x-www-form-urlencoded."
+        )
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return _oauth_error(400, "invalid_request", "The token request is too large.")
@@ -83,13 +84,20 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
         return _oauth_error(400, "invalid_request", "The form body could not be parsed.")
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     if fields.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type",
-                            "Only grant_type=client_credentials is supported.")
+        return _oauth_error(
+            400, "unsupported_grant_type", "Only grant_type=client_credentials is supported."
+        )
     basic = _basic_credentials(request.headers.get("authorization"))
     if basic is not None and ("client_id" in fields or "client_secret" in fields):
-        return _oauth_error(400, "invalid_request",
-                            "Send the client credentials either in the body or with HTTP Basic, not both.")
-    client_id, client_secret = basic or (fields.get("client_id", ""), fields.get("client_secret", ""))
+        return _oauth_error(
+            400,
+            "invalid_request",
+            "Send the client credentials either in the body or with HTTP Basic, not both.",
+        )
+    client_id, client_secret = basic or (
+        fields.get("client_id", ""),
+        fields.get("client_secret", ""),
+    )
     client = await service.clients.authenticate(client_id, client_secret) if client_id else None
     if client is None:
         return _oauth_error(401, "invalid_client", "Unknown client or wrong client secret.")
@@ -99,8 +107,9 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
         return _oauth_error(400, "invalid_scope", f"Unknown scopes: {' '.join(unknown)}.")
     not_granted = [scope for scope in requested if scope not in client.scopes]
     if not_granted:
-        return _oauth_error(400, "invalid_scope",
-                            f"This client may not have: {' '.join(not_granted)}.")
+        return _oauth_error(
+            400, "invalid_scope", f"This client may not have: {' '.join(not_granted)}."
+        )
     tokens: TokenIssuer = request.app.state.tokens
     return JSONResponse(
         tokens.issue(client, requested),

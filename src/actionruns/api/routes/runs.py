@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
+from actionruns.api.routes.deps import engine
 from actionruns.api.schemas import RunActionRequest
 from actionruns.api.security import require
-from actionruns.api.routes.deps import engine
 from actionruns.engine import Engine
 from actionruns.engine.documents import run_document
 from actionruns.engine.runs import RunRequest
