@@ -11,22 +11,28 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 
+from actionruns.store import RunRecord
+
 
 class RunEvents:
     def __init__(self) -> None:
-        self._finished: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        self._finished: defaultdict[str, set[asyncio.Future[RunRecord | None]]] = defaultdict(set)
         self._cancel_listeners: list[Callable[[str], None]] = []
         self.work_submitted = asyncio.Event()
         self.callbacks_due = asyncio.Event()
 
-    async def wait_finished(self, run_id: str, timeout: float) -> bool:
-        """Wait until ``run_finished(run_id)`` is signalled; False when the timeout passes."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def wait_finished(self, run_id: str, timeout: float) -> RunRecord | None | bool:
+        """Wait until ``run_finished`` is signalled for the run.
+
+        Returns the finished run when the signal carried it, True when it did not (read it
+        from the store), False when the timeout passed first.
+        """
+        future: asyncio.Future[RunRecord | None] = asyncio.get_running_loop().create_future()
         waiters = self._finished[run_id]
         waiters.add(future)
         try:
-            await asyncio.wait_for(future, timeout)
-            return True
+            finished = await asyncio.wait_for(future, timeout)
+            return True if finished is None else finished
         except TimeoutError:
             return False
         finally:
@@ -34,10 +40,11 @@ class RunEvents:
             if not waiters:
                 self._finished.pop(run_id, None)
 
-    def run_finished(self, run_id: str) -> None:
+    def run_finished(self, run_id: str, run: RunRecord | None = None) -> None:
+        """Wake the run's waiters; pass the committed run to spare them a read."""
         for future in self._finished.pop(run_id, ()):
             if not future.done():
-                future.set_result(None)
+                future.set_result(run)
 
     def on_cancel(self, listener: Callable[[str], None]) -> None:
         self._cancel_listeners.append(listener)

@@ -213,8 +213,10 @@ class RunService:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 break
-            await self.events.wait_finished(run_id, min(remaining, CROSS_PROCESS_RECHECK_SECONDS))
-            run = await self.get(principal, run_id)
+            woken = await self.events.wait_finished(
+                run_id, min(remaining, CROSS_PROCESS_RECHECK_SECONDS)
+            )
+            run = woken if isinstance(woken, RunRecord) else await self.get(principal, run_id)
         return run
 
     async def cancel(self, principal: Principal, run_id: str) -> RunRecord:

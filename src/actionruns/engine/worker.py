@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import os
 import socket
@@ -208,7 +209,8 @@ class Worker:
                 "results": outcome.results if outcome.outcome == SUCCEEDED else [],
                 "errors": [] if outcome.outcome == SUCCEEDED else [outcome.error],
                 "finished_at": now,
-                **self.store.callback_due(now),
+                "callback_status": "pending" if run.callback_url else None,
+                "callback_next_at": now if run.callback_url else None,
             }
         recorded = await self.store.finish_attempt(
             run, self.name, now, outcome=outcome.outcome, run_values=values, error=outcome.error
@@ -219,6 +221,9 @@ class Worker:
         if outcome.outcome == RETRY:
             self.events.work_submitted.set()
         else:
-            self.events.run_finished(run.id)
+            finished = dataclasses.replace(
+                run, lease_owner=None, lease_expires_at=None, **values
+            )
+            self.events.run_finished(run.id, finished)
             if run.callback_url:
                 self.events.callbacks_due.set()

@@ -7,13 +7,12 @@ where they differ (row locking) the dialect decides.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, delete, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from actionruns.store.records import (
@@ -25,7 +24,10 @@ from actionruns.store.records import (
     ClientRecord,
     RunRecord,
 )
+from actionruns.store.group_commit import GroupCommit
 from actionruns.store.schema import authentications, clients, run_attempts, runs
+
+T = TypeVar("T")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -53,32 +55,39 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._skip_locked = engine.dialect.name == "postgresql"
-        # SQLite has one writer at a time and its busy handler waits by sleeping (up to
-        # 100 ms a try). Queueing this process's writes here avoids those sleeps; other
-        # processes still meet the busy handler.
-        self._write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer at a time, and its busy handler waits by sleeping (up to
+        # 100 ms a try). This process's writes therefore go through one queue that commits
+        # them in groups; other processes still meet the busy handler.
+        self._batcher = GroupCommit(engine) if engine.dialect.name == "sqlite" else None
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        if self._write_lock is None:
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` in a write transaction; its result once committed."""
+        if self._batcher is None:
             async with self.engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self.engine.begin() as conn:
-            yield conn
+                return await work(conn)
+        return await self._batcher.submit(work)
+
+    async def _execute(self, statement: Executable) -> int:
+        """One write statement in its own transaction; the number of rows it touched."""
+
+        async def run(conn: AsyncConnection) -> int:
+            return (await conn.execute(statement)).rowcount
+
+        return await self._transaction(run)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
         return cls(create_engine(url))
 
     async def close(self) -> None:
+        if self._batcher is not None:
+            await self._batcher.close()
         await self.engine.dispose()
 
     # -- clients -----------------------------------------------------------------------
 
     async def insert_client(self, values: Mapping[str, Any]) -> ClientRecord:
-        async with self._write() as conn:
-            await conn.execute(insert(clients).values(**values))
+        await self._execute(insert(clients).values(**values))
         client = await self.get_client(values["id"])
         assert client is not None
         return client
@@ -101,19 +110,15 @@ class Store:
             return [ClientRecord.from_row(row) for row in rows]
 
     async def update_client(self, client_id: str, values: Mapping[str, Any]) -> None:
-        async with self._write() as conn:
-            await conn.execute(update(clients).where(clients.c.id == client_id).values(**values))
+        await self._execute(update(clients).where(clients.c.id == client_id).values(**values))
 
     async def delete_client(self, client_id: str) -> bool:
-        async with self._write() as conn:
-            result = await conn.execute(delete(clients).where(clients.c.id == client_id))
-        return result.rowcount > 0
+        return await self._execute(delete(clients).where(clients.c.id == client_id)) > 0
 
     # -- authentications ---------------------------------------------------------------
 
     async def insert_authentication(self, values: Mapping[str, Any]) -> None:
-        async with self._write() as conn:
-            await conn.execute(insert(authentications).values(**values))
+        await self._execute(insert(authentications).values(**values))
 
     async def get_authentication(
         self, authentication_id: str, *, client_id: str | None = None
@@ -149,12 +154,11 @@ class Store:
     async def set_authentication_expired(
         self, authentication_id: str, expired: bool, now: float
     ) -> None:
-        async with self._write() as conn:
-            await conn.execute(
-                update(authentications)
-                .where(authentications.c.id == authentication_id)
-                .values(is_expired=expired, updated_at=now)
-            )
+        await self._execute(
+            update(authentications)
+            .where(authentications.c.id == authentication_id)
+            .values(is_expired=expired, updated_at=now)
+        )
 
     # -- runs: submission and reading --------------------------------------------------
 
@@ -164,8 +168,7 @@ class Store:
         Returns the run and whether it was created now.
         """
         try:
-            async with self._write() as conn:
-                await conn.execute(insert(runs).values(**values))
+            await self._execute(insert(runs).values(**values))
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
@@ -247,7 +250,8 @@ class Store:
             )
             .returning(*runs.c)
         )
-        async with self._write() as conn:
+
+        async def lease(conn: AsyncConnection) -> list[RunRecord]:
             leased = [RunRecord.from_row(row) for row in await conn.execute(statement)]
             if leased:
                 await self._close_lost_attempts(conn, [r.id for r in leased if r.attempts > 1], now)
@@ -258,7 +262,9 @@ class Store:
                         for r in leased
                     ],
                 )
-        return leased
+            return leased
+
+        return await self._transaction(lease)
 
     @staticmethod
     async def _close_lost_attempts(conn: AsyncConnection, run_ids: list[str], now: float) -> None:
@@ -276,22 +282,18 @@ class Store:
 
         Returns the ids still held and, among them, those whose cancellation was requested.
         """
-        async with self._write() as conn:
-            rows = await conn.execute(
-                update(runs)
-                .where(
-                    runs.c.id.in_(run_ids),
-                    runs.c.lease_owner == worker,
-                    runs.c.status == RUNNING,
-                )
-                .values(lease_expires_at=until)
-                .returning(runs.c.id, runs.c.cancel_requested)
-            )
-            held = {(row.id, bool(row.cancel_requested)) for row in rows}
-        return {run_id for run_id, _ in held}, {run_id for run_id, cancel in held if cancel}
+        statement = (
+            update(runs)
+            .where(runs.c.id.in_(run_ids), runs.c.lease_owner == worker, runs.c.status == RUNNING)
+            .values(lease_expires_at=until)
+            .returning(runs.c.id, runs.c.cancel_requested)
+        )
 
-    def callback_due(self, now: float) -> dict[str, Any]:
-        return _callback_due(now)
+        async def extend(conn: AsyncConnection) -> set[tuple[str, bool]]:
+            return {(row.id, bool(row.cancel_requested)) for row in await conn.execute(statement)}
+
+        held = await self._transaction(extend)
+        return {run_id for run_id, _ in held}, {run_id for run_id, cancel in held if cancel}
 
     async def finish_attempt(
         self,
@@ -304,7 +306,8 @@ class Store:
         error: Mapping[str, Any] | None = None,
     ) -> bool:
         """Record an attempt's end and move the run on, if this worker still holds its lease."""
-        async with self._write() as conn:
+
+        async def finish(conn: AsyncConnection) -> bool:
             result = await conn.execute(
                 update(runs)
                 .where(runs.c.id == run.id, runs.c.lease_owner == worker, runs.c.status == RUNNING)
@@ -317,29 +320,29 @@ class Store:
                 .where(run_attempts.c.run_id == run.id, run_attempts.c.number == run.attempts)
                 .values(finished_at=now, outcome=outcome, error=error)
             )
-        return True
+            return True
+
+        return await self._transaction(finish)
 
     async def cancel_run(
         self, run_id: str, client_id: str, now: float, error: Any
     ) -> RunRecord | None:
         """Cancel a queued run at once, or flag a running one for its worker to abandon."""
-        async with self._write() as conn:
+
+        async def cancel(conn: AsyncConnection) -> RunRecord | None:
+            owned = and_(runs.c.id == run_id, runs.c.client_id == client_id)
             await conn.execute(
                 update(runs)
-                .where(runs.c.id == run_id, runs.c.client_id == client_id, runs.c.status == QUEUED)
+                .where(owned, runs.c.status == QUEUED)
                 .values(status=ERROR, errors=error, finished_at=now, **_callback_due(now))
             )
             await conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.client_id == client_id, runs.c.status == RUNNING)
-                .values(cancel_requested=True)
+                update(runs).where(owned, runs.c.status == RUNNING).values(cancel_requested=True)
             )
-            row = (
-                await conn.execute(
-                    select(runs).where(runs.c.id == run_id, runs.c.client_id == client_id)
-                )
-            ).first()
-        return RunRecord.from_row(row) if row else None
+            row = (await conn.execute(select(runs).where(owned))).first()
+            return RunRecord.from_row(row) if row else None
+
+        return await self._transaction(cancel)
 
     async def next_due_at(self) -> float | None:
         """When the next queued run becomes due, so an idle worker knows how long to sleep."""
@@ -363,42 +366,42 @@ class Store:
         )
         if self._skip_locked:
             due = due.with_for_update(skip_locked=True)
-        async with self._write() as conn:
-            rows = await conn.execute(
-                update(runs)
-                .where(runs.c.id.in_(due.scalar_subquery()))
-                .values(callback_next_at=retry_at, callback_attempts=runs.c.callback_attempts + 1)
-                .returning(*runs.c)
-            )
-            return [RunRecord.from_row(row) for row in rows]
+        statement = (
+            update(runs)
+            .where(runs.c.id.in_(due.scalar_subquery()))
+            .values(callback_next_at=retry_at, callback_attempts=runs.c.callback_attempts + 1)
+            .returning(*runs.c)
+        )
+
+        async def lease(conn: AsyncConnection) -> list[RunRecord]:
+            return [RunRecord.from_row(row) for row in await conn.execute(statement)]
+
+        return await self._transaction(lease)
 
     async def set_callback_state(self, run_id: str, status: str, next_at: float | None) -> None:
-        async with self._write() as conn:
-            await conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(callback_status=status, callback_next_at=next_at)
-            )
+        await self._execute(
+            update(runs)
+            .where(runs.c.id == run_id)
+            .values(callback_status=status, callback_next_at=next_at)
+        )
 
     # -- retention ---------------------------------------------------------------------
 
     async def purge_finished_before(self, cutoff: float, batch: int = 500) -> int:
         """Delete finished runs (and their attempts) older than ``cutoff``, in batches."""
+        expired = (
+            select(runs.c.id).where(runs.c.finished_at < cutoff).limit(batch).scalar_subquery()
+        )
+
+        async def purge_batch(conn: AsyncConnection) -> int:
+            # Writes only (no read first): a SQLite writer never has to upgrade a read lock.
+            await conn.execute(delete(run_attempts).where(run_attempts.c.run_id.in_(expired)))
+            return (await conn.execute(delete(runs).where(runs.c.id.in_(expired)))).rowcount
+
         total = 0
-        while True:
-            async with self._write() as conn:
-                ids = list(
-                    (
-                        await conn.execute(
-                            select(runs.c.id).where(runs.c.finished_at < cutoff).limit(batch)
-                        )
-                    ).scalars()
-                )
-                if not ids:
-                    return total
-                await conn.execute(delete(run_attempts).where(run_attempts.c.run_id.in_(ids)))
-                await conn.execute(delete(runs).where(runs.c.id.in_(ids)))
-            total += len(ids)
+        while deleted := await self._transaction(purge_batch):
+            total += deleted
+        return total
 
 
 def _callback_due(now: float) -> dict[str, Any]:

@@ -9,14 +9,14 @@ from actionruns.engine import Engine
 MAX_OFFSET = 1_000_000
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     service: Engine = request.app.state.engine
     return service
 
 
-def limit_param(limit: int = Query(10, ge=1, le=100, description="Items per page")) -> int:
+async def limit_param(limit: int = Query(10, ge=1, le=100, description="Items per page")) -> int:
     return limit
 
 
-def offset_param(offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip")) -> int:
+async def offset_param(offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip")) -> int:
     return offset

@@ -1,0 +1,93 @@
+"""The outbound guard refuses non-public destinations, after DNS, on every connection."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import httpx2
+import pytest
+from pytest_httpserver import HTTPServer
+
+from actionruns.sdk.errors import BlockedDestinationError
+from actionruns.sdk.outbound import OutboundGuard, blocked_reason, parse_networks
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",  # cloud metadata
+        "100.64.0.1",  # carrier-grade NAT
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "fd00:ec2::254",  # AWS metadata over IPv6
+        "::ffff:127.0.0.1",  # IPv4-mapped loopback
+        "::ffff:10.0.0.1",
+    ],
+)
+def test_non_public_addresses_are_refused(address: str) -> None:
+    assert not OutboundGuard().is_allowed(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"])
+def test_public_addresses_are_allowed(address: str) -> None:
+    assert OutboundGuard().is_allowed(ipaddress.ip_address(address))
+
+
+def test_the_operator_can_allow_networks() -> None:
+    guard = OutboundGuard(parse_networks(" 127.0.0.0/8, 10.0.0.5 "))
+    assert guard.is_allowed(ipaddress.ip_address("127.0.0.1"))
+    assert guard.is_allowed(ipaddress.ip_address("10.0.0.5"))
+    assert not guard.is_allowed(ipaddress.ip_address("10.0.0.6"))
+
+
+async def test_names_are_checked_after_resolution() -> None:
+    with pytest.raises(BlockedDestinationError, match="localhost"):
+        await OutboundGuard().resolve("localhost", 80)
+
+
+async def test_http_to_loopback_is_refused_before_any_byte_is_sent(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data("secret")
+    guard = OutboundGuard()
+    async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
+        with pytest.raises(httpx2.ConnectError) as caught:
+            await client.get(httpserver.url_for("/").replace("localhost", "127.0.0.1"))
+    assert blocked_reason(caught.value) is not None
+    assert httpserver.log == []
+    await guard.aclose()
+
+
+async def test_redirects_to_a_private_address_are_refused(httpserver: HTTPServer) -> None:
+    """A public-looking first hop cannot bounce the request to an internal one."""
+    target = f"http://127.0.0.2:{httpserver.port}/internal"
+    httpserver.expect_request("/start").respond_with_data(
+        "", status=302, headers={"Location": target}
+    )
+    # Only the first hop's address is allowed; the redirect target is another loopback address.
+    guard = OutboundGuard(parse_networks("127.0.0.1/32"))
+    async with httpx2.AsyncClient(transport=guard.http_transport(), follow_redirects=True) as client:
+        with pytest.raises(httpx2.ConnectError) as caught:
+            await client.get(f"http://127.0.0.1:{httpserver.port}/start")
+    blocked = blocked_reason(caught.value)
+    assert blocked is not None and "127.0.0.2" in blocked.detail
+    assert [entry[0].path for entry in httpserver.log] == ["/start"]
+    await guard.aclose()
+
+
+async def test_allowed_destinations_are_reached(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/ok").respond_with_json({"ok": True})
+    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
+    async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
+        response = await client.get(f"http://127.0.0.1:{httpserver.port}/ok")
+    assert response.json() == {"ok": True}
+    await guard.aclose()
+
+
+async def test_raw_sockets_are_vetted_too() -> None:
+    with pytest.raises(BlockedDestinationError):
+        await OutboundGuard().connect("127.0.0.1", 25, timeout=1)
