@@ -78,7 +78,7 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.home / 'actionruns.db').resolve()}"
+        return self.database_url or f"sqlite:///{(self.home / 'actionruns.db').resolve()}"
 
     @property
     def key_file(self) -> Path:

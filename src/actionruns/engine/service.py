@@ -73,7 +73,7 @@ class Engine:
         self._dispatcher: CallbackDispatcher | None = None
 
     async def migrate(self) -> None:
-        await upgrade(self.store.engine)
+        await upgrade(self.store)
 
     def new_worker(self, concurrency: int | None = None, only: list[str] | None = None) -> Worker:
         return Worker(

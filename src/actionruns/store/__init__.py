@@ -11,7 +11,7 @@ from actionruns.store.records import (
     ClientRecord,
     RunRecord,
 )
-from actionruns.store.store import Store, create_engine
+from actionruns.store.store import Store
 
 __all__ = [
     "ERROR",
@@ -24,5 +24,4 @@ __all__ = [
     "ClientRecord",
     "RunRecord",
     "Store",
-    "create_engine",
 ]

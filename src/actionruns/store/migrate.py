@@ -7,39 +7,35 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection
+
+from actionruns.store.store import Store
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["connection"] = connection
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` over the given engine's connection."""
-
-    def run(connection: object) -> None:
-        config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+async def upgrade(store: Store, revision: str = "head") -> None:
+    """Bring the database to ``revision``, in one transaction."""
+    await store.transaction(
+        lambda connection: command.upgrade(alembic_config(connection), revision)
+    )
 
 
 def upgrade_url(url: str, revision: str = "head") -> None:
     """Synchronous entry for the CLI."""
-    from actionruns.store.store import create_engine
 
     async def main() -> None:
-        engine = create_engine(url)
+        store = Store.from_url(url)
         try:
-            await upgrade(engine, revision)
+            await upgrade(store, revision)
         finally:
-            await engine.dispose()
+            await store.close()
 
     asyncio.run(main())

@@ -2,19 +2,32 @@
 
 The run table is the queue: a worker leases due runs with an expiry and a dead worker's
 lease simply runs out. Every statement here is portable between SQLite and PostgreSQL;
-where they differ (row locking) the dialect decides.
+where they differ (row locking) the dialect decides. Each operation is a plain function of
+a connection; ``engines`` decides where and how it runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import Executable
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from actionruns.store.engines import Runner, runner_for
 from actionruns.store.records import (
     ERROR,
     QUEUED,
@@ -24,90 +37,97 @@ from actionruns.store.records import (
     ClientRecord,
     RunRecord,
 )
-from actionruns.store.group_commit import GroupCommit
 from actionruns.store.schema import authentications, clients, run_attempts, runs
 
 T = TypeVar("T")
+R = TypeVar("R", ClientRecord, AuthenticationRecord, RunRecord, AttemptRecord)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL: readers never block the writer. synchronous=NORMAL in WAL mode still survives
-        # any process crash; only a power loss can lose the last commits.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+def _callback_due(now: float) -> dict[str, Any]:
+    """Values that schedule a finishing run's callback, if it has a callback URL."""
+    return {
+        "callback_status": case((runs.c.callback_url.is_not(None), "pending"), else_=None),
+        "callback_next_at": now,
+    }
 
 
-def create_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=8, max_overflow=8)
-        _configure_sqlite(engine)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+# The hot statements, built once; their SET clauses come from the execution parameters.
+_FINISH_RUN = update(runs).where(
+    runs.c.id == bindparam("b_run"),
+    runs.c.lease_owner == bindparam("b_worker"),
+    runs.c.status == RUNNING,
+)
+_FINISH_ATTEMPT = update(run_attempts).where(
+    run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
+)
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._skip_locked = engine.dialect.name == "postgresql"
-        # SQLite has one writer at a time, and its busy handler waits by sleeping (up to
-        # 100 ms a try). This process's writes therefore go through one queue that commits
-        # them in groups; other processes still meet the busy handler.
-        self._batcher = GroupCommit(engine) if engine.dialect.name == "sqlite" else None
-
-    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run ``work`` in a write transaction; its result once committed."""
-        if self._batcher is None:
-            async with self.engine.begin() as conn:
-                return await work(conn)
-        return await self._batcher.submit(work)
-
-    async def _execute(self, statement: Executable) -> int:
-        """One write statement in its own transaction; the number of rows it touched."""
-
-        async def run(conn: AsyncConnection) -> int:
-            return (await conn.execute(statement)).rowcount
-
-        return await self._transaction(run)
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._skip_locked = runner.dialect == "postgresql"
 
     @classmethod
     def from_url(cls, url: str) -> Store:
-        return cls(create_engine(url))
+        return cls(runner_for(url))
 
     async def close(self) -> None:
-        if self._batcher is not None:
-            await self._batcher.close()
-        await self.engine.dispose()
+        await self.runner.close()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    async def _one(self, record: type[R], query: Select[Any]) -> R | None:
+        def work(conn: Connection) -> R | None:
+            row = conn.execute(query).first()
+            return record.from_row(row) if row else None
+
+        return await self.runner.read(work)
+
+    async def _all(self, record: type[R], query: Select[Any]) -> list[R]:
+        def work(conn: Connection) -> list[R]:
+            return [record.from_row(row) for row in conn.execute(query)]
+
+        return await self.runner.read(work)
+
+    async def _execute(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> int:
+        """One write statement in its own transaction; the number of rows it touched.
+
+        Values travel as ``parameters``, not baked into the statement: the statement then
+        compiles once and is reused from the cache, which matters on the run path.
+        """
+
+        def work(conn: Connection) -> int:
+            return conn.execute(statement, parameters).rowcount
+
+        return await self.runner.write(work)
+
+    async def _returning(self, record: type[R], statement: Executable) -> list[R]:
+        def work(conn: Connection) -> list[R]:
+            return [record.from_row(row) for row in conn.execute(statement)]
+
+        return await self.runner.write(work)
+
+    async def transaction(self, work: Callable[[Connection], T]) -> T:
+        return await self.runner.write(work)
 
     # -- clients -----------------------------------------------------------------------
 
     async def insert_client(self, values: Mapping[str, Any]) -> ClientRecord:
-        await self._execute(insert(clients).values(**values))
-        client = await self.get_client(values["id"])
-        assert client is not None
-        return client
+        await self._execute(insert(clients), values)
+        return ClientRecord.from_row(values)
 
     async def get_client(self, client_id: str) -> ClientRecord | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(clients).where(clients.c.id == client_id))).first()
-        return ClientRecord.from_row(row) if row else None
+        return await self._one(ClientRecord, select(clients).where(clients.c.id == client_id))
 
     async def find_client(self, ref: str) -> ClientRecord | None:
         """A client by id or by name."""
-        async with self.engine.connect() as conn:
-            query = select(clients).where(or_(clients.c.id == ref, clients.c.name == ref))
-            row = (await conn.execute(query)).first()
-        return ClientRecord.from_row(row) if row else None
+        query = select(clients).where(or_(clients.c.id == ref, clients.c.name == ref))
+        return await self._one(ClientRecord, query)
 
     async def list_clients(self) -> list[ClientRecord]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(select(clients).order_by(clients.c.created_at))
-            return [ClientRecord.from_row(row) for row in rows]
+        return await self._all(ClientRecord, select(clients).order_by(clients.c.created_at))
 
     async def update_client(self, client_id: str, values: Mapping[str, Any]) -> None:
         await self._execute(update(clients).where(clients.c.id == client_id).values(**values))
@@ -118,7 +138,7 @@ class Store:
     # -- authentications ---------------------------------------------------------------
 
     async def insert_authentication(self, values: Mapping[str, Any]) -> None:
-        await self._execute(insert(authentications).values(**values))
+        await self._execute(insert(authentications), values)
 
     async def get_authentication(
         self, authentication_id: str, *, client_id: str | None = None
@@ -126,9 +146,7 @@ class Store:
         query = select(authentications).where(authentications.c.id == authentication_id)
         if client_id is not None:
             query = query.where(authentications.c.client_id == client_id)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return AuthenticationRecord.from_row(row) if row else None
+        return await self._one(AuthenticationRecord, query)
 
     async def list_authentications(
         self, client_id: str, *, app_key: str | None, limit: int, offset: int
@@ -136,13 +154,12 @@ class Store:
         condition = authentications.c.client_id == client_id
         if app_key is not None:
             condition = and_(condition, authentications.c.app_key == app_key)
-        async with self.engine.connect() as conn:
-            total = (
-                await conn.execute(
-                    select(func.count()).select_from(authentications).where(condition)
-                )
+
+        def work(conn: Connection) -> tuple[list[AuthenticationRecord], int]:
+            total = conn.execute(
+                select(func.count()).select_from(authentications).where(condition)
             ).scalar_one()
-            rows = await conn.execute(
+            rows = conn.execute(
                 select(authentications)
                 .where(condition)
                 .order_by(authentications.c.created_at, authentications.c.id)
@@ -150,6 +167,8 @@ class Store:
                 .offset(offset)
             )
             return [AuthenticationRecord.from_row(row) for row in rows], int(total)
+
+        return await self.runner.read(work)
 
     async def set_authentication_expired(
         self, authentication_id: str, expired: bool, now: float
@@ -168,45 +187,35 @@ class Store:
         Returns the run and whether it was created now.
         """
         try:
-            await self._execute(insert(runs).values(**values))
+            await self._execute(insert(runs), values)
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
-            async with self.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        select(runs).where(
-                            runs.c.client_id == values["client_id"],
-                            runs.c.idempotency_key == values["idempotency_key"],
-                        )
-                    )
-                ).first()
-            if row is None:  # purged between the two statements: the key is free again
+            existing = await self._one(
+                RunRecord,
+                select(runs).where(
+                    runs.c.client_id == values["client_id"],
+                    runs.c.idempotency_key == values["idempotency_key"],
+                ),
+            )
+            if existing is None:  # purged between the two statements: the key is free again
                 return await self.insert_run(values)
-            return RunRecord.from_row(row), False
+            return existing, False
         return RunRecord.from_row(values), True
 
     async def get_run(self, run_id: str, *, client_id: str | None = None) -> RunRecord | None:
         query = select(runs).where(runs.c.id == run_id)
         if client_id is not None:
             query = query.where(runs.c.client_id == client_id)
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).first()
-        return RunRecord.from_row(row) if row else None
-
-    async def get_runs(self, run_ids: Sequence[str]) -> list[RunRecord]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(select(runs).where(runs.c.id.in_(run_ids)))
-            return [RunRecord.from_row(row) for row in rows]
+        return await self._one(RunRecord, query)
 
     async def list_attempts(self, run_id: str) -> list[AttemptRecord]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(run_attempts)
-                .where(run_attempts.c.run_id == run_id)
-                .order_by(run_attempts.c.number)
-            )
-            return [AttemptRecord.from_row(row) for row in rows]
+        query = (
+            select(run_attempts)
+            .where(run_attempts.c.run_id == run_id)
+            .order_by(run_attempts.c.number)
+        )
+        return await self._all(AttemptRecord, query)
 
     # -- runs: the queue ---------------------------------------------------------------
 
@@ -251,11 +260,17 @@ class Store:
             .returning(*runs.c)
         )
 
-        async def lease(conn: AsyncConnection) -> list[RunRecord]:
-            leased = [RunRecord.from_row(row) for row in await conn.execute(statement)]
+        def lease(conn: Connection) -> list[RunRecord]:
+            leased = [RunRecord.from_row(row) for row in conn.execute(statement)]
+            retaken = [run.id for run in leased if run.attempts > 1]
+            if retaken:  # their previous attempt died with its worker
+                conn.execute(
+                    update(run_attempts)
+                    .where(run_attempts.c.run_id.in_(retaken), run_attempts.c.finished_at.is_(None))
+                    .values(finished_at=now, outcome="lost")
+                )
             if leased:
-                await self._close_lost_attempts(conn, [r.id for r in leased if r.attempts > 1], now)
-                await conn.execute(
+                conn.execute(
                     insert(run_attempts),
                     [
                         {"run_id": r.id, "number": r.attempts, "worker": worker, "started_at": now}
@@ -264,16 +279,7 @@ class Store:
                 )
             return leased
 
-        return await self._transaction(lease)
-
-    @staticmethod
-    async def _close_lost_attempts(conn: AsyncConnection, run_ids: list[str], now: float) -> None:
-        if run_ids:
-            await conn.execute(
-                update(run_attempts)
-                .where(run_attempts.c.run_id.in_(run_ids), run_attempts.c.finished_at.is_(None))
-                .values(finished_at=now, outcome="lost")
-            )
+        return await self.runner.write(lease)
 
     async def extend_leases(
         self, worker: str, run_ids: Sequence[str], until: float
@@ -289,10 +295,10 @@ class Store:
             .returning(runs.c.id, runs.c.cancel_requested)
         )
 
-        async def extend(conn: AsyncConnection) -> set[tuple[str, bool]]:
-            return {(row.id, bool(row.cancel_requested)) for row in await conn.execute(statement)}
+        def extend(conn: Connection) -> list[tuple[str, bool]]:
+            return [(row.id, bool(row.cancel_requested)) for row in conn.execute(statement)]
 
-        held = await self._transaction(extend)
+        held = await self.runner.write(extend)
         return {run_id for run_id, _ in held}, {run_id for run_id, cancel in held if cancel}
 
     async def finish_attempt(
@@ -307,52 +313,62 @@ class Store:
     ) -> bool:
         """Record an attempt's end and move the run on, if this worker still holds its lease."""
 
-        async def finish(conn: AsyncConnection) -> bool:
-            result = await conn.execute(
-                update(runs)
-                .where(runs.c.id == run.id, runs.c.lease_owner == worker, runs.c.status == RUNNING)
-                .values(lease_owner=None, lease_expires_at=None, **run_values)
+        def finish(conn: Connection) -> bool:
+            result = conn.execute(
+                _FINISH_RUN,
+                {
+                    "b_run": run.id,
+                    "b_worker": worker,
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    **run_values,
+                },
             )
             if result.rowcount == 0:
                 return False
-            await conn.execute(
-                update(run_attempts)
-                .where(run_attempts.c.run_id == run.id, run_attempts.c.number == run.attempts)
-                .values(finished_at=now, outcome=outcome, error=error)
+            conn.execute(
+                _FINISH_ATTEMPT,
+                {
+                    "b_run": run.id,
+                    "b_number": run.attempts,
+                    "finished_at": now,
+                    "outcome": outcome,
+                    "error": error,
+                },
             )
             return True
 
-        return await self._transaction(finish)
+        return await self.runner.write(finish)
 
     async def cancel_run(
         self, run_id: str, client_id: str, now: float, error: Any
     ) -> RunRecord | None:
         """Cancel a queued run at once, or flag a running one for its worker to abandon."""
+        owned = and_(runs.c.id == run_id, runs.c.client_id == client_id)
 
-        async def cancel(conn: AsyncConnection) -> RunRecord | None:
-            owned = and_(runs.c.id == run_id, runs.c.client_id == client_id)
-            await conn.execute(
+        def cancel(conn: Connection) -> RunRecord | None:
+            conn.execute(
                 update(runs)
                 .where(owned, runs.c.status == QUEUED)
                 .values(status=ERROR, errors=error, finished_at=now, **_callback_due(now))
             )
-            await conn.execute(
+            conn.execute(
                 update(runs).where(owned, runs.c.status == RUNNING).values(cancel_requested=True)
             )
-            row = (await conn.execute(select(runs).where(owned))).first()
+            row = conn.execute(select(runs).where(owned)).first()
             return RunRecord.from_row(row) if row else None
 
-        return await self._transaction(cancel)
+        return await self.runner.write(cancel)
 
     async def next_due_at(self) -> float | None:
         """When the next queued run becomes due, so an idle worker knows how long to sleep."""
-        async with self.engine.connect() as conn:
-            value = (
-                await conn.execute(
-                    select(func.min(runs.c.available_at)).where(runs.c.status == QUEUED)
-                )
-            ).scalar()
-        return float(value) if value is not None else None
+        query = select(func.min(runs.c.available_at)).where(runs.c.status == QUEUED)
+
+        def work(conn: Connection) -> float | None:
+            value = conn.execute(query).scalar()
+            return float(value) if value is not None else None
+
+        return await self.runner.read(work)
 
     # -- callbacks ---------------------------------------------------------------------
 
@@ -366,17 +382,13 @@ class Store:
         )
         if self._skip_locked:
             due = due.with_for_update(skip_locked=True)
-        statement = (
+        return await self._returning(
+            RunRecord,
             update(runs)
             .where(runs.c.id.in_(due.scalar_subquery()))
             .values(callback_next_at=retry_at, callback_attempts=runs.c.callback_attempts + 1)
-            .returning(*runs.c)
+            .returning(*runs.c),
         )
-
-        async def lease(conn: AsyncConnection) -> list[RunRecord]:
-            return [RunRecord.from_row(row) for row in await conn.execute(statement)]
-
-        return await self._transaction(lease)
 
     async def set_callback_state(self, run_id: str, status: str, next_at: float | None) -> None:
         await self._execute(
@@ -393,20 +405,11 @@ class Store:
             select(runs.c.id).where(runs.c.finished_at < cutoff).limit(batch).scalar_subquery()
         )
 
-        async def purge_batch(conn: AsyncConnection) -> int:
-            # Writes only (no read first): a SQLite writer never has to upgrade a read lock.
-            await conn.execute(delete(run_attempts).where(run_attempts.c.run_id.in_(expired)))
-            return (await conn.execute(delete(runs).where(runs.c.id.in_(expired)))).rowcount
+        def purge_batch(conn: Connection) -> int:
+            conn.execute(delete(run_attempts).where(run_attempts.c.run_id.in_(expired)))
+            return conn.execute(delete(runs).where(runs.c.id.in_(expired))).rowcount
 
         total = 0
-        while deleted := await self._transaction(purge_batch):
+        while deleted := await self.runner.write(purge_batch):
             total += deleted
         return total
-
-
-def _callback_due(now: float) -> dict[str, Any]:
-    """Values that schedule a finishing run's callback, if it has a callback URL."""
-    return {
-        "callback_status": case((runs.c.callback_url.is_not(None), "pending"), else_=None),
-        "callback_next_at": now,
-    }

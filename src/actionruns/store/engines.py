@@ -1,0 +1,160 @@
+"""How the store's SQL reaches the database, per backend.
+
+The store's SQL is written once, as synchronous SQLAlchemy Core functions of a connection.
+Two runners execute them:
+
+- SQLite: reads run inline (a read in WAL mode never waits for a lock and takes tens of
+  microseconds, far less than a hop to another thread), and writes go to one writer thread
+  that commits concurrent callers together (group commit) inside ``BEGIN IMMEDIATE``.
+- Anything else (PostgreSQL): the async engine, each function through ``run_sync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+T = TypeVar("T")
+Work = Callable[[Connection], Any]
+
+MAX_BATCH = 256
+
+
+class Runner(Protocol):
+    dialect: str
+
+    async def read(self, work: Callable[[Connection], T]) -> T: ...
+
+    async def write(self, work: Callable[[Connection], T]) -> T: ...
+
+    async def close(self) -> None: ...
+
+
+def runner_for(url: str) -> Runner:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SQLiteRunner(parsed.set(drivername="sqlite").render_as_string(hide_password=False))
+    return AsyncRunner(url)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=4, max_overflow=4
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions by itself; we say BEGIN where we mean it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives any
+        # process crash; only a power loss can take back the last commits.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A writer takes the lock up front: a read-then-write transaction could otherwise
+        # fail at once with SQLITE_BUSY when another process wrote in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class SQLiteRunner:
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._reader = _sqlite_engine(url, immediate=False)
+        self._writer = _sqlite_engine(url, immediate=True)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._pending = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsettled: set[asyncio.Future[Any]] = set()
+
+    @property
+    def sync_engine(self) -> Engine:
+        return self._writer
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        with self._reader.connect() as conn:
+            return work(conn)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._unsettled.add(future)
+        future.add_done_callback(self._unsettled.discard)
+        self._queue.append((work, future))
+        self._pending.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._write_forever(), name="sqlite-group-commit")
+        return await future
+
+    async def _write_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                outcomes = await loop.run_in_executor(
+                    self._thread, self._commit, [work for work, _ in batch]
+                )
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+
+    def _commit(self, works: list[Work]) -> list[tuple[bool, Any]]:
+        """In the writer thread: all in one transaction, or, if one fails, each alone."""
+        try:
+            with self._writer.begin() as conn:
+                return [(True, work(conn)) for work in works]
+        except Exception as exc:
+            if len(works) == 1:
+                return [(False, exc)]
+        return [self._commit([work])[0] for work in works]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            # Writes already accepted are committed before the writer stops.
+            await asyncio.gather(*self._unsettled, return_exceptions=True)
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._thread.shutdown(wait=True)
+        self._reader.dispose()
+        self._writer.dispose()
+
+
+class AsyncRunner:
+    def __init__(self, url: str) -> None:
+        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        self.dialect = self.engine.dialect.name
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(work)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
