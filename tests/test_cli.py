@@ -58,11 +58,20 @@ def test_run_an_action_from_the_terminal_and_wait(cli: CliRunner) -> None:
     assert cli.invoke(app, ["clients", "create", "--name", "ops"]).exit_code == 0
     result = cli.invoke(
         app,
-        ["run", "testkit.noop", "--client", "ops", "--input", "value=hello",
-         "--input", "count=7", "--wait"],
+        [
+            "run",
+            "testkit.noop",
+            "--client",
+            "ops",
+            "--input",
+            "value=hello",
+            "--input",
+            "count=7",
+            "--wait",
+        ],
     )
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout[result.stdout.index("{"):])["data"]
+    document = json.loads(result.stdout[result.stdout.index("{") :])["data"]
     assert document["status"] == "success"
     assert document["results"] == [{"ok": True, "value": "hello", "count": 7}]
 

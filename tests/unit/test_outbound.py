@@ -70,7 +70,9 @@ async def test_redirects_to_a_private_address_are_refused(httpserver: HTTPServer
     )
     # Only the first hop's address is allowed; the redirect target is another loopback address.
     guard = OutboundGuard(parse_networks("127.0.0.1/32"))
-    async with httpx2.AsyncClient(transport=guard.http_transport(), follow_redirects=True) as client:
+    async with httpx2.AsyncClient(
+        transport=guard.http_transport(), follow_redirects=True
+    ) as client:
         with pytest.raises(httpx2.ConnectError) as caught:
             await client.get(f"http://127.0.0.1:{httpserver.port}/start")
     blocked = blocked_reason(caught.value)

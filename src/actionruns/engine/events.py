@@ -21,7 +21,7 @@ class RunEvents:
         self.work_submitted = asyncio.Event()
         self.callbacks_due = asyncio.Event()
 
-    async def wait_finished(self, run_id: str, timeout: float) -> RunRecord | None | bool:
+    async def wait_finished(self, run_id: str, timeout: float) -> RunRecord | bool | None:
         """Wait until ``run_finished`` is signalled for the run.
 
         Returns the finished run when the signal carried it, True when it did not (read it

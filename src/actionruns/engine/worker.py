@@ -221,9 +221,7 @@ class Worker:
         if outcome.outcome == RETRY:
             self.events.work_submitted.set()
         else:
-            finished = dataclasses.replace(
-                run, lease_owner=None, lease_expires_at=None, **values
-            )
+            finished = dataclasses.replace(run, lease_owner=None, lease_expires_at=None, **values)
             self.events.run_finished(run.id, finished)
             if run.callback_url:
                 self.events.callbacks_due.set()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -18,16 +17,43 @@ DEFAULT_HTTP_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 USER_AGENT = "actionruns/0.1 (+https://github.com/actionruns/actionruns)"
 
 
-@dataclass
 class Context:
-    """The connector's view of one call: ``perform``, a choices or fields function, or a test."""
+    """The connector's view of one call: ``perform``, a choices or fields function, or a test.
 
-    http: httpx2.AsyncClient
-    guard: OutboundGuard
-    log: Any
-    credentials: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    run_id: str | None = None
-    authentication_id: str | None = None
+    ``http`` is made on first use: many actions (SMTP, databases) never need it.
+    """
+
+    def __init__(
+        self,
+        make_http: Callable[[], httpx2.AsyncClient],
+        guard: OutboundGuard,
+        log: Any,
+        credentials: Mapping[str, Any],
+        run_id: str | None = None,
+        authentication_id: str | None = None,
+    ) -> None:
+        self._make_http = make_http
+        self._http: httpx2.AsyncClient | None = None
+        self.guard = guard
+        self.log = log
+        self.credentials = credentials
+        self.run_id = run_id
+        self.authentication_id = authentication_id
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """An HTTP client that puts the credentials on each request and dials only vetted
+        addresses."""
+        if self._http is None:
+            self._http = self._make_http()
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return f"Context(run_id={self.run_id!r}, authentication_id={self.authentication_id!r})"
 
 
 @asynccontextmanager
@@ -46,8 +72,9 @@ async def open_context(
     http_auth = (
         CredentialsAuth(auth.apply, credentials) if auth.apply is not None and credentials else None
     )
-    with secrets_in_scope(secrets):
-        async with httpx2.AsyncClient(
+
+    def make_http() -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(
             auth=http_auth,
             transport=transport or guard.http_transport(),
             timeout=DEFAULT_HTTP_TIMEOUT,
@@ -55,13 +82,12 @@ async def open_context(
             max_redirects=5,
             trust_env=False,
             headers={"User-Agent": USER_AGENT},
-        ) as http:
-            log = structlog.get_logger("actionruns.connector").bind(app=app_key, run_id=run_id)
-            yield Context(
-                http=http,
-                guard=guard,
-                log=log,
-                credentials=credentials,
-                run_id=run_id,
-                authentication_id=authentication_id,
-            )
+        )
+
+    with secrets_in_scope(secrets):
+        log = structlog.get_logger("actionruns.connector").bind(app=app_key, run_id=run_id)
+        ctx = Context(make_http, guard, log, credentials, run_id, authentication_id)
+        try:
+            yield ctx
+        finally:
+            await ctx.aclose()

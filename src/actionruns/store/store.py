@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import BindParameter, Executable, Update
 
 from actionruns.store.engines import Runner, runner_for
 from actionruns.store.records import (
@@ -66,6 +66,37 @@ class Store:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self._skip_locked = runner.dialect == "postgresql"
+        self._lease_statement = self._build_lease()
+
+    def _build_lease(self, only: Sequence[str] | None = None) -> Update:
+        now: BindParameter[float] = bindparam("b_now")
+        due = (
+            select(runs.c.id)
+            .where(
+                or_(
+                    and_(runs.c.status == QUEUED, runs.c.available_at <= now),
+                    and_(runs.c.status == RUNNING, runs.c.lease_expires_at < now),
+                )
+            )
+            .order_by(runs.c.available_at)
+            .limit(bindparam("b_limit"))
+        )
+        if only is not None:
+            due = due.where(runs.c.id.in_(only))
+        if self._skip_locked:
+            due = due.with_for_update(skip_locked=True)
+        return (
+            update(runs)
+            .where(runs.c.id.in_(due.scalar_subquery()))
+            .values(
+                status=RUNNING,
+                lease_owner=bindparam("b_worker"),
+                lease_expires_at=bindparam("b_until"),
+                attempts=runs.c.attempts + 1,
+                started_at=func.coalesce(runs.c.started_at, now),
+            )
+            .returning(*runs.c)
+        )
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -232,36 +263,16 @@ class Store:
 
         ``only`` restricts the lease to the given runs (the CLI executing one run).
         """
-        due = (
-            select(runs.c.id)
-            .where(
-                or_(
-                    and_(runs.c.status == QUEUED, runs.c.available_at <= now),
-                    and_(runs.c.status == RUNNING, runs.c.lease_expires_at < now),
-                )
-            )
-            .order_by(runs.c.available_at)
-            .limit(limit)
-        )
-        if only is not None:
-            due = due.where(runs.c.id.in_(only))
-        if self._skip_locked:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(runs)
-            .where(runs.c.id.in_(due.scalar_subquery()))
-            .values(
-                status=RUNNING,
-                lease_owner=worker,
-                lease_expires_at=now + lease_seconds,
-                attempts=runs.c.attempts + 1,
-                started_at=func.coalesce(runs.c.started_at, now),
-            )
-            .returning(*runs.c)
-        )
+        statement = self._lease_statement if only is None else self._build_lease(only)
+        parameters = {
+            "b_now": now,
+            "b_limit": limit,
+            "b_worker": worker,
+            "b_until": now + lease_seconds,
+        }
 
         def lease(conn: Connection) -> list[RunRecord]:
-            leased = [RunRecord.from_row(row) for row in conn.execute(statement)]
+            leased = [RunRecord.from_row(row) for row in conn.execute(statement, parameters)]
             retaken = [run.id for run in leased if run.attempts > 1]
             if retaken:  # their previous attempt died with its worker
                 conn.execute(

@@ -18,5 +18,7 @@ async def limit_param(limit: int = Query(10, ge=1, le=100, description="Items pe
     return limit
 
 
-async def offset_param(offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip")) -> int:
+async def offset_param(
+    offset: int = Query(0, ge=0, le=MAX_OFFSET, description="Items to skip"),
+) -> int:
     return offset
