@@ -1,0 +1,1 @@
+"""Connectors shipped with actionruns; each module exports an App named `app`."""
