@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
@@ -19,7 +20,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from typer.testing import CliRunner
 
+from actionruns.cli.main import app as cli
 from actionruns.connectors.email import app
 from actionruns.sdk import ExpiredAuthError, HaltError, TransientError
 from actionruns.sdk.context import open_context
@@ -325,3 +328,40 @@ async def test_end_to_end_over_http(
     assert (message["To"], message["Subject"]) == ("ada@example.com", "Welcome")
     assert "Hello Ada" in str(message.get_payload(decode=True), "utf-8")
     assert PASSWORD not in (await acme.get(f"/v2/action-runs/{run_id}")).text
+
+
+async def test_send_from_the_terminal(
+    start_service: ServiceFactory,
+    smtp_server: tuple[Mailbox, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mailbox, credentials = smtp_server
+    service = await start_service(workers=False)
+    acme: ApiClient = await service.new_client("acme")
+    authentication = await acme.connect("email", credentials)
+    monkeypatch.setenv("ACTIONRUNS_HOME", str(service.engine.settings.home))
+    monkeypatch.setenv("ACTIONRUNS_OUTBOUND_ALLOW", "127.0.0.0/8")
+    command = [
+        "run",
+        "email.send_email",
+        "--auth",
+        authentication,
+        "--input",
+        "to=ada@example.com",
+        "--input",
+        "to=grace@example.com",
+        "--input",
+        "subject=From the terminal",
+        "--input",
+        "body=Hi",
+        "--wait",
+    ]
+
+    # The CLI opens the same database in its own engine, as an operator's shell would.
+    result = await asyncio.to_thread(CliRunner().invoke, cli, command)
+
+    assert result.exit_code == 0, result.output
+    assert '"status": "success"' in result.output
+    [message] = mailbox.messages
+    assert message["To"] == "ada@example.com, grace@example.com"
+    assert PASSWORD not in result.output
