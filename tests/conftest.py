@@ -20,6 +20,7 @@ from actionruns.engine import Engine
 from actionruns.logs import configure_logging
 from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
+from tests.postgres import fresh_database
 from tests.testkit import secretive, testkit
 
 configure_logging()
@@ -60,9 +61,8 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
-def test_settings(home: Path, **overrides: Any) -> Settings:
+def test_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "home": home,
         "port": free_port(),
         "outbound_allow": LOOPBACK,
         "retry_base_seconds": 0.05,
@@ -180,8 +180,29 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def start_service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[ServiceFactory]:
-    """Start services with custom settings or transports; all are stopped at the end."""
+def backend() -> str:
+    """The database the test's services use; tests/engine runs every test on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def database_url(backend: str) -> AsyncIterator[str]:
+    """Empty for SQLite (each service has its own file), else a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield ""
+        return
+    async with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def start_service(
+    tmp_path: Path, clock: FakeClock, database_url: str
+) -> AsyncIterator[ServiceFactory]:
+    """Start services with custom settings or transports; all are stopped at the end.
+
+    On PostgreSQL the services of one test share its database, as API nodes and workers do.
+    """
     running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx2.AsyncClient]] = []
 
     async def start(
@@ -190,7 +211,9 @@ async def start_service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Servi
         workers: bool = True,
         **overrides: Any,
     ) -> Service:
-        settings = test_settings(tmp_path / f"home{len(running)}", **overrides)
+        overrides.setdefault("database_url", database_url)
+        overrides.setdefault("home", tmp_path / f"home{len(running)}")
+        settings = test_settings(**overrides)
         engine = Engine(settings, registry=test_registry(), clock=clock)
         if routes:
             engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())

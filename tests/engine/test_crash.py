@@ -22,6 +22,7 @@ def start_worker(service: Service) -> subprocess.Popen[bytes]:
         "ACTIONRUNS_HOME": str(service.engine.settings.home),
         "ACTIONRUNS_CONNECTORS": "tests.testkit:testkit,tests.testkit:secretive",
         "ACTIONRUNS_LEASE_SECONDS": str(service.engine.settings.lease_seconds),
+        "ACTIONRUNS_DATABASE_URL": service.engine.settings.database_url,
         "PYTHONPATH": str(REPO),
     }
     return subprocess.Popen(

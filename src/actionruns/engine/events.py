@@ -1,8 +1,10 @@
-"""In-process signals: a run finished, work was submitted, a cancellation was asked for.
+"""Signals: a run finished, work was submitted, a cancellation was asked for, callbacks are due.
 
 They make waiters and workers react at once. They are an accelerator, not the source of
 truth: everything they announce is already in the store, so a process that misses a signal
-(another process did the work) finds it at its next look at the store.
+finds it at its next look at the store. Signals raised here are also handed to ``publish``
+(on PostgreSQL, the bus that sends them to every other process); signals from elsewhere
+come in through ``receive``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,14 @@ from collections.abc import Callable
 
 from actionruns.store import RunRecord
 
+FINISHED = "finished"
+SUBMITTED = "submitted"
+CANCEL = "cancel"
+CALLBACKS = "callbacks"
+
+Publish = Callable[[str, str], None]
+"""Sends a signal (kind, run id or "") to the other processes."""
+
 
 class RunEvents:
     def __init__(self) -> None:
@@ -20,6 +30,38 @@ class RunEvents:
         self._cancel_listeners: list[Callable[[str], None]] = []
         self.work_submitted = asyncio.Event()
         self.callbacks_due = asyncio.Event()
+        self.publish: Publish | None = None
+
+    def _announce(self, kind: str, run_id: str = "") -> None:
+        if self.publish is not None:
+            self.publish(kind, run_id)
+
+    def submitted(self) -> None:
+        """New or retried work is due: wake idle workers."""
+        self.work_submitted.set()
+        self._announce(SUBMITTED)
+
+    def callbacks_pending(self) -> None:
+        self.callbacks_due.set()
+        self._announce(CALLBACKS)
+
+    def receive(self, kind: str, run_id: str) -> None:
+        """A signal from another process: act on it here, without sending it on."""
+        if kind == FINISHED:
+            self._wake(run_id, None)
+        elif kind == SUBMITTED:
+            self.work_submitted.set()
+        elif kind == CANCEL:
+            self._notify_cancel(run_id)
+        elif kind == CALLBACKS:
+            self.callbacks_due.set()
+
+    def recheck_everything(self) -> None:
+        """Signals may have been missed (the bus reconnected): everyone looks at the store."""
+        self.work_submitted.set()
+        self.callbacks_due.set()
+        for run_id in list(self._finished):
+            self._wake(run_id, None)
 
     async def wait_finished(self, run_id: str, timeout: float) -> RunRecord | bool | None:
         """Wait until ``run_finished`` is signalled for the run.
@@ -42,6 +84,10 @@ class RunEvents:
 
     def run_finished(self, run_id: str, run: RunRecord | None = None) -> None:
         """Wake the run's waiters; pass the committed run to spare them a read."""
+        self._wake(run_id, run)
+        self._announce(FINISHED, run_id)
+
+    def _wake(self, run_id: str, run: RunRecord | None) -> None:
         for future in self._finished.pop(run_id, ()):
             if not future.done():
                 future.set_result(run)
@@ -50,5 +96,9 @@ class RunEvents:
         self._cancel_listeners.append(listener)
 
     def cancel_requested(self, run_id: str) -> None:
+        self._notify_cancel(run_id)
+        self._announce(CANCEL, run_id)
+
+    def _notify_cancel(self, run_id: str) -> None:
         for listener in self._cancel_listeners:
             listener(run_id)

@@ -177,7 +177,7 @@ class RunService:
                 meta={"run": run.id},
             )
         if created:
-            self.events.work_submitted.set()
+            self.events.submitted()
         return run, created
 
     async def dry_run(self, principal: Principal, request: RunRequest) -> dict[str, Any]:
@@ -232,7 +232,7 @@ class RunService:
         if updated.is_finished:
             self.events.run_finished(run_id)
             if updated.callback_url:
-                self.events.callbacks_due.set()
+                self.events.callbacks_pending()
         else:
             self.events.cancel_requested(run_id)
         return updated

@@ -12,6 +12,7 @@ import structlog
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
+from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
 from actionruns.engine.catalog import Catalog
 from actionruns.engine.clients import ClientService
@@ -71,6 +72,12 @@ class Engine:
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[Worker] = []
         self._dispatcher: CallbackDispatcher | None = None
+        # Other processes share the database only on PostgreSQL; they hear each other there.
+        self.bus = (
+            PostgresBus(settings.db_url, self.events)
+            if self.store.runner.dialect == "postgresql"
+            else None
+        )
 
     async def migrate(self) -> None:
         await upgrade(self.store)
@@ -88,6 +95,8 @@ class Engine:
 
     async def start(self, *, workers: bool = True, concurrency: int | None = None) -> None:
         """Start the background loops: workers, callback deliveries and the retention purge."""
+        if self.bus is not None:
+            await self.bus.start()
         if workers:
             worker = self.new_worker(concurrency)
             self._workers.append(worker)
@@ -126,5 +135,7 @@ class Engine:
                 await task
         self._tasks.clear()
         self._workers.clear()
+        if self.bus is not None:
+            await self.bus.close()
         await self.guard.aclose()
         await self.store.close()

@@ -219,9 +219,9 @@ class Worker:
             log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)
             return
         if outcome.outcome == RETRY:
-            self.events.work_submitted.set()
+            self.events.submitted()
         else:
             finished = dataclasses.replace(run, lease_owner=None, lease_expires_at=None, **values)
             self.events.run_finished(run.id, finished)
             if run.callback_url:
-                self.events.callbacks_due.set()
+                self.events.callbacks_pending()

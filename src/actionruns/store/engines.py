@@ -41,7 +41,10 @@ def runner_for(url: str) -> Runner:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SQLiteRunner(parsed.set(drivername="sqlite").render_as_string(hide_password=False))
-    return AsyncRunner(url)
+    if parsed.get_backend_name() == "postgresql":
+        # Operators write postgresql://…; the store speaks to it through asyncpg.
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return AsyncRunner(parsed.render_as_string(hide_password=False))
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
