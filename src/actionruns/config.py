@@ -33,6 +33,7 @@ class Settings:
     outbound_allow: tuple[IPNetwork, ...] = ()
     worker_concurrency: int = 32
     lease_seconds: float = 60.0
+    shutdown_grace_seconds: float = 10.0
     action_timeout: float = 60.0
     max_attempts: int = 5
     retry_base_seconds: float = 2.0
@@ -59,6 +60,7 @@ class Settings:
             outbound_allow=parse_networks(env.get("ACTIONRUNS_OUTBOUND_ALLOW", "")),
             worker_concurrency=_int(env, "ACTIONRUNS_WORKER_CONCURRENCY", 32),
             lease_seconds=_float(env, "ACTIONRUNS_LEASE_SECONDS", 60.0),
+            shutdown_grace_seconds=_float(env, "ACTIONRUNS_SHUTDOWN_GRACE_SECONDS", 10.0),
             action_timeout=_float(env, "ACTIONRUNS_ACTION_TIMEOUT", 60.0),
             max_attempts=_int(env, "ACTIONRUNS_MAX_ATTEMPTS", 5),
             retry_base_seconds=_float(env, "ACTIONRUNS_RETRY_BASE_SECONDS", 2.0),

@@ -16,7 +16,7 @@ from tests.conftest import Service, ServiceFactory
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_worker(service: Service) -> subprocess.Popen[bytes]:
+def start_worker(service: Service, **settings: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "ACTIONRUNS_HOME": str(service.engine.settings.home),
@@ -24,6 +24,7 @@ def start_worker(service: Service) -> subprocess.Popen[bytes]:
         "ACTIONRUNS_LEASE_SECONDS": str(service.engine.settings.lease_seconds),
         "ACTIONRUNS_DATABASE_URL": service.engine.settings.database_url,
         "PYTHONPATH": str(REPO),
+        **settings,
     }
     return subprocess.Popen(
         [sys.executable, "-m", "actionruns.cli.main", "worker", "--concurrency", "4"],
@@ -64,3 +65,48 @@ async def test_a_killed_worker_does_not_lose_its_run(start_service: ServiceFacto
             if process is not None and process.poll() is None:
                 process.terminate()
                 process.wait(10)
+
+
+async def test_sigterm_finishes_short_attempts_and_exits_cleanly(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(workers=False)
+    client = await service.new_client("acme")
+    worker = start_worker(service, ACTIONRUNS_SHUTDOWN_GRACE_SECONDS="20")
+    try:
+        run_id = await client.run("testkit.sleep", {"seconds": 1.0})
+        await wait_for_status(service, run_id, RUNNING)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 30) == 0
+        run = await client.wait(run_id, 1)
+        assert run["status"] == "success", run
+        assert run["attempts"] == 1
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+
+
+async def test_sigterm_hands_back_what_outlasts_the_grace_period(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(workers=False, lease_seconds=60.0)
+    client = await service.new_client("acme")
+    first = start_worker(service, ACTIONRUNS_SHUTDOWN_GRACE_SECONDS="0.2")
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        run_id = await client.run("testkit.sleep", {"seconds": 2.0})
+        await wait_for_status(service, run_id, RUNNING)
+        first.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(first.wait, 30) == 0
+        # Released, not left to a lease that would hold it for a minute.
+        released = await service.engine.store.get_run(run_id)
+        assert released is not None and released.status == "queued"
+        second = start_worker(service)
+        run = await client.wait(run_id, 30)
+        assert run["status"] == "success", run
+        outcomes = [a.outcome for a in await service.engine.store.list_attempts(run_id)]
+        assert outcomes == ["released", "success"]
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()

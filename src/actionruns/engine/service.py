@@ -123,9 +123,10 @@ class Engine:
                 log.exception("purge_failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
 
-    async def stop(self, grace: float = 10.0) -> None:
-        for worker in self._workers:
-            await worker.drain(grace)
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop leasing, give in-flight attempts ``grace`` seconds, hand back the rest."""
+        grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        await asyncio.gather(*(worker.drain(grace) for worker in self._workers))
         if self._dispatcher is not None:
             self._dispatcher.stop()
         for task in self._tasks:

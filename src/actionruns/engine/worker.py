@@ -62,11 +62,12 @@ class Worker:
         self._recording: set[str] = set()
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._heartbeat_task: asyncio.Task[None] | None = None
         events.on_cancel(self._cancel_local)
 
     async def run(self) -> None:
         """Lease and execute until ``stop`` is called."""
-        heartbeat = asyncio.create_task(self._heartbeat())
+        self._heartbeat_task = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
                 free = self.concurrency - len(self._inflight)
@@ -94,21 +95,45 @@ class Worker:
                     continue
                 await self._wait_for_work(full=free <= 0)
         finally:
-            heartbeat.cancel()
+            # While attempts still run (a drain), their leases must still be renewed.
+            if not self._inflight:
+                await self._stop_heartbeat()
+
+    async def _stop_heartbeat(self) -> None:
+        task, self._heartbeat_task = self._heartbeat_task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+                await task
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def drain(self, grace: float) -> None:
-        """Let in-flight attempts finish for ``grace`` seconds, then abandon them to the lease."""
+        """Let in-flight attempts finish for ``grace`` seconds, then hand the rest back.
+
+        Released runs are due again at once for another worker; if releasing fails (the
+        database is away), their leases run out and they are taken again all the same.
+        """
         self.stop()
-        if self._inflight:
-            _done, pending = await asyncio.wait(list(self._inflight.values()), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        if not self._inflight:
+            await self._stop_heartbeat()
+            return
+        _done, pending = await asyncio.wait(list(self._inflight.values()), timeout=grace)
+        unfinished = [run_id for run_id, task in self._inflight.items() if task in pending]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self._stop_heartbeat()
+        if unfinished:
+            try:
+                released = await self.store.release_runs(self.name, unfinished, self.clock())
+            except Exception:
+                log.exception("release_failed", worker=self.name, runs=unfinished)
+                return
+            log.info("runs_released", worker=self.name, count=len(released))
+            if released:
+                self.events.submitted()
 
     def _done(self, run_id: str, _task: asyncio.Task[None] | None = None) -> None:
         self._inflight.pop(run_id, None)

@@ -351,6 +351,32 @@ class Store:
 
         return await self.runner.write(finish)
 
+    async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
+        """Hand back runs this worker holds (it is shutting down): due again at once.
+
+        Their attempts are recorded as released; they still count towards the run's limit.
+        """
+        statement = (
+            update(runs)
+            .where(runs.c.id.in_(run_ids), runs.c.lease_owner == worker, runs.c.status == RUNNING)
+            .values(status=QUEUED, lease_owner=None, lease_expires_at=None, available_at=now)
+            .returning(runs.c.id)
+        )
+
+        def release(conn: Connection) -> list[str]:
+            released = [row.id for row in conn.execute(statement)]
+            if released:
+                conn.execute(
+                    update(run_attempts)
+                    .where(
+                        run_attempts.c.run_id.in_(released), run_attempts.c.finished_at.is_(None)
+                    )
+                    .values(finished_at=now, outcome="released")
+                )
+            return released
+
+        return await self.runner.write(release)
+
     async def cancel_run(
         self, run_id: str, client_id: str, now: float, error: Any
     ) -> RunRecord | None:
