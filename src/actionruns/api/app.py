@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
 from actionruns.api.errors import error_document, error_response, install_error_handlers
-from actionruns.api.routes import apps, authentications, oauth, runs
+from actionruns.api.routes import apps, authentications, oauth, operations, runs
 from actionruns.api.security import RateLimiter, TokenIssuer
 from actionruns.engine import Engine
 
@@ -83,12 +82,8 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     app.state.tokens = TokenIssuer(service)
     app.state.rate_limiter = RateLimiter(service.settings.rate_limit_per_minute)
     install_error_handlers(app)
-    for module in (oauth, apps, authentications, runs):
+    for module in (oauth, apps, authentications, runs, operations):
         app.include_router(module.router)
-
-    @app.get("/healthz", tags=["Operations"], summary="Liveness")
-    async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__}
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     return app

@@ -15,8 +15,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actionruns.errors import ServiceError, ValidationFailed
+from actionruns.store.engines import is_unavailable
 
 log = structlog.get_logger(__name__)
+
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 _TITLES = {
     400: ("parse_error", "Malformed request"),
@@ -111,6 +114,21 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            # The database is away (restarting, failing over): say so and when to come back.
+            log.warning("database_unavailable", path=request.url.path, error=str(exc))
+            return error_response(
+                503,
+                [
+                    error_document(
+                        503,
+                        "The database is not reachable right now; retry shortly.",
+                        code="unavailable",
+                        title="Service unavailable",
+                    )
+                ],
+                headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+            )
         log.exception("unhandled_error", path=request.url.path)
         return error_response(
             500,

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from actionruns.config import Settings
 from actionruns.engine import Engine
@@ -155,7 +155,8 @@ def clients_create(
 def clients_list() -> None:
     """List API clients."""
     records = _with_engine(lambda engine: engine.store.list_clients())
-    table = Table("name", "client id", "scopes", "apps")
+    # Ids are copied whole: they never wrap, the scopes do.
+    table = Table("name", Column("client id", no_wrap=True), "scopes", "apps")
     for client in records:
         apps = "all" if client.allowed_apps is None else ", ".join(client.allowed_apps)
         table.add_row(client.name, client.id, " ".join(client.scopes), apps)

@@ -15,6 +15,7 @@ from actionruns.connections import ConnectionService
 from actionruns.engine.catalog import Catalog
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
+from actionruns.engine.metrics import Metrics
 from actionruns.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import Action, App
@@ -82,11 +83,13 @@ class RunService:
         events: RunEvents,
         settings: Settings,
         clock: Callable[[], float],
+        metrics: Metrics,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.connections = connections
         self.events = events
+        self.metrics = metrics
         self.settings = settings
         self.clock = clock
 
@@ -177,6 +180,7 @@ class RunService:
                 meta={"run": run.id},
             )
         if created:
+            self.metrics.runs_submitted.labels(run.app_key).inc()
             self.events.submitted()
         return run, created
 
@@ -230,6 +234,7 @@ class RunService:
         if updated is None:
             raise NotFound(f"No action run {run_id!r}.")
         if updated.is_finished:
+            self.metrics.runs_finished.labels(updated.app_key, updated.status).inc()
             self.events.run_finished(run_id)
             if updated.callback_url:
                 self.events.callbacks_pending()

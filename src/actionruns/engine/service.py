@@ -18,6 +18,7 @@ from actionruns.engine.catalog import Catalog
 from actionruns.engine.clients import ClientService
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import Executor
+from actionruns.engine.metrics import Metrics
 from actionruns.engine.runs import RunService
 from actionruns.engine.worker import Worker
 from actionruns.sdk.outbound import OutboundGuard
@@ -59,13 +60,14 @@ class Engine:
         self.vault = Vault(load_keyring(settings))
         self.guard = OutboundGuard(settings.outbound_allow)
         self.events = RunEvents()
+        self.metrics = Metrics()
         self.connections = ConnectionService(
             self.store, self.vault, self.guard, clock, transport=connector_transport
         )
         self.catalog = Catalog(self.registry, self.connections)
         self.clients = ClientService(self.store, self.vault, clock)
         self.runs = RunService(
-            self.store, self.catalog, self.connections, self.events, settings, clock
+            self.store, self.catalog, self.connections, self.events, settings, clock, self.metrics
         )
         self.executor = Executor(self.registry, self.connections, settings)
         self._callback_transport = callback_transport
@@ -89,6 +91,7 @@ class Engine:
             self.events,
             self.settings,
             self.clock,
+            self.metrics,
             concurrency=concurrency,
             only=only,
         )

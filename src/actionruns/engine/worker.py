@@ -23,6 +23,7 @@ from actionruns.config import Settings
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import FAILED, RETRY, SUCCEEDED, AttemptOutcome, Executor
+from actionruns.engine.metrics import Metrics
 from actionruns.store import ERROR, QUEUED, SUCCESS, RunRecord, Store
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ class Worker:
         events: RunEvents,
         settings: Settings,
         clock: Callable[[], float],
+        metrics: Metrics,
         *,
         concurrency: int | None = None,
         name: str | None = None,
@@ -53,6 +55,7 @@ class Worker:
         self.events = events
         self.settings = settings
         self.clock = clock
+        self.metrics = metrics
         self.concurrency = concurrency or settings.worker_concurrency
         self.name = name or worker_name()
         self.only = only
@@ -219,6 +222,9 @@ class Worker:
                 error=run_error("system", "Internal error", "The run failed inside the service."),
             )
         self._recording.add(run.id)
+        self.metrics.attempt_seconds.labels(run.app_key, outcome.outcome).observe(
+            max(0.0, self.clock() - now)
+        )
         await self._record(run, outcome)
 
     async def _record(self, run: RunRecord, outcome: AttemptOutcome) -> None:
@@ -246,6 +252,7 @@ class Worker:
         if outcome.outcome == RETRY:
             self.events.submitted()
         else:
+            self.metrics.runs_finished.labels(run.app_key, values["status"]).inc()
             finished = dataclasses.replace(run, lease_owner=None, lease_expires_at=None, **values)
             self.events.run_finished(run.id, finished)
             if run.callback_url:

@@ -9,6 +9,7 @@ from actionruns.store.records import (
     AttemptRecord,
     AuthenticationRecord,
     ClientRecord,
+    QueueStats,
     RunRecord,
 )
 from actionruns.store.store import Store
@@ -22,6 +23,7 @@ __all__ = [
     "AttemptRecord",
     "AuthenticationRecord",
     "ClientRecord",
+    "QueueStats",
     "RunRecord",
     "Store",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,6 +35,16 @@ class Runner(Protocol):
     async def write(self, work: Callable[[Connection], T]) -> T: ...
 
     async def close(self) -> None: ...
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (down, restarting, busy),
+    as opposed to a statement that is wrong."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | ConnectionError
+    )
 
 
 def runner_for(url: str) -> Runner:

@@ -87,3 +87,14 @@ RUNNING = "running"
 SUCCESS = "success"
 ERROR = "error"
 FINISHED_STATUSES = frozenset({SUCCESS, ERROR})
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What the queue holds now, for metrics and readiness."""
+
+    queued: int
+    due: int
+    running: int
+    oldest_running_since: float | None
+    callbacks_pending: int

@@ -35,6 +35,7 @@ from actionruns.store.records import (
     AttemptRecord,
     AuthenticationRecord,
     ClientRecord,
+    QueueStats,
     RunRecord,
 )
 from actionruns.store.schema import authentications, clients, run_attempts, runs
@@ -404,6 +405,39 @@ class Store:
         def work(conn: Connection) -> float | None:
             value = conn.execute(query).scalar()
             return float(value) if value is not None else None
+
+        return await self.runner.read(work)
+
+    async def ping(self) -> None:
+        """Raise unless the database answers."""
+        await self.runner.read(lambda conn: conn.execute(select(1)).scalar_one())
+
+    async def queue_stats(self, now: float) -> QueueStats:
+        """Unfinished runs and pending callbacks; each query stays on an index."""
+        unfinished = (
+            select(
+                runs.c.status,
+                func.count(),
+                func.sum(case((runs.c.available_at <= now, 1), else_=0)),
+                func.min(runs.c.started_at),
+            )
+            .where(runs.c.status.in_((QUEUED, RUNNING)))
+            .group_by(runs.c.status)
+        )
+        callbacks = (
+            select(func.count()).select_from(runs).where(runs.c.callback_status == "pending")
+        )
+
+        def work(conn: Connection) -> QueueStats:
+            by_status = {row[0]: row for row in conn.execute(unfinished)}
+            queued, running = by_status.get(QUEUED), by_status.get(RUNNING)
+            return QueueStats(
+                queued=int(queued[1]) if queued else 0,
+                due=int(queued[2] or 0) if queued else 0,
+                running=int(running[1]) if running else 0,
+                oldest_running_since=float(running[3]) if running and running[3] else None,
+                callbacks_pending=int(conn.execute(callbacks).scalar_one()),
+            )
 
         return await self.runner.read(work)
 
