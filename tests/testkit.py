@@ -6,6 +6,9 @@ It uses only the public SDK, like any third-party connector.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -64,6 +67,27 @@ async def _sleep(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     started.setdefault(key, asyncio.Event()).set()
     await asyncio.sleep(inputs["seconds"])
     return {"slept": inputs["seconds"]}
+
+
+async def _record(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Logs the start and end of each execution to a file shared by worker processes, so a
+    test can check that no two executions of one run ever overlap."""
+
+    def log(event: str) -> None:
+        line = json.dumps({"run": ctx.run_id, "event": event, "pid": os.getpid(), "t": time.time()})
+        # One small O_APPEND write per line: lines from several processes never interleave.
+        descriptor = os.open(inputs["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, (line + "\n").encode())
+        finally:
+            os.close(descriptor)
+
+    log("start")
+    try:
+        await asyncio.sleep(inputs["seconds"])
+    finally:  # a cancelled execution ends here too
+        log("end")
+    return {"pid": os.getpid()}
 
 
 async def _echo_secret(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -149,6 +173,17 @@ testkit = App(
             inputs=[
                 InputField("seconds", "Seconds", FieldType.NUMBER, required=True, help_text="s"),
                 InputField("key", "Key", help_text="Counter key"),
+            ],
+            timeout=30,
+        ),
+        Action(
+            "record",
+            "Record",
+            "Sleeps, logging when it starts and ends.",
+            _record,
+            inputs=[
+                InputField("log", "Log file", required=True, help_text="path"),
+                InputField("seconds", "Seconds", FieldType.NUMBER, required=True, help_text="s"),
             ],
             timeout=30,
         ),

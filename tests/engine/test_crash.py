@@ -4,44 +4,12 @@ another worker runs it again, with the lost attempt on record."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 from actionruns.store import RUNNING
-from tests.conftest import Service, ServiceFactory
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def start_worker(service: Service, **settings: str) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ACTIONRUNS_HOME": str(service.engine.settings.home),
-        "ACTIONRUNS_CONNECTORS": "tests.testkit:testkit,tests.testkit:secretive",
-        "ACTIONRUNS_LEASE_SECONDS": str(service.engine.settings.lease_seconds),
-        "ACTIONRUNS_DATABASE_URL": service.engine.settings.database_url,
-        "PYTHONPATH": str(REPO),
-        **settings,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "actionruns.cli.main", "worker", "--concurrency", "4"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
-async def wait_for_status(service: Service, run_id: str, status: str) -> None:
-    for _ in range(400):
-        run = await service.engine.store.get_run(run_id)
-        if run is not None and run.status == status:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"run {run_id} never reached {status}")
+from tests.conftest import ServiceFactory
+from tests.processes import start_worker, wait_for_status
 
 
 async def test_a_killed_worker_does_not_lose_its_run(start_service: ServiceFactory) -> None:

@@ -217,3 +217,15 @@ async def test_finished_runs_are_purged_after_the_retention_period(
     assert (await acme.get(f"/v2/action-runs/{recent}")).status_code == 200
     service.clock.advance(7 * 86400)
     assert await service.engine.runs.purge() == 1
+
+
+async def test_workers_lease_only_runs_of_apps_they_have(start_service: ServiceFactory) -> None:
+    # During a rolling upgrade, a worker without an app must leave its runs for others.
+    service = await start_service(workers=False)
+    client = await service.new_client("acme")
+    run_id = await client.run("testkit.noop", {})
+    store, now = service.engine.store, service.clock()
+
+    assert await store.lease_runs("old-worker", 10, now, 5.0, apps=["webhooks", "email"]) == []
+    leased = await store.lease_runs("new-worker", 10, now, 5.0, apps=["webhooks", "testkit"])
+    assert [run.id for run in leased] == [run_id]

@@ -59,10 +59,13 @@ class Worker:
         self.concurrency = concurrency or settings.worker_concurrency
         self.name = name or worker_name()
         self.only = only
+        self.apps = [app.key for app in executor.registry]
         self._inflight: dict[str, asyncio.Task[None]] = {}
         self._cancelled: set[str] = set()
         # Runs whose attempt is over and being written: the heartbeat must leave them be.
         self._recording: set[str] = set()
+        # When each held lease runs out, as last written to the store.
+        self._held_until: dict[str, float] = {}
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._heartbeat_task: asyncio.Task[None] | None = None
@@ -78,12 +81,14 @@ class Worker:
                 if free > 0:
                     self.events.work_submitted.clear()
                     self._slot_freed.clear()
+                    leased_at = self.clock()
                     try:
                         leased = await self.store.lease_runs(
                             self.name,
                             free,
-                            self.clock(),
+                            leased_at,
                             self.settings.lease_seconds,
+                            apps=self.apps,
                             only=self.only,
                         )
                     except Exception:
@@ -91,6 +96,7 @@ class Worker:
                         await self._sleep(IDLE_POLL_SECONDS)
                         continue
                     for run in leased:
+                        self._held_until[run.id] = leased_at + self.settings.lease_seconds
                         task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
                         self._inflight[run.id] = task
                         task.add_done_callback(functools.partial(self._done, run.id))
@@ -142,6 +148,7 @@ class Worker:
         self._inflight.pop(run_id, None)
         self._cancelled.discard(run_id)
         self._recording.discard(run_id)
+        self._held_until.pop(run_id, None)
         self._slot_freed.set()
 
     async def _wait_for_work(self, *, full: bool) -> None:
@@ -175,24 +182,47 @@ class Worker:
             task.cancel()
 
     async def _heartbeat(self) -> None:
-        interval = self.settings.lease_seconds / 3
+        """Renew leases every third of their length, and fence: stop any attempt whose lease
+        is about to run out unrenewed (the database is slow or away).
+
+        Another worker may take a run only once its lease has run out, so stopping before
+        that moment is what keeps two workers from ever executing one run at once.
+        """
+        lease = self.settings.lease_seconds
+        margin = lease / 6
+        last_renewal = self.clock()
         while True:
-            await asyncio.sleep(interval)
-            if not self._inflight:
+            await asyncio.sleep(margin / 2)
+            now = self.clock()
+            self._fence(now, margin)
+            if not self._inflight or now - last_renewal < lease / 3:
                 continue
+            last_renewal = now
+            until = now + lease
             try:
                 held, cancel = await self.store.extend_leases(
-                    self.name, list(self._inflight), self.clock() + self.settings.lease_seconds
+                    self.name, list(self._inflight), until
                 )
             except Exception:
                 log.exception("heartbeat_failed", worker=self.name)
                 continue
+            for run_id in held:
+                if run_id in self._held_until:
+                    self._held_until[run_id] = until
             for run_id, task in list(self._inflight.items()):
                 if run_id in cancel:
                     self._cancel_local(run_id)
                 elif run_id not in held and run_id not in self._recording and not task.done():
                     log.warning("lease_lost", run_id=run_id, worker=self.name)
                     task.cancel()
+
+    def _fence(self, now: float, margin: float) -> None:
+        for run_id, task in list(self._inflight.items()):
+            if run_id in self._recording or task.done():
+                continue
+            if self._held_until.get(run_id, now) - now < margin:
+                log.warning("lease_expiring_unrenewed", run_id=run_id, worker=self.name)
+                task.cancel()
 
     async def _process(self, run: RunRecord) -> None:
         now = self.clock()

@@ -77,7 +77,8 @@ class Store:
                 or_(
                     and_(runs.c.status == QUEUED, runs.c.available_at <= now),
                     and_(runs.c.status == RUNNING, runs.c.lease_expires_at < now),
-                )
+                ),
+                runs.c.app_key.in_(bindparam("b_apps", expanding=True)),
             )
             .order_by(runs.c.available_at)
             .limit(bindparam("b_limit"))
@@ -258,16 +259,20 @@ class Store:
         now: float,
         lease_seconds: float,
         *,
+        apps: Sequence[str],
         only: Sequence[str] | None = None,
     ) -> list[RunRecord]:
         """Lease up to ``limit`` due runs: queued ones, and running ones whose lease ran out.
 
+        Only runs of ``apps`` (those the worker has installed) are taken: during a rolling
+        upgrade an older worker leaves a new app's runs to the workers that have it.
         ``only`` restricts the lease to the given runs (the CLI executing one run).
         """
         statement = self._lease_statement if only is None else self._build_lease(only)
         parameters = {
             "b_now": now,
             "b_limit": limit,
+            "b_apps": list(apps),
             "b_worker": worker,
             "b_until": now + lease_seconds,
         }
