@@ -26,18 +26,32 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-@asynccontextmanager
-async def fresh_database() -> AsyncIterator[str]:
-    """Create an empty database for one test and drop it afterwards; yields its URL."""
+async def _admin() -> asyncpg.Connection:
     try:
-        admin = await asyncpg.connect(ADMIN_URL, timeout=5)
+        return await asyncpg.connect(ADMIN_URL, timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         _unavailable(str(exc) or type(exc).__name__)
+        raise
+
+
+@asynccontextmanager
+async def fresh_database() -> AsyncIterator[str]:
+    """Create an empty database for one test and drop it afterwards; yields its URL.
+
+    Each step uses its own connection: a test may restart the server in between.
+    """
     name = f"actionruns_test_{uuid.uuid4().hex[:12]}"
+    admin = await _admin()
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
         base, _, _ = ADMIN_URL.rpartition("/")
         yield f"{base}/{name}"
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        admin = await _admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

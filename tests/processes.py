@@ -1,4 +1,4 @@
-"""Worker processes for tests that kill, stop and restart them."""
+"""Worker and API processes for tests that kill, stop and restart them."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx2
+
 from tests.conftest import Service
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def start_worker(
-    service: Service, *, concurrency: int = 4, **settings: str
+def _start(
+    service: Service, arguments: list[str], log_name: str, **settings: str
 ) -> subprocess.Popen[bytes]:
-    """A worker process on the service's database; its log goes to ``worker.log`` in its home
-    (a pipe nobody reads would block it once full)."""
+    """``actionruns ARGUMENTS`` on the service's home and database; output to a log file in
+    its home (a pipe nobody reads would block the process once full)."""
     env = {
         **os.environ,
         "ACTIONRUNS_HOME": str(service.engine.settings.home),
@@ -27,21 +29,36 @@ def start_worker(
         "PYTHONPATH": str(REPO),
         **settings,
     }
-    with open(service.engine.settings.home / "worker.log", "ab") as log:
+    with open(service.engine.settings.home / log_name, "ab") as log:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "actionruns.cli.main",
-                "worker",
-                "--concurrency",
-                str(concurrency),
-            ],
+            [sys.executable, "-m", "actionruns.cli.main", *arguments],
             env=env,
             cwd=REPO,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
             stderr=log,
         )
+
+
+def start_worker(
+    service: Service, *, concurrency: int = 4, **settings: str
+) -> subprocess.Popen[bytes]:
+    return _start(service, ["worker", "--concurrency", str(concurrency)], "worker.log", **settings)
+
+
+async def start_api_node(service: Service, port: int) -> subprocess.Popen[bytes]:
+    """``actionruns serve --no-workers``, once it answers ``/readyz``."""
+    process = _start(service, ["serve", "--no-workers", "--port", str(port)], "api.log")
+    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise AssertionError(f"the API node exited with {process.returncode}")
+            try:
+                if (await http.get("/readyz")).status_code == 200:
+                    return process
+            except httpx2.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the API node never became ready")
 
 
 async def wait_for_status(service: Service, run_id: str, status: str) -> None:

@@ -87,5 +87,10 @@ class Settings:
         return self.home / "keys.json"
 
     @property
+    def token_issuer(self) -> str:
+        """The ``iss`` of access tokens: the same on every node, whatever address it listens on."""
+        return self.public_url.rstrip("/") or "actionruns"
+
+    @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"

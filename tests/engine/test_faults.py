@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import random
 import signal
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import httpx2
 import pytest
 
 from actionruns.store import FINISHED_STATUSES
-from tests.conftest import ApiClient, Service, ServiceFactory
-from tests.processes import start_worker
+from tests.conftest import ApiClient, Service, ServiceFactory, free_port
+from tests.processes import start_api_node, start_worker
 
 KILLS = 20
 
@@ -112,3 +115,100 @@ async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
     assert statuses["success"] >= len(run_ids) - 2, dict(statuses)
     assert lost > 0, "no kill interrupted a run: the test proved nothing"
     assert overlapping_executions(log, deaths) == {}
+
+
+async def submit_until(
+    http: httpx2.AsyncClient, token: str, stop: asyncio.Event, answers: list[int]
+) -> list[str]:
+    """Submit no-op runs until told to stop; the ids of those accepted with a 2xx."""
+    accepted = []
+    while not stop.is_set():
+        try:
+            response = await http.post(
+                "/v2/action-runs",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"data": {"action": "testkit.noop", "inputs": {"value": "x"}}},
+            )
+        except httpx2.TransportError:
+            answers.append(0)  # the node is down: nothing was accepted
+        else:
+            answers.append(response.status_code)
+            if response.is_success:
+                accepted.append(response.json()["data"]["id"])
+        await asyncio.sleep(0.01)
+    return accepted
+
+
+async def wait_all_finished(service: Service, run_ids: list[str], seconds: float) -> set[str]:
+    """The runs still unfinished after ``seconds``."""
+    pending = set(run_ids)
+    deadline = time.monotonic() + seconds
+    while pending and time.monotonic() < deadline:
+        for run_id in list(pending):
+            run = await service.engine.store.get_run(run_id)
+            if run is not None and run.status in FINISHED_STATUSES:
+                pending.discard(run_id)
+        await asyncio.sleep(0.1)
+    return pending
+
+
+async def test_killing_an_api_node_loses_no_accepted_run(start_service: ServiceFactory) -> None:
+    service: Service = await start_service()  # the worker node
+    client = await service.new_client("acme")
+    port = free_port()
+    node = await start_api_node(service, port)
+    answers: list[int] = []
+    stop = asyncio.Event()
+    async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        submitting = asyncio.create_task(submit_until(http, client.token, stop, answers))
+        try:
+            for _ in range(3):
+                await asyncio.sleep(0.5)
+                node.send_signal(signal.SIGKILL)
+                await asyncio.to_thread(node.wait, 10)
+                node = await start_api_node(service, port)
+            await asyncio.sleep(0.5)
+        finally:
+            stop.set()
+            accepted = await submitting
+            node.kill()
+            await asyncio.to_thread(node.wait, 10)
+
+    assert len(accepted) > 50 and 0 in answers, sorted(set(answers))  # load, and downtime
+    assert await wait_all_finished(service, accepted, 30) == set()
+    for run_id in accepted:
+        run = await service.engine.store.get_run(run_id)
+        assert run is not None and run.status == "success"
+
+
+def restart_postgres() -> None:
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.skipif(not Path("/etc/postgresql").is_dir(), reason="needs a local PostgreSQL")
+async def test_a_postgres_restart_is_a_503_then_nothing_is_lost(
+    start_service: ServiceFactory,
+) -> None:
+    service: Service = await start_service()
+    client = await service.new_client("acme")
+    answers: list[int] = []
+    stop = asyncio.Event()
+    async with httpx2.AsyncClient(base_url=service.base_url, timeout=15) as http:
+        submitting = asyncio.create_task(submit_until(http, client.token, stop, answers))
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(restart_postgres)
+        await asyncio.sleep(2)
+        stop.set()
+        accepted = await submitting
+
+    # While the database was away, clients got a clear 503 (never a 500, never a hang).
+    assert set(answers) <= {200, 503}, sorted(set(answers))
+    assert await wait_all_finished(service, accepted, 30) == set()
+    # Processes reconnect by themselves: a run submitted now completes.
+    run = await client.wait(await client.run("testkit.noop", {}), 20)
+    assert run["status"] == "success"

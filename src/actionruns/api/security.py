@@ -53,7 +53,7 @@ class TokenIssuer:
         now = int(time.time())
         ttl = self.engine.settings.token_ttl_seconds
         claims = {
-            "iss": self.engine.settings.base_url,
+            "iss": self.engine.settings.token_issuer,
             "sub": client.id,
             "scope": " ".join(scopes),
             "iat": now,
@@ -101,7 +101,7 @@ class TokenIssuer:
                 key,
                 algorithms=["HS256"],
                 options={"require": ["exp", "sub", "iat"]},
-                issuer=self.engine.settings.base_url,
+                issuer=self.engine.settings.token_issuer,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("The access token has expired; request a new one.") from None

@@ -37,11 +37,23 @@ class Runner(Protocol):
     async def close(self) -> None: ...
 
 
+# SQLSTATEs of a server that is away: connection exceptions (class 08), shutting down or
+# starting up (57P01-57P03), out of connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot be reached now (down, restarting, busy),
     as opposed to a statement that is wrong."""
-    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
-        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_STATES):
+            return True
+        cause = error.orig.__cause__ if error.orig is not None else None
+        if isinstance(error.orig, OSError) or isinstance(cause, OSError):
+            return True
     return isinstance(
         error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError | ConnectionError
     )
