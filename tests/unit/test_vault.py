@@ -64,3 +64,10 @@ def test_derived_keys_differ_by_purpose_and_key() -> None:
     assert vault.derived_key("other")[1] != token_key
     other_kid = next(k for k in vault.keyring.keys if k != kid)
     assert vault.derived_key("tokens", other_kid)[1] != token_key
+
+
+def test_the_env_form_reads_back_with_the_same_primary() -> None:
+    keyring = Keyring.generate().with_new_primary()
+    again = Keyring.parse(keyring.to_env())
+    assert again.primary == keyring.primary
+    assert dict(again.keys) == dict(keyring.keys)

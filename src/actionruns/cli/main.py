@@ -18,6 +18,7 @@ from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
 from actionruns.engine.documents import run_document
 from actionruns.engine.runs import RunRequest
+from actionruns.engine.service import load_keyring
 from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
@@ -26,8 +27,10 @@ from actionruns.store.migrate import upgrade_url
 app = typer.Typer(help="actionruns: run single actions in other apps.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients (partners) and their access.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
+keys_app = typer.Typer(help="The encryption keys.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 @app.callback()
@@ -123,6 +126,14 @@ def db_upgrade() -> None:
     settings.home.mkdir(parents=True, exist_ok=True)
     upgrade_url(settings.db_url)
     console.print("database is up to date")
+
+
+@keys_app.command("export")
+def keys_export() -> None:
+    """Print the key set as ACTIONRUNS_SECRET_KEYS, to give every node of a deployment."""
+    print(
+        load_keyring(Settings.from_env()).to_env()
+    )  # plain stdout: meant for a secrets manager, not a terminal table
 
 
 @clients_app.command("create")

@@ -104,6 +104,13 @@ class Keyring:
         if not exclusive:
             os.replace(target, path)
 
+    def to_env(self) -> str:
+        """This key set as ``ACTIONRUNS_SECRET_KEYS``, primary first: ``parse`` reads it back."""
+        ordered = [self.primary, *(key_id for key_id in self.keys if key_id != self.primary)]
+        return ",".join(
+            f"{key_id}:{base64.b64encode(self.keys[key_id]).decode()}" for key_id in ordered
+        )
+
     def with_new_primary(self) -> Keyring:
         key_id = _new_key_id()
         keys = {key_id: AESGCM.generate_key(bit_length=256), **self.keys}
