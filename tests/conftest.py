@@ -21,7 +21,7 @@ from actionruns.logs import configure_logging
 from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
 from tests.postgres import fresh_database
-from tests.testkit import secretive, testkit
+from tests.testkit import limited, secretive, testkit
 
 configure_logging()
 
@@ -79,6 +79,7 @@ def test_registry() -> Registry:
     registry = Registry.from_entry_points()
     registry.add(testkit)
     registry.add(secretive)
+    registry.add(limited)
     return registry
 
 

@@ -13,6 +13,7 @@ import httpx2
 from tests.conftest import Service
 
 REPO = Path(__file__).resolve().parents[1]
+TESTKIT_APPS = ",".join(f"tests.testkit:{name}" for name in ("testkit", "secretive", "limited"))
 
 
 def _start(
@@ -23,7 +24,7 @@ def _start(
     env = {
         **os.environ,
         "ACTIONRUNS_HOME": str(service.engine.settings.home),
-        "ACTIONRUNS_CONNECTORS": "tests.testkit:testkit,tests.testkit:secretive",
+        "ACTIONRUNS_CONNECTORS": TESTKIT_APPS,
         "ACTIONRUNS_LEASE_SECONDS": str(service.engine.settings.lease_seconds),
         "ACTIONRUNS_DATABASE_URL": service.engine.settings.database_url,
         "PYTHONPATH": str(REPO),

@@ -26,7 +26,9 @@ from actionruns.sdk import (
     FieldType,
     HaltError,
     InputField,
+    Limits,
     OutputField,
+    RateLimit,
     ThrottledError,
     TransientError,
 )
@@ -203,6 +205,44 @@ testkit = App(
                     help_text="circle or rect",
                 ),
                 DynamicFields("dimensions", _shape_fields, depends_on=("shape",)),
+            ],
+        ),
+    ],
+)
+
+
+async def _throttle_once(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    calls[inputs["key"]] += 1
+    if calls[inputs["key"]] == 1:
+        raise ThrottledError("rate limited by the app", delay=inputs["delay"])
+    return {"attempt": calls[inputs["key"]]}
+
+
+limited = App(
+    key="limited",
+    title="Limited",
+    description="An app with declared limits: one run at a time, two starts a second, per account.",
+    auth=Auth.api_key(help_text="Any key"),
+    limits=Limits(concurrency=1, rate=RateLimit(2, 1.0)),
+    actions=[
+        Action(
+            "record",
+            "Record",
+            "Sleeps, logging when it starts and ends.",
+            _record,
+            inputs=[
+                InputField("log", "Log file", required=True, help_text="path"),
+                InputField("seconds", "Seconds", FieldType.NUMBER, required=True, help_text="s"),
+            ],
+        ),
+        Action(
+            "throttle_once",
+            "Throttle once",
+            "Throttled on its first attempt for a key.",
+            _throttle_once,
+            inputs=[
+                InputField("key", "Key", required=True, help_text="Counter key"),
+                InputField("delay", "Delay", FieldType.NUMBER, default=1.0, help_text="s"),
             ],
         ),
     ],

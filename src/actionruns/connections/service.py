@@ -122,6 +122,7 @@ class ConnectionService:
             "title": title or label or app.title,
             "credentials": self.vault.encrypt_json(credentials, owner=owner_of(authentication_id)),
             "is_expired": False,
+            "throttled_until": None,
             "created_at": now,
             "updated_at": now,
         }

@@ -58,6 +58,8 @@ class PreparedRun:
     action: Action
     authentication_id: str | None
     inputs: dict[str, Any]
+    # The app asked to slow down on this account: the run waits until then.
+    throttled_until: float | None = None
 
 
 def _check_callback_url(url: str) -> None:
@@ -97,6 +99,7 @@ class RunService:
         """Check the action, authentication and inputs; raise a precise 4xx on any problem."""
         app, action = self.catalog.action(principal, request.action, pointer="/data/action")
         authentication_id: str | None = None
+        throttled_until: float | None = None
         if app.auth.type is not AuthType.NONE:
             if not request.authentication:
                 raise Unprocessable(
@@ -121,13 +124,14 @@ class RunService:
                     meta={"is_expired": True},
                 )
             authentication_id = record.id
+            throttled_until = record.throttled_until
         try:
             inputs = validate_inputs(action.static_inputs, request.inputs)
         except FieldErrors as exc:
             raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
         if request.callback_url is not None:
             _check_callback_url(request.callback_url)
-        return PreparedRun(app, action, authentication_id, inputs)
+        return PreparedRun(app, action, authentication_id, inputs, throttled_until)
 
     async def submit(
         self, principal: Principal, request: RunRequest, idempotency_key: str | None = None
@@ -158,7 +162,7 @@ class RunService:
                 "errors": None,
                 "attempts": 0,
                 "max_attempts": prepared.action.max_attempts or self.settings.max_attempts,
-                "available_at": now,
+                "available_at": max(now, prepared.throttled_until or now),
                 "lease_owner": None,
                 "lease_expires_at": None,
                 "cancel_requested": False,
@@ -171,6 +175,12 @@ class RunService:
                 "created_at": now,
                 "started_at": None,
                 "finished_at": None,
+                "limit_key": (
+                    limits.key(prepared.app.key, prepared.authentication_id)
+                    if (limits := prepared.app.limits)
+                    else None
+                ),
+                "holds_limit": False,
             }
         )
         if not created and run.request_hash != fingerprint:

@@ -240,6 +240,8 @@ class Worker:
                     ),
                 )
             else:
+                if run.limit_key is not None and not await self._acquire_limit(run, now):
+                    return
                 outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
             if run.id not in self._cancelled:
@@ -257,13 +259,42 @@ class Worker:
         )
         await self._record(run, outcome)
 
+    async def _acquire_limit(self, run: RunRecord, now: float) -> bool:
+        """Whether the run may start under its app's limits; if not, it goes back to the queue
+        until it may (the attempt never happened)."""
+        found = self.executor.registry.action(f"{run.app_key}.{run.action_key}")
+        limits = found[0].limits if found is not None else None
+        if limits is None:
+            return True
+        rate = (limits.rate.runs, limits.rate.seconds) if limits.rate else None
+        try:
+            wait = await self.store.acquire_limit(
+                run, self.name, now, concurrency=limits.concurrency, rate=rate
+            )
+            if wait is None:
+                return True
+            await self.store.defer_run(run, self.name, now + wait)
+        except Exception:  # the database is away: the lease lapses and the run is taken again
+            log.exception("limit_check_failed", run_id=run.id, worker=self.name)
+        return False
+
     async def _record(self, run: RunRecord, outcome: AttemptOutcome) -> None:
         now = self.clock()
+        throttled = outcome.error is not None and outcome.error.get("code") == "throttled"
+        if outcome.outcome == RETRY and throttled and run.authentication_id:
+            # The app throttles the account, not just this run: hold its other runs too.
+            assert outcome.retry_at is not None
+            await self.store.throttle_authentication(run.authentication_id, outcome.retry_at)
         if outcome.expire_authentication and run.authentication_id:
             await self.executor.connections.mark_expired(run.authentication_id)
         values: dict[str, Any]
         if outcome.outcome == RETRY:
-            values = {"status": QUEUED, "available_at": outcome.retry_at, "errors": [outcome.error]}
+            values = {
+                "status": QUEUED,
+                "available_at": outcome.retry_at,
+                "errors": [outcome.error],
+                "holds_limit": False,
+            }
         else:
             values = {
                 "status": SUCCESS if outcome.outcome == SUCCEEDED else ERROR,
@@ -272,6 +303,7 @@ class Worker:
                 "finished_at": now,
                 "callback_status": "pending" if run.callback_url else None,
                 "callback_next_at": now if run.callback_url else None,
+                "holds_limit": False,
             }
         recorded = await self.store.finish_attempt(
             run, self.name, now, outcome=outcome.outcome, run_values=values, error=outcome.error

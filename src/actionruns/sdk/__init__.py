@@ -19,6 +19,7 @@ from actionruns.sdk.fields import (
     InputField,
     OutputField,
 )
+from actionruns.sdk.limits import Limits, LimitScope, RateLimit
 from actionruns.sdk.outbound import OutboundGuard
 
 __all__ = [
@@ -37,10 +38,13 @@ __all__ = [
     "FieldType",
     "HaltError",
     "InputField",
+    "LimitScope",
+    "Limits",
     "OAuth2Config",
     "OutboundGuard",
     "OutputField",
     "PerformResult",
+    "RateLimit",
     "ThrottledError",
     "TransientError",
 ]

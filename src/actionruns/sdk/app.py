@@ -11,6 +11,7 @@ from typing import Any
 from actionruns.sdk.auth import Auth
 from actionruns.sdk.context import Context
 from actionruns.sdk.fields import DynamicFields, InputField, OutputField
+from actionruns.sdk.limits import Limits
 
 PerformResult = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 PerformFunction = Callable[[Context, Mapping[str, Any]], Awaitable[PerformResult]]
@@ -74,6 +75,7 @@ class App:
     actions: Sequence[Action]
     categories: Sequence[str] = ()
     test: TestFunction | None = None
+    limits: Limits | None = None
     image_url: str | None = None
     hex_color: str = "#4a5568"
 

@@ -34,6 +34,7 @@ class AuthenticationRecord(_Record):
     title: str
     credentials: bytes
     is_expired: bool
+    throttled_until: float | None
     created_at: float
     updated_at: float
 
@@ -65,6 +66,8 @@ class RunRecord(_Record):
     created_at: float
     started_at: float | None
     finished_at: float | None
+    limit_key: str | None
+    holds_limit: bool
 
     @property
     def is_finished(self) -> bool:

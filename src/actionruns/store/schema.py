@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -50,6 +51,8 @@ authentications = Table(
     Column("title", String(255), nullable=False),
     Column("credentials", LargeBinary, nullable=False),
     Column("is_expired", Boolean, nullable=False, default=False),
+    # Until when the app asked us to slow down (429) for this account.
+    Column("throttled_until", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_authentications_owner_app", "client_id", "app_key", "created_at"),
@@ -83,6 +86,9 @@ runs = Table(
     Column("created_at", Float, nullable=False),
     Column("started_at", Float, nullable=True),
     Column("finished_at", Float, nullable=True),
+    # The app's declared limits count this run under limit_key; holds_limit while it counts.
+    Column("limit_key", String(200), nullable=True),
+    Column("holds_limit", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("client_id", "idempotency_key", name="uq_runs_client_idempotency"),
     # The queue: due queued runs, and running runs whose lease may have expired.
     Index("ix_runs_queue", "status", "available_at"),
@@ -90,6 +96,16 @@ runs = Table(
     Index("ix_runs_finished", "finished_at"),
     Index("ix_runs_callbacks", "callback_status", "callback_next_at"),
     Index("ix_runs_owner", "client_id", "created_at"),
+    Index("ix_runs_limit", "limit_key", "status"),
+    Index("ix_runs_authentication", "authentication_id", "status"),
+)
+
+limiters = Table(
+    "limiters",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    # Rate limits as GCRA: the theoretical arrival time of the next allowed start.
+    Column("tat", Float, nullable=False),
 )
 
 run_attempts = Table(

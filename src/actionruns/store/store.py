@@ -24,6 +24,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import BindParameter, Executable, Update
 
@@ -38,9 +40,11 @@ from actionruns.store.records import (
     QueueStats,
     RunRecord,
 )
-from actionruns.store.schema import authentications, clients, run_attempts, runs
+from actionruns.store.schema import authentications, clients, limiters, run_attempts, runs
 
 T = TypeVar("T")
+# A run held back by a concurrency limit looks again after this long (or when woken).
+LIMIT_RECHECK_SECONDS = 0.5
 R = TypeVar("R", ClientRecord, AuthenticationRecord, RunRecord, AttemptRecord)
 
 
@@ -96,6 +100,7 @@ class Store:
                 lease_expires_at=bindparam("b_until"),
                 attempts=runs.c.attempts + 1,
                 started_at=func.coalesce(runs.c.started_at, now),
+                holds_limit=False,
             )
             .returning(*runs.c)
         )
@@ -357,6 +362,122 @@ class Store:
 
         return await self.runner.write(finish)
 
+    async def acquire_limit(
+        self,
+        run: RunRecord,
+        worker: str,
+        now: float,
+        *,
+        concurrency: int | None,
+        rate: tuple[int, float] | None,
+    ) -> float | None:
+        """Let a leased run start under its app's limits, or say how long it must wait.
+
+        The limiter row of the run's key is locked for the decision, so workers in any number
+        of processes decide one at a time per key. A run counts towards the concurrency while
+        it holds the limit and its lease is alive: a dead worker's hold lapses with its lease.
+        ``rate`` is (runs, seconds): starts are spaced at least ``seconds / runs`` apart (GCRA
+        without burst), so no window of ``seconds`` ever holds more than ``runs`` starts.
+        Returns None when acquired.
+        """
+        key = run.limit_key
+        assert key is not None
+        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(limiters)
+        locked = select(limiters.c.tat).where(limiters.c.key == key)
+        if self._skip_locked:
+            locked = locked.with_for_update()
+        holders = (
+            select(func.count())
+            .select_from(runs)
+            .where(
+                runs.c.limit_key == key,
+                runs.c.status == RUNNING,
+                runs.c.holds_limit.is_(True),
+                runs.c.lease_expires_at > now,
+                runs.c.id != run.id,
+            )
+        )
+
+        def acquire(conn: Connection) -> float | None:
+            conn.execute(upsert.values(key=key, tat=0.0).on_conflict_do_nothing())
+            tat = float(conn.execute(locked).scalar_one())
+            if concurrency is not None and conn.execute(holders).scalar_one() >= concurrency:
+                return LIMIT_RECHECK_SECONDS
+            if rate is not None:
+                count, seconds = rate
+                if tat > now:
+                    return tat - now
+                conn.execute(
+                    update(limiters).where(limiters.c.key == key).values(tat=now + seconds / count)
+                )
+            conn.execute(
+                update(runs)
+                .where(runs.c.id == run.id, runs.c.lease_owner == worker)
+                .values(holds_limit=True)
+            )
+            return None
+
+        return await self.runner.write(acquire)
+
+    async def defer_run(self, run: RunRecord, worker: str, until: float) -> None:
+        """Undo a lease whose run may not start yet: it never ran, so no attempt is kept."""
+
+        def defer(conn: Connection) -> None:
+            deferred = conn.execute(
+                update(runs)
+                .where(runs.c.id == run.id, runs.c.lease_owner == worker, runs.c.status == RUNNING)
+                .values(
+                    status=QUEUED,
+                    available_at=until,
+                    attempts=runs.c.attempts - 1,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    started_at=case((runs.c.attempts == 1, None), else_=runs.c.started_at),
+                )
+            ).rowcount
+            if deferred:
+                conn.execute(
+                    delete(run_attempts).where(
+                        run_attempts.c.run_id == run.id, run_attempts.c.number == run.attempts
+                    )
+                )
+
+        await self.runner.write(defer)
+
+    async def throttle_authentication(self, authentication_id: str, until: float) -> int:
+        """The app asked to slow down on this account: hold its queued runs until ``until``.
+
+        Returns how many queued runs were pushed back; runs submitted later wait too.
+        """
+
+        def throttle(conn: Connection) -> int:
+            conn.execute(
+                update(authentications)
+                .where(authentications.c.id == authentication_id)
+                .values(
+                    throttled_until=case(
+                        (
+                            authentications.c.throttled_until > until,
+                            authentications.c.throttled_until,
+                        ),
+                        else_=until,
+                    )
+                )
+            )
+            return int(
+                conn.execute(
+                    update(runs)
+                    .where(
+                        runs.c.authentication_id == authentication_id,
+                        runs.c.status == QUEUED,
+                        runs.c.available_at < until,
+                    )
+                    .values(available_at=until)
+                ).rowcount
+            )
+
+        return await self.runner.write(throttle)
+
     async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
         """Hand back runs this worker holds (it is shutting down): due again at once.
 
@@ -365,7 +486,13 @@ class Store:
         statement = (
             update(runs)
             .where(runs.c.id.in_(run_ids), runs.c.lease_owner == worker, runs.c.status == RUNNING)
-            .values(status=QUEUED, lease_owner=None, lease_expires_at=None, available_at=now)
+            .values(
+                status=QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                available_at=now,
+                holds_limit=False,
+            )
             .returning(runs.c.id)
         )
 
