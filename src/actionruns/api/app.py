@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from actionruns import __version__
 from actionruns.api.errors import error_document, error_response, install_error_handlers
 from actionruns.api.routes import apps, authentications, oauth, operations, runs
-from actionruns.api.security import RateLimiter, TokenIssuer
+from actionruns.api.security import TokenIssuer
 from actionruns.engine import Engine
 
 
@@ -80,7 +80,6 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     )
     app.state.engine = service
     app.state.tokens = TokenIssuer(service)
-    app.state.rate_limiter = RateLimiter(service.settings.rate_limit_per_minute)
     install_error_handlers(app)
     for module in (oauth, apps, authentications, runs, operations):
         app.include_router(module.router)

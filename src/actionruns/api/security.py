@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -116,38 +114,6 @@ class TokenIssuer:
         return principal, float(claims["exp"])
 
 
-@dataclass
-class _Window:
-    started: float
-    count: int
-
-
-class RateLimiter:
-    """A fixed one-minute window per client, in this process."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, _Window] = {}
-
-    def hit(self, key: str, now: float | None = None) -> tuple[bool, dict[str, str]]:
-        now = time.time() if now is None else now
-        window = self._windows.get(key)
-        start = now - now % 60
-        if window is None or window.started != start:
-            window = self._windows[key] = _Window(start, 0)
-        window.count += 1
-        allowed = window.count <= self.per_minute
-        reset = start + 60
-        headers = {
-            "X-RateLimit-Limit": str(self.per_minute),
-            "X-RateLimit-Remaining": str(max(0, self.per_minute - window.count)),
-            "X-RateLimit-Reset": str(int(reset)),
-        }
-        if not allowed:
-            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
-        return allowed, headers
-
-
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller's principal, holding ``scope``, within its rate limit."""
 
@@ -163,14 +129,14 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             )
         issuer: TokenIssuer = request.app.state.tokens
         principal = await issuer.principal(credentials.credentials)
-        limiter: RateLimiter = request.app.state.rate_limiter
-        allowed, headers = limiter.hit(principal.client_id)
-        response.headers.update(headers)
-        if not allowed:
+        engine: Engine = request.app.state.engine
+        decision = await engine.rate_limits.hit(principal.client_id)
+        response.headers.update(decision.headers)
+        if not decision.allowed:
             raise RateLimited(
-                f"More than {limiter.per_minute} requests in a minute; retry after "
-                f"{headers['Retry-After']} seconds.",
-                headers=headers,
+                f"More than {decision.limit} requests in a minute; retry after "
+                f"{decision.retry_after} seconds.",
+                headers=decision.headers,
             )
         if scope not in principal.scopes:
             raise Forbidden(f"This access token lacks the {scope!r} scope.")
@@ -179,4 +145,4 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-__all__ = ["ALL_SCOPES", "RateLimiter", "TokenIssuer", "Unauthorized", "require"]
+__all__ = ["ALL_SCOPES", "TokenIssuer", "Unauthorized", "require"]

@@ -19,6 +19,7 @@ from actionruns.engine.clients import ClientService
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import Executor
 from actionruns.engine.metrics import Metrics
+from actionruns.engine.ratelimit import ClientRateLimits
 from actionruns.engine.runs import RunService
 from actionruns.engine.worker import Worker
 from actionruns.sdk.outbound import OutboundGuard
@@ -70,6 +71,12 @@ class Engine:
             self.store, self.catalog, self.connections, self.events, settings, clock, self.metrics
         )
         self.executor = Executor(self.registry, self.connections, settings)
+        self.rate_limits = ClientRateLimits(
+            self.store,
+            settings.rate_limit_per_minute,
+            shared=self.store.runner.dialect != "sqlite",
+            clock=clock,
+        )
         self._callback_transport = callback_transport
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[Worker] = []
@@ -122,6 +129,7 @@ class Engine:
                 deleted = await self.runs.purge()
                 if deleted:
                     log.info("runs_purged", count=deleted)
+                await self.store.purge_rate_windows(self.clock())
             except Exception:
                 log.exception("purge_failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)

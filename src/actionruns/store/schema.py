@@ -100,6 +100,15 @@ runs = Table(
     Index("ix_runs_authentication", "authentication_id", "status"),
 )
 
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    # Requests of one client's window claimed by all API nodes together.
+    Column("used", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
 limiters = Table(
     "limiters",
     metadata,

@@ -40,7 +40,14 @@ from actionruns.store.records import (
     QueueStats,
     RunRecord,
 )
-from actionruns.store.schema import authentications, clients, limiters, run_attempts, runs
+from actionruns.store.schema import (
+    authentications,
+    clients,
+    limiters,
+    rate_windows,
+    run_attempts,
+    runs,
+)
 
 T = TypeVar("T")
 # A run held back by a concurrency limit looks again after this long (or when woken).
@@ -478,6 +485,36 @@ class Store:
 
         return await self.runner.write(throttle)
 
+    async def claim_rate_budget(
+        self, key: str, *, want: int, limit: int, expires_at: float
+    ) -> tuple[int, int]:
+        """Claim up to ``want`` requests of a window whose total is ``limit``.
+
+        Returns (granted, claimed by everyone so far). The row is locked for the decision.
+        """
+        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(
+            rate_windows
+        )
+        locked = select(rate_windows.c.used).where(rate_windows.c.key == key)
+        if self._skip_locked:
+            locked = locked.with_for_update()
+
+        def claim(conn: Connection) -> tuple[int, int]:
+            conn.execute(
+                upsert.values(key=key, used=0, expires_at=expires_at).on_conflict_do_nothing()
+            )
+            used = int(conn.execute(locked).scalar_one())
+            granted = max(0, min(want, limit - used))
+            if granted:
+                conn.execute(
+                    update(rate_windows)
+                    .where(rate_windows.c.key == key)
+                    .values(used=rate_windows.c.used + granted)
+                )
+            return granted, used + granted
+
+        return await self.runner.write(claim)
+
     async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
         """Hand back runs this worker holds (it is shutting down): due again at once.
 
@@ -616,3 +653,7 @@ class Store:
         while deleted := await self.runner.write(purge_batch):
             total += deleted
         return total
+
+    async def purge_rate_windows(self, now: float) -> int:
+        """Forget request windows that are over."""
+        return await self._execute(delete(rate_windows).where(rate_windows.c.expires_at < now))

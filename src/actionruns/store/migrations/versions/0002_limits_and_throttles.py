@@ -1,4 +1,4 @@
-"""limits and throttles: per-key limiter rows, run limit holds, authentication throttles
+"""limits and throttles: limiter rows, run limit holds, account throttles, request windows
 
 Additive only, so the release before keeps working on this schema during a rolling upgrade.
 
@@ -32,9 +32,19 @@ def upgrade() -> None:
         sa.Column("tat", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_limiters")),
     )
+    op.create_table(
+        "rate_windows",
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("used", sa.Integer(), nullable=False),
+        sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_rate_windows")),
+    )
+    op.create_index(op.f("ix_rate_windows_expires_at"), "rate_windows", ["expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_rate_windows_expires_at"), table_name="rate_windows")
+    op.drop_table("rate_windows")
     op.drop_table("limiters")
     op.drop_index("ix_runs_authentication", table_name="runs")
     op.drop_index("ix_runs_limit", table_name="runs")
