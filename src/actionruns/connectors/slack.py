@@ -1,0 +1,241 @@
+"""Slack, through its Web API.
+
+Reference: https://api.slack.com/web (calling conventions: token in ``Authorization: Bearer``,
+JSON bodies for write methods, errors as HTTP 200 with ``{"ok": false, "error": code}``,
+rate limits as HTTP 429 with ``Retry-After``), https://api.slack.com/methods/chat.postMessage,
+https://api.slack.com/methods/conversations.list (cursor pagination),
+https://api.slack.com/methods/users.lookupByEmail, https://api.slack.com/methods/auth.test.
+Token auth for now; OAuth2 comes with the connections work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx2
+
+from actionruns.sdk import (
+    Action,
+    ActionType,
+    App,
+    Auth,
+    Choice,
+    ChoicePage,
+    Context,
+    ExpiredAuthError,
+    FieldType,
+    HaltError,
+    InputField,
+    OutputField,
+    ThrottledError,
+    TransientError,
+)
+from actionruns.sdk.http import raise_for_status, retry_after_seconds
+
+API = "https://slack.com/api"
+CHANNELS_PER_PAGE = 200
+# The token no longer works: the user must reconnect.
+_EXPIRED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+# Slack's own trouble: worth another try.
+_TRANSIENT = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+def _raise_for_slack(response: httpx2.Response) -> dict[str, Any]:
+    """The response's JSON if ``ok``; otherwise the error class Slack's answer calls for."""
+    if response.status_code == 429:
+        raise ThrottledError(
+            "Slack is rate limiting these requests.",
+            delay=retry_after_seconds(response, default=30.0),
+            meta={"status": 429},
+        )
+    raise_for_status(response)
+    body: dict[str, Any] = response.json()
+    if body.get("ok"):
+        return body
+    code = str(body.get("error", "unknown_error"))
+    detail = f"Slack refused the request: {code}"
+    meta = {"slack_error": code}
+    if code in _EXPIRED:
+        raise ExpiredAuthError(detail, meta=meta)
+    if code == "ratelimited":
+        raise ThrottledError(detail, delay=retry_after_seconds(response, 30.0), meta=meta)
+    if code in _TRANSIENT:
+        raise TransientError(detail, meta=meta)
+    # channel_not_found, not_in_channel, is_archived, msg_too_long, invalid_blocks,
+    # missing_scope...: the request cannot succeed as it is.
+    raise HaltError(detail, meta=meta)
+
+
+async def _call(ctx: Context, method: str, **request: Any) -> dict[str, Any]:
+    http_method = "POST" if "json" in request else "GET"
+    response = await ctx.http.request(http_method, f"{API}/{method}", **request)
+    return _raise_for_slack(response)
+
+
+async def test_token(ctx: Context) -> str:
+    identity = await _call(ctx, "auth.test")
+    return f"{identity.get('team', '?')} / {identity.get('user', '?')}"
+
+
+async def channel_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
+    """Page ``page`` of the channels, walking Slack's cursors to reach it."""
+    cursor = ""
+    for number in range(page + 1):
+        params = {
+            "types": "public_channel,private_channel",
+            "exclude_archived": "true",
+            "limit": str(CHANNELS_PER_PAGE),
+        }
+        if cursor:
+            params["cursor"] = cursor
+        body = await _call(ctx, "conversations.list", params=params)
+        cursor = str((body.get("response_metadata") or {}).get("next_cursor") or "")
+        if not cursor and number < page:
+            return ChoicePage([])  # asked past the last page
+    choices = [
+        Choice(str(channel["id"]), f"#{channel.get('name', channel['id'])}")
+        for channel in body.get("channels", [])
+    ]
+    return ChoicePage(choices, has_more=bool(cursor))
+
+
+def _blocks(value: Any) -> list[Any] | None:
+    if value in (None, "", []):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise HaltError("blocks must be a JSON array of Block Kit blocks.") from None
+    if not isinstance(value, list) or not all(isinstance(block, dict) for block in value):
+        raise HaltError("blocks must be a JSON array of Block Kit blocks.")
+    return value
+
+
+async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    blocks = _blocks(inputs.get("blocks"))
+    if not inputs.get("text") and not blocks:
+        raise HaltError("Give the message text, blocks or both.")
+    payload: dict[str, Any] = {"channel": inputs["channel"]}
+    for key in ("text", "thread_ts", "username", "icon_emoji"):
+        if inputs.get(key):
+            payload[key] = inputs[key]
+    for key in ("reply_broadcast", "unfurl_links"):
+        if inputs.get(key) is not None:
+            payload[key] = inputs[key]
+    if blocks:
+        payload["blocks"] = blocks
+    body = await _call(ctx, "chat.postMessage", json=payload)
+    message = body.get("message") or {}
+    return {
+        "channel": body.get("channel"),
+        "ts": body.get("ts"),
+        "text": message.get("text"),
+        "thread_ts": message.get("thread_ts"),
+    }
+
+
+async def find_user_by_email(ctx: Context, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    try:
+        body = await _call(ctx, "users.lookupByEmail", params={"email": inputs["email"]})
+    except HaltError as exc:
+        if exc.meta.get("slack_error") == "users_not_found":
+            return []  # a search that finds nothing is not an error
+        raise
+    user = body.get("user") or {}
+    profile = user.get("profile") or {}
+    return [
+        {
+            "id": user.get("id"),
+            "name": user.get("name"),
+            "real_name": user.get("real_name") or profile.get("real_name"),
+            "email": profile.get("email"),
+            "title": profile.get("title"),
+            "tz": user.get("tz"),
+            "is_bot": user.get("is_bot", False),
+            "deleted": user.get("deleted", False),
+        }
+    ]
+
+
+app = App(
+    key="slack",
+    title="Slack",
+    description="Post messages to channels and find people in a Slack workspace.",
+    auth=Auth.api_key(
+        label="Bot token",
+        help_text="A bot token (xoxb-…) with chat:write, channels:read, groups:read and "
+        "users:read.email.",
+    ),
+    test=test_token,
+    categories=("communication", "team-chat"),
+    actions=[
+        Action(
+            "send_channel_message",
+            "Send channel message",
+            "Posts a message to a channel, optionally as a reply in a thread.",
+            send_channel_message,
+            inputs=[
+                InputField(
+                    "channel",
+                    "Channel",
+                    required=True,
+                    dynamic_choices=channel_choices,
+                    help_text="The channel to post in; the bot must be a member of it.",
+                ),
+                InputField("text", "Text", FieldType.TEXT, help_text="Slack mrkdwn text."),
+                InputField(
+                    "blocks",
+                    "Blocks",
+                    FieldType.JSON,
+                    help_text="Block Kit blocks as a JSON array; text is then the fallback.",
+                ),
+                InputField("thread_ts", "Thread", help_text="The ts of a message to reply to."),
+                InputField(
+                    "reply_broadcast",
+                    "Also send to channel",
+                    FieldType.BOOLEAN,
+                    help_text="With a thread, also show the reply in the channel.",
+                ),
+                InputField(
+                    "unfurl_links", "Unfurl links", FieldType.BOOLEAN, help_text="Link previews."
+                ),
+                InputField("username", "Bot name", help_text="Name shown for the message."),
+                InputField(
+                    "icon_emoji",
+                    "Bot icon",
+                    placeholder=":robot_face:",
+                    help_text="An emoji shown as the message's icon.",
+                ),
+            ],
+            outputs=[
+                OutputField("channel", "Channel ID", sample="C0123456789"),
+                OutputField("ts", "Message timestamp", sample="1700000000.000100"),
+                OutputField("text", "Text", sample="Deploy finished"),
+            ],
+            sample={"channel": "C0123456789", "ts": "1700000000.000100", "text": "Deploy finished"},
+        ),
+        Action(
+            "find_user_by_email",
+            "Find user by email",
+            "Finds a member of the workspace by their email address.",
+            find_user_by_email,
+            type=ActionType.SEARCH,
+            inputs=[InputField("email", "Email", required=True, help_text="Their email address.")],
+            outputs=[
+                OutputField("id", "User ID", sample="U0123456789"),
+                OutputField("name", "Username", sample="ada"),
+                OutputField("real_name", "Name", sample="Ada Lovelace"),
+                OutputField("email", "Email", sample="ada@example.com"),
+            ],
+            sample={
+                "id": "U0123456789",
+                "name": "ada",
+                "real_name": "Ada Lovelace",
+                "email": "ada@example.com",
+            },
+        ),
+    ],
+)
