@@ -73,6 +73,20 @@ def _pointer(location: Sequence[int | str]) -> tuple[str, dict[str, str]]:
     return "pointer", {"pointer": "/" + "/".join(str(part) for part in path)}
 
 
+def _unparsed_body(problem: Mapping[str, Any], location: Sequence[Any]) -> str | None:
+    """Why the body could not be read as JSON at all (a 400), or None if it was (a 422 then
+    says what in it is wrong)."""
+    if location[:1] != ["body"] or len(location) > 2:
+        return None
+    if problem.get("type") == "json_invalid":
+        return "The request body is not valid JSON: " + str(problem.get("msg", ""))
+    if problem.get("type") == "model_attributes_type" and isinstance(
+        problem.get("input"), bytes | str
+    ):
+        return "The request body must be JSON, sent as Content-Type: application/json."
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -86,19 +100,10 @@ def install_error_handlers(app: FastAPI) -> None:
         status = 422
         for problem in exc.errors():
             location = list(problem.get("loc", ()))
-            if (
-                problem.get("type") in ("json_invalid", "model_attributes_type")
-                and location[:1] == ["body"]
-                and len(location) <= 2
-            ):
+            unparsed = _unparsed_body(problem, location)
+            if unparsed is not None:
                 status = 400
-                errors.append(
-                    error_document(
-                        400,
-                        "The request body is not valid JSON: " + str(problem.get("msg", "")),
-                        code="parse_error",
-                    )
-                )
+                errors.append(error_document(400, unparsed, code="parse_error"))
                 continue
             _, source = _pointer(location) if location else ("pointer", {})
             message = str(problem.get("msg", "invalid value"))
