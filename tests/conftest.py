@@ -61,7 +61,7 @@ class RoutingTransport(httpx2.AsyncBaseTransport):
         return await transport.handle_async_request(request)
 
 
-def test_settings(**overrides: Any) -> Settings:
+def service_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "port": free_port(),
         "outbound_allow": LOOPBACK,
@@ -75,7 +75,7 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
-def test_registry() -> Registry:
+def service_registry() -> Registry:
     registry = Registry.from_entry_points()
     registry.add(testkit)
     registry.add(secretive)
@@ -214,8 +214,8 @@ async def start_service(
     ) -> Service:
         overrides.setdefault("database_url", database_url)
         overrides.setdefault("home", tmp_path / f"home{len(running)}")
-        settings = test_settings(**overrides)
-        engine = Engine(settings, registry=test_registry(), clock=clock)
+        settings = service_settings(**overrides)
+        engine = Engine(settings, registry=service_registry(), clock=clock)
         if routes:
             engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())
         app = create_app(engine, run_workers=workers)
