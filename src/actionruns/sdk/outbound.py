@@ -130,7 +130,7 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=ssl.create_default_context(),
             max_connections=100,
-            max_keepalive_connections=20,
+            max_keepalive_connections=100,
             keepalive_expiry=5.0,
             network_backend=_GuardedBackend(guard),
         )

@@ -1,0 +1,1 @@
+"""Benchmarks of actionruns: ``./scripts/bench`` (see README.md)."""
