@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx2
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "vendors"
-SPEC = json.loads((SPEC_PATH / "slack-web-api.openapi.json").read_text())
+from tests.vendors import load_vendor_spec
+
+SPEC = load_vendor_spec("slack-web-api.openapi.json")
 TOKEN = "xoxb-test-token"
 
 
