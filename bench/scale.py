@@ -1,0 +1,307 @@
+"""``./scripts/bench scale``: the PostgreSQL deployment against the embedded default and Celery.
+
+One workload, webhooks runs POSTing to a local HTTP target, on:
+
+- PostgreSQL with one API node and 1, 2 and 4 worker processes;
+- the embedded default (SQLite, one process serving and working);
+- the baseline a partner might write instead: Celery workers (1, 2, 4 processes) on a Redis
+  broker, each task POSTing to the same target.
+
+For each: runs/s from first accepted to last finished, p50/p99 end-to-end latency (accepted to
+finished), and for actionruns the queue depth sampled from /metrics while it ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx2
+from rich.table import Table
+
+from actionruns.vault import Keyring
+from bench.harness import (
+    REPO,
+    Bench,
+    console,
+    end_to_end_seconds,
+    free_port,
+    percentile,
+    reference_loop_seconds,
+    running,
+    service_rate,
+    wait_until_up,
+)
+
+ADMIN_URL = os.environ.get(
+    "ACTIONRUNS_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+PYTHON = sys.executable
+KEYS = Keyring.generate().to_env()
+WORKER_CONCURRENCY = [32]  # set from the command line
+
+
+@dataclass
+class Result:
+    setup: str
+    runs_per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_queue_depth: float | None = None
+    queue_depth: list[float] = field(default_factory=list)
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"actionruns_bench_{uuid.uuid4().hex[:10]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(ADMIN_URL)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{ADMIN_URL.rpartition('/')[0]}/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def actionruns(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [PYTHON, "-m", "actionruns.cli.main", *arguments],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+
+
+async def sample_queue(http: httpx2.AsyncClient, into: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            text = (await http.get("/metrics")).text
+        except httpx2.TransportError:
+            text = ""
+        for line in text.splitlines():
+            if line.startswith("actionruns_queue_depth "):
+                into.append(float(line.split()[1]))
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+
+
+async def drive(
+    base_url: str, env: dict[str, str], target: str, args: argparse.Namespace
+) -> Result:
+    """Warm up, then run the workload against the API at ``base_url``."""
+    client = json.loads(
+        actionruns(
+            ["clients", "create", "--name", f"b{uuid.uuid4().hex[:8]}", "--json"], env
+        ).stdout
+    )
+    limits = httpx2.Limits(max_connections=args.concurrency + 8)
+    async with httpx2.AsyncClient(base_url=base_url, timeout=120, limits=limits) as http:
+        token = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client["client_id"],
+                "client_secret": client["client_secret"],
+            },
+        )
+        bench = Bench(http, {"Authorization": f"Bearer {token.json()['access_token']}"}, target)
+        inputs = {"url": target, "body": {"n": 1}}
+        await bench.batch(
+            "webhooks.send_request", inputs, max(20, args.runs // 10), args.concurrency
+        )
+        depths: list[float] = []
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(sample_queue(http, depths, stop))
+        documents, _ = await bench.batch(
+            "webhooks.send_request", inputs, args.runs, args.concurrency
+        )
+        stop.set()
+        await sampler
+    latencies = end_to_end_seconds(documents)
+    return Result(
+        "",
+        service_rate(documents),
+        percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        max(depths, default=0.0),
+        depths,
+    )
+
+
+def measure_postgres(workers: int, target: str, args: argparse.Namespace, workdir: Path) -> Result:
+    with postgres_database() as url, ExitStack() as stack:
+        port = free_port()
+        env = {
+            **base_env(workdir / f"pg{workers}"),
+            "ACTIONRUNS_DATABASE_URL": url,
+            "ACTIONRUNS_PORT": str(port),
+        }
+        actionruns(["db", "upgrade"], env)
+        api = stack.enter_context(
+            running(
+                [PYTHON, "-m", "actionruns.cli.main", "serve", "--no-workers"],
+                env,
+                workdir / "api.log",
+            )
+        )
+        for _ in range(workers):
+            stack.enter_context(
+                running(
+                    [
+                        PYTHON,
+                        "-m",
+                        "actionruns.cli.main",
+                        "worker",
+                        "--concurrency",
+                        str(args.worker_concurrency),
+                    ],
+                    env,
+                    workdir / "worker.log",
+                )
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_until_up(f"{base_url}/readyz", api))
+        result = asyncio.run(drive(base_url, env, target, args))
+    result.setup = f"actionruns, PostgreSQL, 1 API node + {processes(workers)}"
+    return result
+
+
+def measure_embedded(target: str, args: argparse.Namespace, workdir: Path) -> Result:
+    port = free_port()
+    env = {**base_env(workdir / "embedded"), "ACTIONRUNS_PORT": str(port)}
+    with running(
+        [PYTHON, "-m", "actionruns.cli.main", "serve"], env, workdir / "embedded.log"
+    ) as service:
+        base_url = f"http://127.0.0.1:{port}"
+        asyncio.run(wait_until_up(f"{base_url}/readyz", service))
+        result = asyncio.run(drive(base_url, env, target, args))
+    result.setup = "actionruns, embedded default (SQLite, 1 process)"
+    return result
+
+
+def measure_celery(workers: int, target: str, args: argparse.Namespace, workdir: Path) -> Result:
+    from bench.celery_baseline import app, call
+
+    app.control.purge()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_REDIS_URL": REDIS_URL}
+    command = [PYTHON, "-m", "celery", "-A", "bench.celery_baseline", "worker", "--pool", "threads"]
+    command += [
+        "--concurrency",
+        str(args.worker_concurrency),
+        "--loglevel",
+        "WARNING",
+        "--without-heartbeat",
+    ]
+    command += ["--without-gossip", "--without-mingle"]
+    with ExitStack() as stack:
+        for number in range(workers):
+            stack.enter_context(
+                running([*command, "-n", f"bench{number}@%h"], env, workdir / "celery.log")
+            )
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(timeout=0.5) or []) < workers:
+            if time.monotonic() > deadline:
+                raise SystemExit("the Celery workers never answered")
+        for warmup in [call.delay(target) for _ in range(max(20, args.runs // 10))]:
+            warmup.get(timeout=120)
+        accepted, pending = [], []
+        for _ in range(args.runs):
+            accepted.append(time.time())
+            pending.append(call.delay(target))
+        finished = [result.get(timeout=300) for result in pending]
+    latencies = [done - start for start, done in zip(accepted, finished, strict=True)]
+    rate = args.runs / (max(finished) - min(accepted))
+    return Result(
+        f"Celery + Redis, {processes(workers)} ({args.worker_concurrency} threads each)",
+        rate,
+        percentile(latencies, 0.5) * 1000,
+        percentile(latencies, 0.99) * 1000,
+    )
+
+
+def processes(count: int) -> str:
+    return f"{count} worker process{'es' if count > 1 else ''}"
+
+
+def base_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "ACTIONRUNS_HOME": str(home),
+        "ACTIONRUNS_OUTBOUND_ALLOW": "127.0.0.0/8",
+        "ACTIONRUNS_RATE_LIMIT_PER_MINUTE": "100000000",
+        # Every process of one deployment shares the keys.
+        "ACTIONRUNS_SECRET_KEYS": KEYS,
+        "ACTIONRUNS_WORKER_CONCURRENCY": str(WORKER_CONCURRENCY[0]),
+    }
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="bench scale", description=__doc__)
+    parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    parser.add_argument("--worker-concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    WORKER_CONCURRENCY[0] = args.worker_concurrency
+    loop_seconds = reference_loop_seconds()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="actionruns-scale-") as folder:
+        workdir = Path(folder)
+        target_port = free_port()
+        target = f"http://127.0.0.1:{target_port}/hook"
+        command = [PYTHON, "-m", "uvicorn", "bench.target:app", "--port", str(target_port)]
+        command += ["--log-level", "warning", "--no-access-log"]
+        with running(
+            command, {**os.environ, "PYTHONPATH": str(REPO)}, workdir / "target.log"
+        ) as server:
+            asyncio.run(wait_until_up(target, server))
+            for workers in args.workers:
+                console.print(f"PostgreSQL with {workers} worker(s)…")
+                results.append(measure_postgres(workers, target, args, workdir))
+            console.print("embedded default…")
+            results.append(measure_embedded(target, args, workdir))
+            for workers in args.workers:
+                console.print(f"Celery with {workers} worker(s)…")
+                results.append(measure_celery(workers, target, args, workdir))
+    table = Table(
+        "setup",
+        "runs/s",
+        "p50 ms",
+        "p99 ms",
+        "max queue depth",
+        title=f"{args.runs} webhooks runs each; reference loop {loop_seconds:.2f} s",
+    )
+    for result in results:
+        depth = "" if result.max_queue_depth is None else f"{result.max_queue_depth:,.0f}"
+        table.add_row(
+            result.setup,
+            f"{result.runs_per_second:,.1f}",
+            f"{result.p50_ms:,.1f}",
+            f"{result.p99_ms:,.1f}",
+            depth,
+        )
+    console.print(table)
+    if args.json:
+        args.json.write_text(json.dumps([result.__dict__ for result in results], indent=2))
