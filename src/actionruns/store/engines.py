@@ -25,6 +25,7 @@ T = TypeVar("T")
 Work = Callable[[Connection], Any]
 
 MAX_BATCH = 256
+POOL_SIZE = 30
 
 
 class Runner(Protocol):
@@ -170,7 +171,12 @@ class SQLiteRunner:
 
 class AsyncRunner:
     def __init__(self, url: str) -> None:
-        self.engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # A fixed pool: overflow connections are closed as soon as they are returned, and a
+        # new PostgreSQL connection (TLS negotiation, authentication) costs far more than
+        # waiting a moment for a pooled one.
+        self.engine = create_async_engine(
+            url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=30, pool_pre_ping=True
+        )
         self.dialect = self.engine.dialect.name
 
     async def read(self, work: Callable[[Connection], T]) -> T:
