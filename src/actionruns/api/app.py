@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
@@ -38,7 +38,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -47,14 +47,20 @@ class BodyLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, [error_document(413, f"The request body is over {self.max_bytes} bytes.")]
-        )
+        response = error_response(413, [error_document(413, _too_large(self.max_bytes))])
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+def _too_large(max_bytes: int) -> str:
+    return f"The request body is over {max_bytes} bytes."
+
+
+class _TooLarge(HTTPException):
+    """Raised while a streamed body is read. An HTTPException, so FastAPI passes it on when
+    it reads a route's body (any other error there becomes a 400) and it renders as a 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large(max_bytes))
 
 
 def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True) -> FastAPI:

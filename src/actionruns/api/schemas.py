@@ -2,21 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _finite(value: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no Infinity or NaN (Python's parser reads them, and 1e400, anyway): refused
+    here, they could be neither stored on PostgreSQL nor sent back in a response."""
+    pending: list[Any] = [value]
+    while pending:  # not recursive: bodies may nest as deep as the JSON parser allows
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite (JSON has no Infinity or NaN)")
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
+
+
+def _no_nul(value: str | None) -> str | None:
+    """Text columns (PostgreSQL's) cannot hold NUL characters, and no id or title has one."""
+    if value is not None and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(_finite)]
+
+
 class RunData(_Strict):
     action: str = Field(
         min_length=1, max_length=200, description="Action id or app_slug.action_key"
     )
-    authentication: str | None = Field(default=None, max_length=64)
-    inputs: dict[str, Any] = Field(default_factory=dict)
+    authentication: Annotated[str | None, AfterValidator(_no_nul)] = Field(
+        default=None, max_length=64
+    )
+    inputs: JsonObject = Field(default_factory=dict)
     callback_url: str | None = Field(default=None, max_length=2048)
     dry_run: bool = Field(default=False, description="Validate everything, execute nothing.")
 
@@ -26,8 +54,10 @@ class RunActionRequest(_Strict):
 
 
 class FieldsData(_Strict):
-    authentication: str | None = Field(default=None, max_length=64)
-    inputs: dict[str, Any] = Field(default_factory=dict)
+    authentication: Annotated[str | None, AfterValidator(_no_nul)] = Field(
+        default=None, max_length=64
+    )
+    inputs: JsonObject = Field(default_factory=dict)
 
 
 class FieldsRequest(_Strict):
@@ -53,8 +83,8 @@ class TestRequest(_Strict):
 
 class AuthenticationData(_Strict):
     app: str = Field(min_length=1, max_length=64, description="App id or slug")
-    title: str = Field(default="", max_length=255)
-    authentication_fields: dict[str, Any] = Field(default_factory=dict)
+    title: Annotated[str, AfterValidator(_no_nul)] = Field(default="", max_length=255)
+    authentication_fields: JsonObject = Field(default_factory=dict)
 
 
 class AuthenticationCreateRequest(_Strict):

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
+from actionruns.cli.connectors import connectors_app
 from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
@@ -31,6 +32,7 @@ keys_app = typer.Typer(help="The encryption keys.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(connectors_app, name="connectors")
 
 
 @app.callback()

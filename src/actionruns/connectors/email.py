@@ -158,8 +158,21 @@ app = App(
     description="Send email through your own SMTP server.",
     auth=Auth.custom(
         [
-            InputField("host", "SMTP host", required=True, placeholder="smtp.example.com"),
-            InputField("port", "Port", FieldType.INTEGER, required=True, default=587),
+            InputField(
+                "host",
+                "SMTP host",
+                required=True,
+                placeholder="smtp.example.com",
+                help_text="Your mail provider's SMTP server.",
+            ),
+            InputField(
+                "port",
+                "Port",
+                FieldType.INTEGER,
+                required=True,
+                default=587,
+                help_text="587 for STARTTLS, 465 for TLS, 25 without encryption.",
+            ),
             InputField(
                 "security",
                 "Security",
@@ -173,7 +186,12 @@ app = App(
                 help_text="How the connection is encrypted.",
             ),
             InputField("username", "Username", help_text="Leave empty if the server needs none."),
-            InputField("password", "Password", FieldType.PASSWORD),
+            InputField(
+                "password",
+                "Password",
+                FieldType.PASSWORD,
+                help_text="The account's password or an app password; stored encrypted.",
+            ),
             InputField(
                 "from_email",
                 "From address",
@@ -195,7 +213,7 @@ app = App(
                 _recipients("to", "To", required=True),
                 _recipients("cc", "Cc"),
                 _recipients("bcc", "Bcc"),
-                InputField("subject", "Subject", required=True),
+                InputField("subject", "Subject", required=True, help_text="The subject line."),
                 InputField("body", "Body", FieldType.TEXT, help_text="Plain text."),
                 InputField("html_body", "HTML body", FieldType.CODE, help_text="HTML version."),
                 InputField("reply_to", "Reply to", help_text="An email address."),

@@ -132,7 +132,7 @@ class CallbackDispatcher:
             response = await self._client.post(run.callback_url, content=body, headers=headers)
             delivered = 200 <= response.status_code < 300
             reason = f"HTTP {response.status_code}"
-        except httpx2.HTTPError as exc:
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
             delivered, reason = False, type(exc).__name__
         if delivered:
             await self.store.set_callback_state(run.id, "delivered", None)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import httpx2
+import structlog
 
 from actionruns.connections import ConnectionService
 from actionruns.engine.executor import normalize_results
@@ -23,11 +25,20 @@ from actionruns.sdk.registry import Registry
 
 T = TypeVar("T")
 
+log = structlog.get_logger(__name__)
+
 
 class Catalog:
-    def __init__(self, registry: Registry, connections: ConnectionService) -> None:
+    def __init__(
+        self, registry: Registry, connections: ConnectionService, *, action_timeout: float = 60.0
+    ) -> None:
         self.registry = registry
         self.connections = connections
+        # Connector calls made while a request waits get the same time limit as run attempts.
+        self.action_timeout = action_timeout
+
+    def _timeout(self, action: Action) -> float:
+        return action.timeout or self.action_timeout
 
     def apps(self, principal: Principal) -> list[App]:
         return [app for app in self.registry if principal.may_use_app(app.key)]
@@ -95,7 +106,7 @@ class Catalog:
     ) -> tuple[App, Action, list[InputField]]:
         app, action = self.action(principal, action_ref)
         async with self._context(principal, app, authentication_id) as ctx:
-            fields = await _calling_app(action.input_fields(ctx, inputs))
+            fields = await _calling_app(action.input_fields(ctx, inputs), self._timeout(action))
         return app, action, fields
 
     async def choices(
@@ -109,7 +120,7 @@ class Catalog:
     ) -> ChoicePage:
         app, action = self.action(principal, action_ref)
         async with self._context(principal, app, authentication_id) as ctx:
-            fields = await _calling_app(action.input_fields(ctx, inputs))
+            fields = await _calling_app(action.input_fields(ctx, inputs), self._timeout(action))
             spec = next((f for f in fields if f.key == input_id), None)
             if spec is None:
                 raise NotFound(f"The action has no input {input_id!r}.")
@@ -124,7 +135,9 @@ class Catalog:
                 raise Unprocessable(
                     "These choices need an authentication.", pointer="/data/authentication"
                 )
-            return await _calling_app(spec.dynamic_choices(ctx, inputs, page))
+            return await _calling_app(
+                spec.dynamic_choices(ctx, inputs, page), self._timeout(action)
+            )
 
     async def test(
         self,
@@ -140,27 +153,39 @@ class Catalog:
             )
         async with self._context(principal, app, authentication_id) as ctx:
             assert ctx is not None
-            fields = await _calling_app(action.input_fields(ctx, inputs))
+            timeout = self._timeout(action)
+            fields = await _calling_app(action.input_fields(ctx, inputs), timeout)
             try:
                 values = validate_inputs(fields, inputs)
             except FieldErrors as exc:
                 raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
-            result = await _calling_app(action.perform(ctx, values))
+            result = await _calling_app(action.perform(ctx, values), timeout)
         results: list[dict[str, Any]] = redact(normalize_results(result))
         return results
 
 
-async def _calling_app(call: Awaitable[T]) -> T:
-    """Await a connector call; its refusals become a 422 that says what the app said,
-    and an app that cannot be reached a 502."""
+async def _calling_app(call: Awaitable[T], timeout: float) -> T:
+    """Await a connector call for at most ``timeout`` seconds; its refusals become a 422 that
+    says what the app said, and an app that cannot be reached, does not answer in time or
+    whose connector fails a 502."""
     try:
-        return await call
+        async with asyncio.timeout(timeout):
+            return await call
     except ActionError as exc:
         raise Unprocessable(
             redact(f"{exc.title}: {exc.detail}"), meta={"code": exc.code, **exc.meta}
         ) from None
-    except (httpx2.HTTPError, OSError, TimeoutError) as exc:
+    except (httpx2.HTTPError, OSError) as exc:  # TimeoutError is an OSError
         blocked = blocked_reason(exc)
         if blocked is not None:
             raise Unprocessable(blocked.detail) from None
+        if isinstance(exc, TimeoutError):
+            raise UpstreamFailed(f"The app did not answer within {timeout:g} seconds.") from None
         raise UpstreamFailed(redact(f"The app could not be reached: {exc}")) from None
+    except Exception:
+        # A bug in the connector: a run records it as a connector error, and so does this.
+        log.exception("connector_crashed")
+        raise UpstreamFailed(
+            "The connector failed unexpectedly; the operator's logs have details.",
+            meta={"code": "connector_error"},
+        ) from None

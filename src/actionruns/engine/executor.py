@@ -154,13 +154,18 @@ class Executor:
                 "Connector error",
                 "The connector failed unexpectedly; the operator's logs have details.",
             )
-        if len(json.dumps(results, default=str)) > MAX_RESULT_BYTES:
+        encoded = json.dumps(results, default=str)
+        if len(encoded) > MAX_RESULT_BYTES:
             return _final(
                 "system",
                 "Result too large",
                 f"The action returned more than {MAX_RESULT_BYTES} bytes.",
             )
-        return AttemptOutcome(SUCCEEDED, results=json.loads(json.dumps(results, default=str)))
+        # JSON has no Infinity or NaN: as JavaScript's JSON.stringify does, they become null
+        # (stored as they are, PostgreSQL would refuse them and no response could carry them).
+        return AttemptOutcome(
+            SUCCEEDED, results=json.loads(encoded, parse_constant=lambda _constant: None)
+        )
 
     def _retry_or_fail(
         self, run: RunRecord, now: float, exc: ActionError, delay: float | None = None

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx2
+
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.engine.catalog import Catalog
@@ -63,14 +65,20 @@ class PreparedRun:
 
 
 def _check_callback_url(url: str) -> None:
-    parts = urlsplit(url)
-    if (
-        len(url) > MAX_CALLBACK_URL_LENGTH
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-    ):
+    try:
+        parts = urlsplit(url)
+        valid = (
+            len(url) <= MAX_CALLBACK_URL_LENGTH
+            and parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)  # .port raises when out of range
+        )
+        httpx2.URL(url)  # what the callback dispatcher will send to
+    except (ValueError, httpx2.InvalidURL):
+        valid = False
+    if not valid:
         raise Unprocessable(
-            "callback_url must be an absolute http or https URL of at most "
+            "callback_url must be a valid absolute http or https URL of at most "
             f"{MAX_CALLBACK_URL_LENGTH} characters.",
             pointer="/data/callback_url",
         )
@@ -214,7 +222,12 @@ class RunService:
         }
 
     async def get(self, principal: Principal, run_id: str) -> RunRecord:
-        run = await self.store.get_run(run_id, client_id=principal.client_id)
+        # No run id has a NUL, and PostgreSQL refuses one in a text parameter.
+        run = (
+            None
+            if "\x00" in run_id
+            else await self.store.get_run(run_id, client_id=principal.client_id)
+        )
         if run is None or run.end_user_id != principal.end_user_id:
             raise NotFound(f"No action run {run_id!r}.")
         return run

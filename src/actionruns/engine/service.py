@@ -65,7 +65,9 @@ class Engine:
         self.connections = ConnectionService(
             self.store, self.vault, self.guard, clock, transport=connector_transport
         )
-        self.catalog = Catalog(self.registry, self.connections)
+        self.catalog = Catalog(
+            self.registry, self.connections, action_timeout=settings.action_timeout
+        )
         self.clients = ClientService(self.store, self.vault, clock)
         self.runs = RunService(
             self.store, self.catalog, self.connections, self.events, settings, clock, self.metrics

@@ -12,6 +12,7 @@ from actionruns.api.routes.deps import engine, limit_param, offset_param
 from actionruns.api.schemas import AuthenticationCreateRequest
 from actionruns.api.security import require
 from actionruns.engine import Engine
+from actionruns.errors import NotFound
 from actionruns.principal import Principal
 
 router = APIRouter(tags=["Authentications"])
@@ -42,6 +43,8 @@ async def get_authentication(
     principal: Principal = Depends(require("authentication")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
+    if "\x00" in authentication_id:  # no id has one, and PostgreSQL refuses it in text
+        raise NotFound(f"No authentication {authentication_id!r}")
     record = await service.connections.get(principal, authentication_id)
     return {"data": authentication_document(service.registry.app(record.app_key), record)}
 
