@@ -27,15 +27,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from actionruns.sdk import Action, App, Auth, Context, InputField, OutputField
-from actionruns.sdk.http import raise_for_status
+from actionruns.sdk.http import request_json
 
 API = "https://api.example.com/v1"
 
 
 async def create_item(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    response = await ctx.http.post(f"{{API}}/items", json={{"name": inputs["name"]}})
-    raise_for_status(response)  # 401 expired, 429 throttled, 5xx transient, other 4xx halt
-    item: dict[str, Any] = response.json()
+    # A refusal becomes the right error: 401 expired, 429 throttled, 5xx transient, 4xx halt.
+    item = await request_json(ctx, "POST", f"{{API}}/items", json={{"name": inputs["name"]}})
     return {{"id": item["id"], "name": item["name"]}}
 
 

@@ -33,6 +33,7 @@ from actionruns.sdk import (
     TransientError,
 )
 from actionruns.sdk.http import raise_for_status, retry_after_seconds
+from actionruns.sdk.pagination import cursor_page
 
 API = "https://slack.com/api"
 CHANNELS_PER_PAGE = 200
@@ -80,9 +81,7 @@ async def test_token(ctx: Context) -> str:
 
 
 async def channel_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
-    """Page ``page`` of the channels, walking Slack's cursors to reach it."""
-    cursor = ""
-    for number in range(page + 1):
+    async def fetch(cursor: str | None) -> tuple[list[Choice], str | None]:
         params = {
             "types": "public_channel,private_channel",
             "exclude_archived": "true",
@@ -91,14 +90,13 @@ async def channel_choices(ctx: Context, inputs: Mapping[str, Any], page: int) ->
         if cursor:
             params["cursor"] = cursor
         body = await _call(ctx, "conversations.list", params=params)
-        cursor = str((body.get("response_metadata") or {}).get("next_cursor") or "")
-        if not cursor and number < page:
-            return ChoicePage([])  # asked past the last page
-    choices = [
-        Choice(str(channel["id"]), f"#{channel.get('name', channel['id'])}")
-        for channel in body.get("channels", [])
-    ]
-    return ChoicePage(choices, has_more=bool(cursor))
+        choices = [
+            Choice(str(channel["id"]), f"#{channel.get('name', channel['id'])}")
+            for channel in body.get("channels", [])
+        ]
+        return choices, (body.get("response_metadata") or {}).get("next_cursor")
+
+    return await cursor_page(fetch, page)
 
 
 def _blocks(value: Any) -> list[Any] | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
 from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
+
+if TYPE_CHECKING:
+    from actionruns.sdk.context import Context
 
 DEFAULT_THROTTLE_DELAY = 60.0
 
@@ -69,3 +72,18 @@ def raise_for_status(response: httpx2.Response) -> None:
     if status >= 500 or status == 408:
         raise TransientError(message, meta=meta)
     raise HaltError(message, meta=meta)
+
+
+async def request_json(ctx: Context, method: str, url: str, **request: Any) -> Any:
+    """Call a JSON API with the connection's credentials; its parsed answer, or the right
+    error class (``raise_for_status``) when it refuses."""
+    response = await ctx.http.request(method, url, **request)
+    raise_for_status(response)
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise TransientError(
+            f"{method} {url} answered {response.status_code} with a body that is not JSON."
+        ) from None
