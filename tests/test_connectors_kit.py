@@ -65,7 +65,7 @@ def test_check_over_the_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ACTIONRUNS_CONNECTORS", raising=False)
     checked = CliRunner().invoke(cli, ["connectors", "check"])
     assert checked.exit_code == 0, checked.output
-    assert "3 apps" in checked.output
+    assert f"{len(Registry.from_entry_points())} apps" in checked.output
     monkeypatch.setenv("ACTIONRUNS_CONNECTORS", "tests.testkit:testkit")
     failing = CliRunner().invoke(cli, ["connectors", "check", "testkit"])
     assert failing.exit_code == 1
