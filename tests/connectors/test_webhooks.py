@@ -162,7 +162,7 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, httpserver: H
     webhooks = next(item for item in apps if item["slug"] == "webhooks")
     assert webhooks["auth_type"] == "none"
     actions = (await acme.get("/v2/actions", params={"app": "webhooks"})).json()["data"]
-    assert [action["key"] for action in actions] == ["send_request"]
+    assert [action["key"] for action in actions] == ["send_request", "graphql_request"]
     inputs = (await acme.post(f"/v2/actions/{actions[0]['id']}/inputs", json={"data": {}})).json()
     assert {field["id"] for field in inputs["data"]} >= {"method", "url", "headers", "body"}
 
@@ -196,3 +196,49 @@ async def test_the_outbound_guard_stops_private_destinations(
     assert "ACTIONRUNS_OUTBOUND_ALLOW" in error["detail"]
     assert httpserver.log == []
     assert "secret" not in json.dumps(run)
+
+
+graphql = app.actions[1]
+
+
+async def test_graphql_query_with_variables(ctx: Context, httpserver: HTTPServer) -> None:
+    httpserver.expect_oneshot_request(
+        "/graphql",
+        method="POST",
+        json={
+            "query": "query Viewer($id: ID!) { user(id: $id) { login } }",
+            "variables": {"id": "7"},
+            "operationName": "Viewer",
+        },
+        headers={"Authorization": "Bearer gql-token"},
+    ).respond_with_json({"data": {"user": {"login": "ada"}}})
+
+    result = await graphql.perform(
+        ctx,
+        validate_inputs(
+            graphql.static_inputs,
+            {
+                "url": httpserver.url_for("/graphql"),
+                "query": "query Viewer($id: ID!) { user(id: $id) { login } }",
+                "variables": {"id": "7"},
+                "operation_name": "Viewer",
+                "headers": {"Authorization": "Bearer gql-token"},
+            },
+        ),
+    )
+
+    httpserver.check_assertions()
+    assert result == {"data": {"user": {"login": "ada"}}, "errors": []}
+
+
+async def test_graphql_errors_without_data_halt(ctx: Context, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/graphql").respond_with_json(
+        {"data": None, "errors": [{"message": "Cannot query field 'nope'"}]}
+    )
+    partial = {"data": {"a": 1}, "errors": [{"message": "b failed"}]}
+    httpserver.expect_request("/partial").respond_with_json(partial)
+
+    with pytest.raises(HaltError, match="Cannot query field"):
+        await graphql.perform(ctx, {"url": httpserver.url_for("/graphql"), "query": "{ nope }"})
+    result = await graphql.perform(ctx, {"url": httpserver.url_for("/partial"), "query": "{ a b }"})
+    assert result == partial

@@ -140,6 +140,27 @@ async def _read_capped(streamed: httpx2.Response) -> httpx2.Response:
     )
 
 
+async def graphql_request(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """POST a GraphQL operation (https://graphql.org/learn/serving-over-http/#post-request)."""
+    payload: dict[str, Any] = {"query": inputs["query"]}
+    if inputs.get("variables"):
+        payload["variables"] = inputs["variables"]
+    if inputs.get("operation_name"):
+        payload["operationName"] = inputs["operation_name"]
+    headers = {"Accept": "application/json", **_headers(inputs.get("headers") or {})}
+    request = ctx.http.build_request("POST", _url(inputs["url"]), headers=headers, json=payload)
+    response = await _read_capped(await ctx.http.send(request, stream=True))
+    raise_for_status(response)
+    body = _parse(response)
+    if not isinstance(body, dict):
+        raise HaltError("The GraphQL endpoint did not answer with a JSON object.")
+    errors = body.get("errors") or []
+    if errors and body.get("data") is None:
+        first = errors[0].get("message", errors[0]) if isinstance(errors[0], dict) else errors[0]
+        raise HaltError(f"The GraphQL operation failed: {first}", meta={"errors": errors[:5]})
+    return {"data": body.get("data"), "errors": errors}
+
+
 app = App(
     key="webhooks",
     title="Webhooks",
@@ -217,6 +238,45 @@ app = App(
                 "headers": {"content-type": "application/json"},
                 "body": {"received": True},
             },
+        ),
+        Action(
+            "graphql_request",
+            "GraphQL request",
+            "Runs a GraphQL query or mutation and returns its data (and any partial errors).",
+            graphql_request,
+            inputs=[
+                InputField(
+                    "url",
+                    "Endpoint URL",
+                    required=True,
+                    placeholder="https://api.example.com/graphql",
+                    help_text="The GraphQL endpoint.",
+                ),
+                InputField(
+                    "query",
+                    "Query",
+                    FieldType.CODE,
+                    required=True,
+                    help_text="The query or mutation document.",
+                ),
+                InputField("variables", "Variables", FieldType.DICT, help_text="Its variables."),
+                InputField(
+                    "operation_name",
+                    "Operation name",
+                    help_text="Which operation to run, if the document has several.",
+                ),
+                InputField(
+                    "headers",
+                    "Headers",
+                    FieldType.DICT,
+                    help_text="e.g. an Authorization header for the endpoint.",
+                ),
+            ],
+            outputs=[
+                OutputField("data", "Data", FieldType.JSON, sample={"viewer": {"login": "ada"}}),
+                OutputField("errors", "Errors", FieldType.JSON, sample=[]),
+            ],
+            sample={"data": {"viewer": {"login": "ada"}}, "errors": []},
         ),
     ],
 )
