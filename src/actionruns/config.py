@@ -25,6 +25,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 class Settings:
     home: Path = Path(".actionruns")
     database_url: str = ""
+    db_pool_size: int = 10
     secret_keys: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
@@ -52,6 +53,7 @@ class Settings:
         settings = cls(
             home=home,
             database_url=env.get("ACTIONRUNS_DATABASE_URL", ""),
+            db_pool_size=_int(env, "ACTIONRUNS_DB_POOL_SIZE", 10),
             secret_keys=env.get("ACTIONRUNS_SECRET_KEYS", ""),
             host=env.get("ACTIONRUNS_HOST", "127.0.0.1"),
             port=_int(env, "ACTIONRUNS_PORT", 8080),

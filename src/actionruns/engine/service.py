@@ -57,7 +57,7 @@ class Engine:
             if registry is not None
             else Registry.from_entry_points(settings.extra_connectors)
         )
-        self.store = Store.from_url(settings.db_url)
+        self.store = Store.from_url(settings.db_url, pool_size=settings.db_pool_size)
         self.vault = Vault(load_keyring(settings))
         self.guard = OutboundGuard(settings.outbound_allow)
         self.events = RunEvents()

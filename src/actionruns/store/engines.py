@@ -25,7 +25,7 @@ T = TypeVar("T")
 Work = Callable[[Connection], Any]
 
 MAX_BATCH = 256
-POOL_SIZE = 30
+DEFAULT_POOL_SIZE = 10
 
 
 class Runner(Protocol):
@@ -60,14 +60,14 @@ def is_unavailable(error: BaseException) -> bool:
     )
 
 
-def runner_for(url: str) -> Runner:
+def runner_for(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Runner:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return SQLiteRunner(parsed.set(drivername="sqlite").render_as_string(hide_password=False))
     if parsed.get_backend_name() == "postgresql":
         # Operators write postgresql://…; the store speaks to it through asyncpg.
         parsed = parsed.set(drivername="postgresql+asyncpg")
-    return AsyncRunner(parsed.render_as_string(hide_password=False))
+    return AsyncRunner(parsed.render_as_string(hide_password=False), pool_size=pool_size)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -170,12 +170,14 @@ class SQLiteRunner:
 
 
 class AsyncRunner:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         # A fixed pool: overflow connections are closed as soon as they are returned, and a
         # new PostgreSQL connection (TLS negotiation, authentication) costs far more than
-        # waiting a moment for a pooled one.
+        # waiting a moment for a pooled one. Statements are short, so a few connections
+        # serve many concurrent requests or attempts; every process counts against the
+        # server's max_connections.
         self.engine = create_async_engine(
-            url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=30, pool_pre_ping=True
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True
         )
         self.dialect = self.engine.dialect.name
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import BindParameter, Executable, Update
 
-from actionruns.store.engines import Runner, runner_for
+from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
 from actionruns.store.records import (
     ERROR,
     QUEUED,
@@ -113,8 +113,8 @@ class Store:
         )
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        return cls(runner_for(url))
+    def from_url(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
+        return cls(runner_for(url, pool_size=pool_size))
 
     async def close(self) -> None:
         await self.runner.close()
