@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
+from collections.abc import AsyncIterator
 
 import httpx2
 import jwt
@@ -51,29 +53,70 @@ async def test_client_credentials_in_the_body_or_with_basic(service: Service) ->
     assert in_body.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize(
-    ("form", "status", "error"),
-    [
-        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({"grant_type": "client_credentials", "client_secret": "x"}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "scope": "admin"}, 400, "invalid_scope"),
-    ],
-)
-async def test_bad_token_requests(
-    service: Service, form: dict[str, str], status: int, error: str
-) -> None:
+async def test_bad_token_requests(service: Service) -> None:
     created = await service.engine.clients.create("acme")
-    if "client_secret" in form:
-        form = form | {"client_id": created.record.id, "client_secret": "wrong"}
-    else:
-        form = form | {"client_id": created.record.id, "client_secret": created.client_secret}
+    good = {"client_id": created.record.id, "client_secret": created.client_secret}
+    for form, status, error in [
+        ({"grant_type": "password"} | good, 400, "unsupported_grant_type"),
+        (
+            {"grant_type": "client_credentials"} | good | {"client_secret": "x"},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "client_credentials", "client_id": "cl_nobody", "client_secret": "x"},
+            401,
+            "invalid_client",
+        ),
+        ({"grant_type": "client_credentials"}, 401, "invalid_client"),
+        ({"grant_type": "client_credentials", "scope": "admin"} | good, 400, "invalid_scope"),
+    ]:
+        response = await service.http.post("/oauth/token", data=form)
 
-    response = await service.http.post("/oauth/token", data=form)
+        assert response.status_code == status, form
+        assert response.json()["error"] == error
+        assert_error_shape(response.json(), status)
+        assert response.json()["errors"][0]["code"] == error
+        assert response.headers["Cache-Control"] == "no-store"
+        assert created.client_secret not in response.text
+        assert "access_token" not in response.json()
+        if status == 401:
+            assert response.headers["WWW-Authenticate"].startswith("Basic")
+        else:
+            assert "WWW-Authenticate" not in response.headers
 
-    assert response.status_code == status
-    assert response.json()["error"] == error
-    assert_error_shape(response.json(), status)
-    assert created.client_secret not in response.text
+
+async def test_credentials_both_in_the_body_and_with_basic_are_refused(service: Service) -> None:
+    created = await service.engine.clients.create("acme")
+    basic = base64.b64encode(f"{created.record.id}:{created.client_secret}".encode()).decode()
+    response = await service.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": created.record.id},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_the_token_request_must_be_a_form(service: Service) -> None:
+    created = await service.engine.clients.create("acme")
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": created.record.id,
+        "client_secret": created.client_secret,
+    }
+    as_json = await service.http.post("/oauth/token", json=form)
+    assert as_json.status_code == 400
+    assert as_json.json()["error"] == "invalid_request"
+    assert_error_shape(as_json.json(), 400)
+    wrong_basic = base64.b64encode(f"{created.record.id}:nope".encode()).decode()
+    refused = await service.http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {wrong_basic}"},
+    )
+    assert refused.status_code == 401
+    assert "access_token" not in refused.json()
 
 
 async def test_a_scope_the_client_lacks_is_refused(service: Service) -> None:
@@ -91,29 +134,78 @@ async def test_a_scope_the_client_lacks_is_refused(service: Service) -> None:
     assert response.json()["error"] == "invalid_scope"
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [
-        None,
-        "Bearer",
-        "Bearer not-a-jwt",
-        "Basic dXNlcjpwYXNz",
-        "Bearer "
-        + jwt.encode(
-            {"sub": "cl_x", "exp": 9999999999},
-            "a-guessed-key-of-thirty-two-bytes",
-            algorithm="HS256",
-        ),
-        "Bearer " + jwt.encode({"sub": "cl_x", "exp": 9999999999}, key=None, algorithm="none"),
-    ],
-)
-async def test_requests_without_a_valid_token_get_401(
-    service: Service, authorization: str | None
+BAD_AUTHORIZATIONS = [
+    None,
+    "Bearer",
+    "Bearer not-a-jwt",
+    "Basic dXNlcjpwYXNz",
+    "Bearer "
+    + jwt.encode(
+        {"sub": "cl_x", "exp": 9999999999},
+        "a-guessed-key-of-thirty-two-bytes",
+        algorithm="HS256",
+    ),
+    "Bearer " + jwt.encode({"sub": "cl_x", "exp": 9999999999}, key=None, algorithm="none"),
+]
+
+
+async def test_requests_without_a_valid_token_get_401(service: Service) -> None:
+    for authorization in BAD_AUTHORIZATIONS:
+        headers = {"Authorization": authorization} if authorization else {}
+        for method, path, body in [
+            ("GET", "/v2/apps", None),
+            ("POST", "/v2/action-runs", {"data": {"action": "testkit.noop", "inputs": {}}}),
+            ("GET", "/v2/authentications", None),
+        ]:
+            response = await service.http.request(method, path, json=body, headers=headers)
+            assert response.status_code == 401, (authorization, path)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert_error_shape(response.json(), 401)
+            assert "data" not in response.json()
+    assert await service.engine.store.next_due_at() is None
+
+
+def forged(service: Service, token: str, **changes: object) -> str:
+    """``token`` with some claims changed (None drops one), signed with the service's key."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    for name, value in changes.items():
+        if value is None:
+            claims.pop(name, None)
+        else:
+            claims[name] = value
+    key_id = jwt.get_unverified_header(token)["kid"]
+    _, key = service.engine.vault.derived_key(TOKEN_PURPOSE, key_id)
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": key_id})
+
+
+async def test_tokens_signed_with_the_right_key_but_wrong_claims_get_401(
+    service: Service, acme: ApiClient
 ) -> None:
-    headers = {"Authorization": authorization} if authorization else {}
-    response = await service.http.get("/v2/apps", headers=headers)
-    assert response.status_code == 401
-    assert_error_shape(response.json(), 401)
+    for changes in (
+        {"iss": "https://someone-else.example"},
+        {"sub": "cl_nobody"},
+        {"iat": None},
+        {"exp": None},
+    ):
+        token = forged(service, acme.token, **changes)
+        response = await service.http.get("/v2/apps", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, (changes, response.text)
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+    # The same forging with nothing changed is accepted: the refusals are the claims'.
+    assert (await acme.get("/v2/apps")).status_code == 200
+
+
+async def test_a_token_under_an_unknown_key_id_or_tampered_with_gets_401(
+    service: Service, acme: ApiClient
+) -> None:
+    header, _, signature = acme.token.split(".")
+    claims = jwt.decode(acme.token, options={"verify_signature": False})
+    widened = base64.urlsafe_b64encode(json.dumps(claims | {"scope": "zap admin"}).encode())
+    tampered = f"{header}.{widened.decode().rstrip('=')}.{signature}"
+    unknown_kid = jwt.encode(claims, "x" * 32, algorithm="HS256", headers={"kid": "no-such-key"})
+    for token in (tampered, unknown_kid):
+        response = await service.http.get("/v2/apps", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, token
 
 
 async def test_an_expired_token_says_so(service: Service, acme: ApiClient) -> None:
@@ -132,6 +224,33 @@ async def test_a_disabled_client_gets_no_new_token(service: Service) -> None:
     created = await service.engine.clients.create("acme")
     await service.engine.store.update_client(created.record.id, {"disabled": True})
     assert (await token_response(service, created)).status_code == 401
+
+
+@pytest.mark.parametrize("how", ["disabled", "deleted"])
+async def test_the_tokens_of_a_disabled_or_deleted_client_stop_working(
+    service: Service, how: str
+) -> None:
+    # Clients are re-read every few seconds; these tokens were never used, so nothing is cached.
+    client = await service.new_client("acme")
+    if how == "disabled":
+        await service.engine.store.update_client(client.client_id, {"disabled": True})
+    else:
+        assert await service.engine.store.delete_client(client.client_id)
+    response = await client.get("/v2/apps")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert "no longer exists" in response.json()["errors"][0]["detail"]
+
+
+async def test_a_token_holds_no_more_than_its_client_may_have_now(service: Service) -> None:
+    client = await service.new_client("acme")
+    await service.engine.store.update_client(client.client_id, {"scopes": ["zap"]})
+    assert (await client.get("/v2/apps")).status_code == 200
+    response = await client.post(
+        "/v2/action-runs", json={"data": {"action": "testkit.noop", "inputs": {}}}
+    )
+    assert response.status_code == 403
+    assert "action:run" in response.json()["errors"][0]["detail"]
 
 
 async def token_response(service: Service, created: NewClient) -> httpx2.Response:
@@ -212,7 +331,36 @@ async def test_one_client_never_sees_anothers_runs_or_accounts(service: Service)
     assert borrowed.status_code == 422
     assert borrowed.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
     listed = await globex.get("/v2/authentications")
-    assert listed.json()["data"] == []
+    assert listed.json()["data"] == [] and listed.json()["meta"]["count"] == 0
+    own = await acme.get("/v2/authentications")
+    assert [item["id"] for item in own.json()["data"]] == [authentication]
+
+    # Discovery and tests with another client's account: not found, and nothing of it shown.
+    for path in (
+        "/v2/actions/secretive.echo/inputs",
+        "/v2/actions/secretive.echo/outputs",
+        "/v2/actions/secretive.echo/test",
+    ):
+        response = await globex.post(path, json={"data": {"authentication": authentication}})
+        if path.endswith("/outputs"):
+            # Outputs are the action's declaration; they do not open the authentication.
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 404, (path, response.text)
+        assert secret not in response.text and "Acme account" not in response.text
+    dry = await globex.post(
+        "/v2/action-runs",
+        json={
+            "data": {
+                "action": "secretive.echo",
+                "authentication": authentication,
+                "inputs": {},
+                "dry_run": True,
+            }
+        },
+    )
+    assert dry.status_code == 422
+    assert secret not in dry.text and "authentication_label" not in dry.text
     # The run is untouched by the other client's cancel.
     assert (await acme.get(f"/v2/action-runs/{run_id}")).json()["data"]["status"] in (
         "queued",
@@ -221,14 +369,37 @@ async def test_one_client_never_sees_anothers_runs_or_accounts(service: Service)
     await acme.post(f"/v2/action-runs/{run_id}/cancel")
 
 
-async def test_idempotency_keys_do_not_cross_clients(service: Service) -> None:
+async def test_another_clients_idempotency_key_neither_replays_nor_reveals_a_run(
+    service: Service,
+) -> None:
     acme = await service.new_client("acme")
     globex = await service.new_client("globex")
-    body = {"data": {"action": "testkit.noop", "inputs": {"value": "a"}}}
     key = {"Idempotency-Key": "order-1"}
-    first = await acme.post("/v2/action-runs", json=body, headers=key)
-    second = await globex.post("/v2/action-runs", json=body, headers=key)
-    assert first.json()["data"]["id"] != second.json()["data"]["id"]
+    first = await acme.post(
+        "/v2/action-runs",
+        json={"data": {"action": "testkit.noop", "inputs": {"value": "a"}}},
+        headers=key,
+    )
+    # A different body under the same key: for acme a conflict naming its run; for globex,
+    # whose key it is not, simply a new run, never the conflict that would name acme's run.
+    other_body = {"data": {"action": "testkit.noop", "inputs": {"value": "b"}}}
+    theirs = await globex.post("/v2/action-runs", json=other_body, headers=key)
+    assert theirs.status_code == 200, theirs.text
+    assert "Idempotent-Replayed" not in theirs.headers
+    acme_run = first.json()["data"]["id"]
+    assert theirs.json()["data"]["id"] != acme_run
+    assert acme_run not in theirs.text
+
+    replay = await acme.post(
+        "/v2/action-runs",
+        json={"data": {"action": "testkit.noop", "inputs": {"value": "a"}}},
+        headers=key,
+    )
+    assert replay.json()["data"]["id"] == acme_run
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    conflict = await acme.post("/v2/action-runs", json=other_body, headers=key)
+    assert conflict.status_code == 422
+    assert conflict.json()["errors"][0]["meta"] == {"run": acme_run}
 
 
 async def test_an_allowlist_restricts_a_client_to_some_apps(service: Service) -> None:
@@ -239,16 +410,36 @@ async def test_an_allowlist_restricts_a_client_to_some_apps(service: Service) ->
 
     apps = await service.http.get("/v2/apps", headers=headers)
     assert [app["slug"] for app in apps.json()["data"]] == ["webhooks"]
-    for response in (
-        await service.http.get("/v2/actions", params={"app": "testkit"}, headers=headers),
-        await service.http.post(
+    assert apps.json()["meta"]["count"] == 1
+    by_ids = await service.http.get("/v2/apps", params={"ids": "testkit"}, headers=headers)
+    assert by_ids.json()["data"] == []
+    allowed = await service.http.get("/v2/actions", params={"app": "webhooks"}, headers=headers)
+    assert allowed.status_code == 200 and allowed.json()["data"]
+
+    for method, path, body in [
+        ("GET", "/v2/actions?app=testkit", None),
+        ("POST", "/v2/actions/testkit.noop/inputs", {"data": {}}),
+        ("POST", "/v2/actions/testkit.noop/inputs/color/choices", {"data": {}}),
+        ("POST", "/v2/actions/testkit.noop/outputs", {"data": {}}),
+        ("POST", "/v2/actions/testkit.noop/test", {"data": {}}),
+        ("POST", "/v2/action-runs", {"data": {"action": "testkit.noop", "inputs": {}}}),
+        (
+            "POST",
             "/v2/action-runs",
-            json={"data": {"action": "testkit.noop", "inputs": {}}},
-            headers=headers,
+            {"data": {"action": "testkit.noop", "inputs": {}, "dry_run": True}},
         ),
-    ):
-        assert response.status_code == 403, response.text
+        (
+            "POST",
+            "/v2/authentications",
+            {"data": {"app": "secretive", "authentication_fields": {"api_key": "k"}}},
+        ),
+        ("GET", "/v2/authentications?app=secretive", None),
+    ]:
+        response = await service.http.request(method, path, json=body, headers=headers)
+        assert response.status_code == 403, (method, path, response.text)
         assert_error_shape(response.json(), 403)
+        assert "testkit" in response.text or "secretive" in response.text
+    assert await service.engine.store.next_due_at() is None  # nothing was queued
 
 
 # -- rate limits and bodies ---------------------------------------------------------------
@@ -258,14 +449,26 @@ async def test_rate_limits_are_per_client(start_service: ServiceFactory) -> None
     service = await start_service(rate_limit_per_minute=3)
     acme = await service.new_client("acme")
     globex = await service.new_client("globex")
-    answers = [(await acme.get("/v2/apps")).status_code for _ in range(4)]
-    assert answers == [200, 200, 200, 429]
-    limited = await acme.get("/v2/apps")
+    answers = [await acme.get("/v2/apps") for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["2", "1", "0", "0"]
+    assert "Retry-After" not in answers[0].headers
+    limited = await acme.post(
+        "/v2/action-runs", json={"data": {"action": "testkit.noop", "inputs": {}}}
+    )
+    assert limited.status_code == 429  # every route draws on the same budget
     assert limited.headers["X-RateLimit-Limit"] == "3"
     assert limited.headers["X-RateLimit-Remaining"] == "0"
-    assert int(limited.headers["Retry-After"]) >= 1
+    now = time.time()
+    reset = int(limited.headers["X-RateLimit-Reset"])
+    assert now - 1 <= reset <= now + 61
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert_error_shape(limited.json(), 429)
-    assert (await globex.get("/v2/apps")).status_code == 200
+    assert await service.engine.store.next_due_at() is None  # the refused run was not queued
+
+    other = await globex.get("/v2/apps")
+    assert other.status_code == 200
+    assert other.headers["X-RateLimit-Remaining"] == "2"
 
 
 async def test_bodies_that_are_too_large_malformed_or_unexpected(
@@ -289,3 +492,38 @@ async def test_bodies_that_are_too_large_malformed_or_unexpected(
         "/v2/action-runs", json={"data": {"action": "testkit.noop", "inputs": {}, "extra": 1}}
     )
     assert unexpected.json()["errors"][0]["source"] == {"pointer": "/data/extra"}
+    for path, body, pointer in [
+        (
+            "/v2/actions/testkit.noop/inputs",
+            {"data": {"inputs": {}, "surprise": True}},
+            "/data/surprise",
+        ),
+        ("/v2/authentications", {"data": {"app": "secretive", "password": "x"}}, "/data/password"),
+        ("/v2/action-runs", {"data": {"action": "testkit.noop"}, "meta": {}}, "/meta"),
+    ]:
+        response = await acme.post(path, json=body)
+        assert response.status_code == 422, (path, response.text)
+        assert [error["source"] for error in response.json()["errors"]] == [{"pointer": pointer}]
+
+
+async def test_a_streamed_body_over_the_limit_is_a_413_too(start_service: ServiceFactory) -> None:
+    service = await start_service(max_body_bytes=2048)
+    acme = await service.new_client("acme")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit is found while the body is being read.
+        yield b'{"data": {"action": "testkit.noop", "inputs": {"value": "'
+        for _ in range(8):
+            yield b"x" * 512
+        yield b'"}}}'
+
+    for path, content_type in [
+        ("/v2/action-runs", "application/json"),
+        ("/v2/authentications", "application/json"),
+        ("/oauth/token", "application/x-www-form-urlencoded"),
+    ]:
+        response = await acme.post(path, content=chunks(), headers={"Content-Type": content_type})
+        assert response.status_code == 413, (path, response.text)
+        assert_error_shape(response.json(), 413)
+        assert "2048" in response.json()["errors"][0]["detail"]
+    assert await service.engine.store.next_due_at() is None

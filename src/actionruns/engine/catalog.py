@@ -160,7 +160,8 @@ class Catalog:
             except FieldErrors as exc:
                 raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
             result = await _calling_app(action.perform(ctx, values), timeout)
-        results: list[dict[str, Any]] = redact(normalize_results(result))
+            # Inside the context: its credentials are the secrets redaction looks for.
+            results: list[dict[str, Any]] = redact(normalize_results(result))
         return results
 
 
