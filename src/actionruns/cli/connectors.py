@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import typer
@@ -10,7 +11,8 @@ from rich.progress import Progress
 
 from actionruns.config import Settings
 from actionruns.sdk.app import KEY_PATTERN
-from actionruns.sdk.lint import Problem, lint_app
+from actionruns.sdk.fixtures import load_fixtures, replay_app
+from actionruns.sdk.lint import lint_app
 from actionruns.sdk.registry import Registry
 
 connectors_app = typer.Typer(help="Write and check connectors.", no_args_is_help=True)
@@ -138,22 +140,32 @@ def new(
 
 @connectors_app.command("check")
 def check(keys: list[str] = typer.Argument(None, help="App keys; all apps if none")) -> None:
-    """Lint every app definition (titles, help texts, samples, output fields, references)."""
+    """Lint every app definition (titles, help texts, samples, output fields, references) and
+    replay each action against its recorded HTTP fixtures."""
     registry = Registry.from_entry_points(Settings.from_env().extra_connectors)
     apps = [app for app in registry if not keys or app.key in keys]
     unknown = set(keys or ()) - {app.key for app in apps}
     if unknown:
         raise typer.BadParameter(f"no app {', '.join(sorted(unknown))}")
-    problems: list[Problem] = []
+    problems: list[str] = []
+    replayed = cases = 0
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("checking", total=len(apps))
         for app in apps:
             progress.update(task, description=f"checking {app.key}")
-            problems.extend(lint_app(app))
+            problems.extend(str(problem) for problem in lint_app(app))
+            fixtures = load_fixtures(app)
+            if fixtures is not None:
+                replayed += 1
+                cases += len(fixtures.cases)
+                problems.extend(f"{app.key}.{p}" for p in asyncio.run(replay_app(fixtures)))
             progress.advance(task)
     for problem in problems:
         console.print(f"[red]✗[/red] {problem}")
     if problems:
         console.print(f"{len(problems)} problems in {len(apps)} apps")
         raise typer.Exit(1)
-    console.print(f"[green]✓[/green] {len(apps)} apps, {sum(len(a.actions) for a in apps)} actions")
+    console.print(
+        f"[green]✓[/green] {len(apps)} apps, {sum(len(a.actions) for a in apps)} actions; "
+        f"{cases} recorded cases replayed for {replayed} apps"
+    )

@@ -11,10 +11,9 @@ import httpx2
 import structlog
 
 from actionruns.connections import ConnectionService
-from actionruns.engine.executor import normalize_results
 from actionruns.errors import Forbidden, NotFound, Unprocessable, UpstreamFailed, ValidationFailed
 from actionruns.principal import Principal
-from actionruns.sdk.app import Action, App
+from actionruns.sdk.app import Action, App, normalize_results
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.context import Context
 from actionruns.sdk.errors import ActionError

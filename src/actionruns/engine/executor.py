@@ -6,7 +6,7 @@ import asyncio
 import json
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ import structlog
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.engine.documents import run_error
-from actionruns.sdk.app import Action, App, PerformResult
+from actionruns.sdk.app import Action, App, normalize_results
 from actionruns.sdk.errors import (
     ActionError,
     ExpiredAuthError,
@@ -46,16 +46,6 @@ class AttemptOutcome:
     error: dict[str, Any] | None = None
     retry_at: float | None = None
     expire_authentication: bool = False
-
-
-def normalize_results(result: PerformResult) -> list[dict[str, Any]]:
-    if result is None:
-        return []
-    if isinstance(result, Mapping):
-        return [dict(result)]
-    if isinstance(result, Sequence) and not isinstance(result, str | bytes):
-        return [dict(item) if isinstance(item, Mapping) else {"value": item} for item in result]
-    return [{"value": result}]
 
 
 class Executor:

@@ -18,6 +18,18 @@ PerformFunction = Callable[[Context, Mapping[str, Any]], Awaitable[PerformResult
 TestFunction = Callable[[Context], Awaitable[str | None]]
 """A connection test: raises on bad credentials, may return a label for the account."""
 
+
+def normalize_results(result: PerformResult) -> list[dict[str, Any]]:
+    """What ``perform`` returned as the run's list of result objects."""
+    if result is None:
+        return []
+    if isinstance(result, Mapping):
+        return [dict(result)]
+    if isinstance(result, Sequence) and not isinstance(result, str | bytes):
+        return [dict(item) if isinstance(item, Mapping) else {"value": item} for item in result]
+    return [{"value": result}]
+
+
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
