@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from actionruns.connectors.slack import app, channel_choices
+from actionruns.connectors.slack import app, channel_choices, user_choices
 from actionruns.sdk import Context, ExpiredAuthError, HaltError, ThrottledError, TransientError
 from actionruns.sdk.context import open_context
 from actionruns.sdk.fields import validate_inputs
@@ -17,7 +17,8 @@ from actionruns.sdk.outbound import OutboundGuard
 from tests.conftest import ApiClient, ServiceFactory
 from tests.vendors.slack_emulator import TOKEN, SlackEmulator
 
-send_message, find_user = app.actions
+ACTIONS = {action.key: action for action in app.actions}
+send_message, find_user = ACTIONS["send_channel_message"], ACTIONS["find_user_by_email"]
 
 
 @pytest.fixture
@@ -105,6 +106,56 @@ async def test_channel_choices_follow_slacks_cursors(ctx: Context, slack: SlackE
     assert cursors == [None, None, "200", None, "200"]
 
 
+async def test_direct_message_opens_the_conversation_first(
+    ctx: Context, slack: SlackEmulator
+) -> None:
+    result = await perform(ctx, ACTIONS["send_direct_message"], user="U00000001", text="psst")
+    opened, posted = slack.requests
+    assert opened.url.path == "/api/conversations.open"
+    assert json.loads(opened.content) == {"users": "U00000001"}
+    assert posted.url.path == "/api/chat.postMessage"
+    assert slack.messages[0]["channel"] == result["channel"] == "D00000001"
+    with pytest.raises(HaltError, match="user_not_found"):
+        await perform(ctx, ACTIONS["send_direct_message"], user="U99999999", text="psst")
+
+
+async def test_update_a_message_and_react_to_it(ctx: Context, slack: SlackEmulator) -> None:
+    posted = await perform(ctx, send_message, channel="C00000002", text="deploying…")
+    updated = await perform(
+        ctx, ACTIONS["update_message"], channel="C00000002", ts=posted["ts"], text="deployed"
+    )
+    assert updated == {"channel": "C00000002", "ts": posted["ts"], "text": "deployed"}
+    assert slack.messages[0]["text"] == "deployed"
+    for _ in range(2):  # reacting twice is not an error: the reaction is there
+        reacted = await perform(
+            ctx, ACTIONS["add_reaction"], channel="C00000002", ts=posted["ts"], name=":rocket:"
+        )
+    assert reacted["name"] == "rocket" and slack.messages[0]["reactions"] == ["rocket"]
+    with pytest.raises(HaltError, match="message_not_found"):
+        await perform(ctx, ACTIONS["update_message"], channel="C00000002", ts="1.000000", text="x")
+
+
+async def test_create_a_channel(ctx: Context, slack: SlackEmulator) -> None:
+    created = await perform(ctx, ACTIONS["create_channel"], name="launch", is_private=True)
+    assert created == {
+        "id": "C00000250",
+        "name": "launch",
+        "is_private": True,
+        "created": 1700000000,
+    }
+    with pytest.raises(HaltError, match="name_taken"):
+        await perform(ctx, ACTIONS["create_channel"], name="launch")
+
+
+async def test_user_choices_leave_out_bots_and_deactivated_members(
+    ctx: Context, slack: SlackEmulator
+) -> None:
+    slack.users["bot@example.com"] = {"id": "U00000002", "name": "bot", "is_bot": True}
+    slack.users["gone@example.com"] = {"id": "U00000003", "name": "gone", "deleted": True}
+    page = await user_choices(ctx, {}, 0)
+    assert [(c.value, c.label) for c in page.choices] == [("U00000001", "Ada Lovelace")]
+
+
 async def test_find_a_user_by_email(ctx: Context) -> None:
     [user] = await perform(ctx, find_user, email="ada@example.com")
     assert user["id"] == "U00000001" and user["real_name"] == "Ada Lovelace"
@@ -154,7 +205,7 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, slack: SlackE
     listed = next(item for item in apps if item["slug"] == "slack")
     assert listed["auth_type"] == "api_key"
     actions = (await acme.get("/v2/actions", params={"app": "slack"})).json()["data"]
-    assert {action["key"] for action in actions} == {"send_channel_message", "find_user_by_email"}
+    assert {action["key"] for action in actions} == set(ACTIONS)
 
     refused = await acme.post(
         "/v2/authentications",

@@ -146,6 +146,48 @@ class SlackEmulator:
         self.messages.append(message)
         return {"channel": arguments["channel"], "ts": ts, "message": message}
 
+    def _chat_update(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        message = next((m for m in self.messages if m["ts"] == arguments["ts"]), None)
+        if message is None or message["channel"] != arguments["channel"]:
+            return {"ok": False, "error": "message_not_found"}
+        message.update(arguments)
+        return {"channel": message["channel"], "ts": message["ts"], "text": message.get("text")}
+
+    def _reactions_add(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        message = next((m for m in self.messages if m["ts"] == arguments["timestamp"]), None)
+        if message is None or message["channel"] != arguments["channel"]:
+            return {"ok": False, "error": "message_not_found"}
+        reactions = message.setdefault("reactions", [])
+        if arguments["name"] in reactions:
+            return {"ok": False, "error": "already_reacted"}
+        reactions.append(arguments["name"])
+        return {}
+
+    def _conversations_open(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        known = {user["id"] for user in self.users.values()}
+        if arguments.get("users") not in known:
+            return {"ok": False, "error": "user_not_found"}
+        channel = {"id": "D" + arguments["users"][1:], "is_im": True}
+        if channel["id"] not in {c["id"] for c in self.channels}:
+            self.channels.append(channel)
+        return {"channel": {"id": channel["id"]}}
+
+    def _conversations_create(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        if any(c.get("name") == arguments["name"] for c in self.channels):
+            return {"ok": False, "error": "name_taken"}
+        channel = {
+            "id": f"C{len(self.channels):08d}",
+            "name": arguments["name"],
+            "is_private": arguments.get("is_private", False),
+            "created": 1700000000,
+            "is_archived": False,
+        }
+        self.channels.append(channel)
+        return {"channel": channel}
+
+    def _users_list(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        return {"members": list(self.users.values()), "response_metadata": {"next_cursor": ""}}
+
     def _users_lookupByEmail(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         user = self.users.get(arguments["email"])
         return {"user": user} if user else {"ok": False, "error": "users_not_found"}

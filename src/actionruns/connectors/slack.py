@@ -4,7 +4,10 @@ Reference: https://api.slack.com/web (calling conventions: token in ``Authorizat
 JSON bodies for write methods, errors as HTTP 200 with ``{"ok": false, "error": code}``,
 rate limits as HTTP 429 with ``Retry-After``), https://api.slack.com/methods/chat.postMessage,
 https://api.slack.com/methods/conversations.list (cursor pagination),
-https://api.slack.com/methods/users.lookupByEmail, https://api.slack.com/methods/auth.test.
+https://api.slack.com/methods/users.lookupByEmail, https://api.slack.com/methods/auth.test,
+https://api.slack.com/methods/conversations.open (a direct message channel),
+https://api.slack.com/methods/chat.update, https://api.slack.com/methods/reactions.add,
+https://api.slack.com/methods/conversations.create, https://api.slack.com/methods/users.list.
 Token auth for now; OAuth2 comes with the connections work.
 """
 
@@ -99,6 +102,22 @@ async def channel_choices(ctx: Context, inputs: Mapping[str, Any], page: int) ->
     return await cursor_page(fetch, page)
 
 
+async def user_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
+    async def fetch(cursor: str | None) -> tuple[list[Choice], str | None]:
+        params = {"limit": str(CHANNELS_PER_PAGE)}
+        if cursor:
+            params["cursor"] = cursor
+        body = await _call(ctx, "users.list", params=params)
+        choices = [
+            Choice(str(member["id"]), member.get("real_name") or member.get("name"))
+            for member in body.get("members", [])
+            if not member.get("deleted") and not member.get("is_bot")
+        ]
+        return choices, (body.get("response_metadata") or {}).get("next_cursor")
+
+    return await cursor_page(fetch, page)
+
+
 def _blocks(value: Any) -> list[Any] | None:
     if value in (None, "", []):
         return None
@@ -112,11 +131,12 @@ def _blocks(value: Any) -> list[Any] | None:
     return value
 
 
-async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _message(inputs: Mapping[str, Any], channel: str) -> dict[str, Any]:
+    """The arguments of a message: text, blocks (at least one) and the options given."""
     blocks = _blocks(inputs.get("blocks"))
     if not inputs.get("text") and not blocks:
         raise HaltError("Give the message text, blocks or both.")
-    payload: dict[str, Any] = {"channel": inputs["channel"]}
+    payload: dict[str, Any] = {"channel": channel}
     for key in ("text", "thread_ts", "username", "icon_emoji"):
         if inputs.get(key):
             payload[key] = inputs[key]
@@ -125,6 +145,10 @@ async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[
             payload[key] = inputs[key]
     if blocks:
         payload["blocks"] = blocks
+    return payload
+
+
+async def _post(ctx: Context, payload: dict[str, Any]) -> dict[str, Any]:
     body = await _call(ctx, "chat.postMessage", json=payload)
     message = body.get("message") or {}
     return {
@@ -132,6 +156,45 @@ async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[
         "ts": body.get("ts"),
         "text": message.get("text"),
         "thread_ts": message.get("thread_ts"),
+    }
+
+
+async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return await _post(ctx, _message(inputs, inputs["channel"]))
+
+
+async def send_direct_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    payload = _message(inputs, "")  # checks the message before opening a conversation
+    opened = await _call(ctx, "conversations.open", json={"users": inputs["user"]})
+    payload["channel"] = opened["channel"]["id"]
+    return await _post(ctx, payload)
+
+
+async def update_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    payload = {"ts": inputs["ts"], **_message(inputs, inputs["channel"])}
+    body = await _call(ctx, "chat.update", json=payload)
+    return {"channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text")}
+
+
+async def add_reaction(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    name = str(inputs["name"]).strip(":")
+    arguments = {"channel": inputs["channel"], "timestamp": inputs["ts"], "name": name}
+    try:
+        await _call(ctx, "reactions.add", json=arguments)
+    except HaltError as exc:
+        if exc.meta.get("slack_error") != "already_reacted":
+            raise  # the reaction being there already is what the user asked for
+    return {"channel": inputs["channel"], "ts": inputs["ts"], "name": name}
+
+
+async def create_channel(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    arguments = {"name": inputs["name"], "is_private": bool(inputs.get("is_private"))}
+    channel = (await _call(ctx, "conversations.create", json=arguments))["channel"]
+    return {
+        "id": channel["id"],
+        "name": channel.get("name"),
+        "is_private": channel.get("is_private", False),
+        "created": channel.get("created"),
     }
 
 
@@ -158,6 +221,49 @@ async def find_user_by_email(ctx: Context, inputs: Mapping[str, Any]) -> list[di
     ]
 
 
+MESSAGE_FIELDS = [
+    InputField("text", "Text", FieldType.TEXT, help_text="Slack mrkdwn text."),
+    InputField(
+        "blocks",
+        "Blocks",
+        FieldType.JSON,
+        help_text="Block Kit blocks as a JSON array; text is then the fallback.",
+    ),
+]
+POST_OPTIONS = [
+    InputField("thread_ts", "Thread", help_text="The ts of a message to reply to."),
+    InputField(
+        "reply_broadcast",
+        "Also send to channel",
+        FieldType.BOOLEAN,
+        help_text="With a thread, also show the reply in the channel.",
+    ),
+    InputField("unfurl_links", "Unfurl links", FieldType.BOOLEAN, help_text="Link previews."),
+    InputField("username", "Bot name", help_text="Name shown for the message."),
+    InputField(
+        "icon_emoji",
+        "Bot icon",
+        placeholder=":robot_face:",
+        help_text="An emoji shown as the message's icon.",
+    ),
+]
+CHANNEL = InputField(
+    "channel",
+    "Channel",
+    required=True,
+    dynamic_choices=channel_choices,
+    help_text="The channel to post in; the bot must be a member of it.",
+)
+MESSAGE_TS = InputField(
+    "ts", "Message timestamp", required=True, help_text="The ts of the message (from its run)."
+)
+MESSAGE_OUTPUTS = [
+    OutputField("channel", "Channel ID", sample="C0123456789"),
+    OutputField("ts", "Message timestamp", sample="1700000000.000100"),
+    OutputField("text", "Text", sample="Deploy finished"),
+]
+MESSAGE_SAMPLE = {"channel": "C0123456789", "ts": "1700000000.000100", "text": "Deploy finished"}
+
 app = App(
     key="slack",
     title="Slack",
@@ -175,45 +281,84 @@ app = App(
             "Send channel message",
             "Posts a message to a channel, optionally as a reply in a thread.",
             send_channel_message,
+            inputs=[CHANNEL, *MESSAGE_FIELDS, *POST_OPTIONS],
+            outputs=MESSAGE_OUTPUTS,
+            sample=MESSAGE_SAMPLE,
+        ),
+        Action(
+            "send_direct_message",
+            "Send direct message",
+            "Sends a private message from the bot to a member of the workspace.",
+            send_direct_message,
             inputs=[
                 InputField(
-                    "channel",
-                    "Channel",
+                    "user",
+                    "User",
                     required=True,
-                    dynamic_choices=channel_choices,
-                    help_text="The channel to post in; the bot must be a member of it.",
+                    dynamic_choices=user_choices,
+                    help_text="The member to write to (a user ID such as U0123456789).",
                 ),
-                InputField("text", "Text", FieldType.TEXT, help_text="Slack mrkdwn text."),
+                *MESSAGE_FIELDS,
+                *POST_OPTIONS,
+            ],
+            outputs=MESSAGE_OUTPUTS,
+            sample=MESSAGE_SAMPLE,
+        ),
+        Action(
+            "update_message",
+            "Update message",
+            "Replaces the text or blocks of a message the bot posted.",
+            update_message,
+            inputs=[CHANNEL, MESSAGE_TS, *MESSAGE_FIELDS],
+            outputs=MESSAGE_OUTPUTS,
+            sample=MESSAGE_SAMPLE,
+        ),
+        Action(
+            "add_reaction",
+            "Add reaction",
+            "Adds an emoji reaction to a message; one that is already there is left as it is.",
+            add_reaction,
+            inputs=[
+                CHANNEL,
+                MESSAGE_TS,
                 InputField(
-                    "blocks",
-                    "Blocks",
-                    FieldType.JSON,
-                    help_text="Block Kit blocks as a JSON array; text is then the fallback.",
-                ),
-                InputField("thread_ts", "Thread", help_text="The ts of a message to reply to."),
-                InputField(
-                    "reply_broadcast",
-                    "Also send to channel",
-                    FieldType.BOOLEAN,
-                    help_text="With a thread, also show the reply in the channel.",
-                ),
-                InputField(
-                    "unfurl_links", "Unfurl links", FieldType.BOOLEAN, help_text="Link previews."
-                ),
-                InputField("username", "Bot name", help_text="Name shown for the message."),
-                InputField(
-                    "icon_emoji",
-                    "Bot icon",
-                    placeholder=":robot_face:",
-                    help_text="An emoji shown as the message's icon.",
+                    "name",
+                    "Emoji",
+                    required=True,
+                    placeholder="thumbsup",
+                    help_text="The emoji's name, with or without colons.",
                 ),
             ],
             outputs=[
-                OutputField("channel", "Channel ID", sample="C0123456789"),
-                OutputField("ts", "Message timestamp", sample="1700000000.000100"),
-                OutputField("text", "Text", sample="Deploy finished"),
+                OutputField("channel", "Channel ID"),
+                OutputField("ts", "Message timestamp"),
+                OutputField("name", "Emoji"),
             ],
-            sample={"channel": "C0123456789", "ts": "1700000000.000100", "text": "Deploy finished"},
+            sample={"channel": "C0123456789", "ts": "1700000000.000100", "name": "thumbsup"},
+        ),
+        Action(
+            "create_channel",
+            "Create channel",
+            "Creates a public or private channel.",
+            create_channel,
+            inputs=[
+                InputField(
+                    "name",
+                    "Name",
+                    required=True,
+                    help_text="Lowercase letters, digits, hyphens and underscores; at most 80.",
+                ),
+                InputField(
+                    "is_private", "Private", FieldType.BOOLEAN, help_text="Invite-only channel."
+                ),
+            ],
+            outputs=[
+                OutputField("id", "Channel ID"),
+                OutputField("name", "Name"),
+                OutputField("is_private", "Private", FieldType.BOOLEAN),
+                OutputField("created", "Created (Unix time)", FieldType.INTEGER),
+            ],
+            sample={"id": "C0123456789", "name": "launch", "is_private": False, "created": 1},
         ),
         Action(
             "find_user_by_email",
