@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from actionruns.connectors.postgresql import app, column_fields, table_choices
+from actionruns.connectors.postgresql import app
 from actionruns.sdk import ExpiredAuthError, HaltError
 from actionruns.sdk.context import open_context
 from actionruns.sdk.fields import validate_inputs
@@ -60,8 +60,13 @@ async def test_tables_and_their_columns_become_choices_and_fields(
 ) -> None:
     _, credentials = database
     async with open_context(app.auth, credentials, OutboundGuard(LOOPBACK), app_key="pg") as ctx:
-        tables = await table_choices(ctx, {}, 0)
-        fields = {field.key: field for field in await column_fields(ctx, {"table": "orders"})}
+        [table] = actions["insert_row"].static_inputs
+        assert table.dynamic_choices is not None
+        tables = await table.dynamic_choices(ctx, {}, 0)
+        fields = {
+            field.key: field
+            for field in await actions["insert_row"].input_fields(ctx, {"table": "orders"})
+        }
     assert [choice.value for choice in tables.choices] == ["orders", "shop.Line Items"]
     assert fields["column_customer"].required and fields["column_customer"].type == "text"
     assert not fields["column_id"].required  # it has a default
