@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Column, Table
 
 from actionruns.cli.connectors import connectors_app
@@ -18,12 +19,14 @@ from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
 from actionruns.engine.documents import run_document
+from actionruns.engine.keys import KeyInUse, KeyRotation, Resealed
 from actionruns.engine.runs import RunRequest
 from actionruns.engine.service import load_keyring
 from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
 from actionruns.store.migrate import upgrade_url
+from actionruns.vault import Keyring
 
 app = typer.Typer(help="actionruns: run single actions in other apps.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients (partners) and their access.", no_args_is_help=True)
@@ -136,6 +139,72 @@ def keys_export() -> None:
     print(
         load_keyring(Settings.from_env()).to_env()
     )  # plain stdout: meant for a secrets manager, not a terminal table
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print the key set with a new primary key first, as ACTIONRUNS_SECRET_KEYS."""
+    print(load_keyring(Settings.from_env()).with_new_primary().to_env())
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    resume: bool = typer.Option(
+        False, "--resume", help="Only reseal under the current primary key (adds no key)"
+    ),
+) -> None:
+    """Add a new primary key and re-encrypt every stored secret under it, in batches.
+
+    Interrupted, it is safe to run with --resume: values under either key stay readable.
+    """
+    settings = Settings.from_env()
+    if not resume:
+        if settings.secret_keys:
+            errors.print(
+                "keys come from ACTIONRUNS_SECRET_KEYS: give every node the set printed by "
+                "'actionruns keys new', restart them, then run 'actionruns keys rotate --resume'"
+            )
+            raise typer.Exit(2)
+        keyring = load_keyring(settings).with_new_primary()
+        keyring.save(settings.key_file)  # saved before anything is sealed with it
+        console.print(f"new primary key {keyring.primary}")
+
+    async def work(engine: Engine) -> Resealed:
+        rotation = KeyRotation(engine.store, engine.vault)
+        total = await rotation.count()
+        with Progress(console=console) as progress:
+            task = progress.add_task("re-encrypting", total=total)
+            return await rotation.reseal_all(lambda done: progress.advance(task, done))
+
+    result = _with_engine(work)
+    console.print(
+        f"{result.resealed} re-encrypted, {result.current} already under the primary key, "
+        f"{result.skipped} changed meanwhile (already current)"
+    )
+    console.print(
+        "restart running processes so they encrypt with the new key, then run "
+        "'actionruns keys retire' once their access tokens have expired (1 hour)"
+    )
+
+
+@keys_app.command("retire")
+def keys_retire() -> None:
+    """Drop the keys no stored value uses any more (refused while one still does)."""
+    settings = Settings.from_env()
+
+    async def work(engine: Engine) -> Keyring:
+        return await KeyRotation(engine.store, engine.vault).retire(engine.vault.keyring)
+
+    try:
+        keyring = _with_engine(work)
+    except KeyInUse as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if settings.secret_keys:
+        print(keyring.to_env())  # for the operator to give every node
+        return
+    keyring.save(settings.key_file)
+    console.print(f"only {keyring.primary} is left")
 
 
 @clients_app.command("create")

@@ -58,7 +58,11 @@ class Engine:
             else Registry.from_entry_points(settings.extra_connectors)
         )
         self.store = Store.from_url(settings.db_url, pool_size=settings.db_pool_size)
-        self.vault = Vault(load_keyring(settings))
+        self.vault = Vault(
+            load_keyring(settings),
+            # Keys from the environment are fixed for the process; a key file may be rotated.
+            reload=None if settings.secret_keys else lambda: Keyring.load(settings.key_file),
+        )
         self.guard = OutboundGuard(settings.outbound_allow)
         self.events = RunEvents()
         self.metrics = Metrics()

@@ -9,7 +9,7 @@ a connection; ``engines`` decides where and how it runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -72,6 +72,14 @@ _FINISH_RUN = update(runs).where(
 _FINISH_ATTEMPT = update(run_attempts).where(
     run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
 )
+
+
+SealedKind = Literal["authentication", "client"]
+# Columns whose values the vault sealed, by the kind of their owner.
+_SEALED = {
+    "authentication": (authentications, authentications.c.credentials),
+    "client": (clients, clients.c.signing_secret),
+}
 
 
 class Store:
@@ -179,6 +187,30 @@ class Store:
 
     async def delete_client(self, client_id: str) -> bool:
         return await self._execute(delete(clients).where(clients.c.id == client_id)) > 0
+
+    # -- sealed values (key rotation) -----------------------------------------------------
+
+    async def sealed_values(
+        self, kind: SealedKind, after: str, limit: int
+    ) -> list[tuple[str, bytes]]:
+        """A batch of (id, sealed value) of ``kind`` in id order, after the id ``after``."""
+        table, column = _SEALED[kind]
+        query = (
+            select(table.c.id, column).where(table.c.id > after).order_by(table.c.id).limit(limit)
+        )
+
+        def work(conn: Connection) -> list[tuple[str, bytes]]:
+            return [(row[0], bytes(row[1])) for row in conn.execute(query)]
+
+        return await self.runner.read(work)
+
+    async def reseal(self, kind: SealedKind, row_id: str, old: bytes, new: bytes) -> bool:
+        """Replace a sealed value, unless it changed since it was read (a token refresh)."""
+        table, column = _SEALED[kind]
+        statement = (
+            update(table).where(table.c.id == row_id, column == old).values({column.name: new})
+        )
+        return await self._execute(statement) > 0
 
     # -- authentications ---------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _FORMAT = b"\x01"
 _NONCE_BYTES = 12
+_RELOAD_INTERVAL = 2.0
 
 
 class DecryptionError(Exception):
@@ -118,9 +119,36 @@ class Keyring:
 
 
 class Vault:
-    def __init__(self, keyring: Keyring) -> None:
+    """Seals and opens values with a key set.
+
+    ``reload`` re-reads the key set: a value sealed with a key this process has not seen
+    means another process rotated the keys, and from then on this one seals with the new
+    primary as well.
+    """
+
+    def __init__(self, keyring: Keyring, reload: Callable[[], Keyring] | None = None) -> None:
+        self._reload = reload
+        self._reloaded_at = -_RELOAD_INTERVAL
+        self._use(keyring)
+
+    def _use(self, keyring: Keyring) -> None:
         self.keyring = keyring
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
+
+    def _learn(self, key_id: str) -> None:
+        """Re-read the key set if ``key_id`` is new to this process (at most every few
+        seconds: a forged key id in a token must not cost a file read per request)."""
+        if key_id in self._ciphers or self._reload is None:
+            return
+        now = time.monotonic()
+        if now - self._reloaded_at >= _RELOAD_INTERVAL:
+            self._reloaded_at = now
+            try:
+                reloaded = self._reload()
+            except (OSError, ValueError, KeyError):
+                return  # no readable key file: the value stays unreadable, as it was
+            if key_id in reloaded.keys:
+                self._use(reloaded)
 
     @property
     def primary_key_id(self) -> str:
@@ -134,6 +162,7 @@ class Vault:
 
     def decrypt(self, blob: bytes, *, owner: str) -> bytes:
         key_id, nonce, sealed = _split(blob)
+        self._learn(key_id)
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise DecryptionError(f"value sealed with unknown key {key_id!r}")
@@ -154,6 +183,8 @@ class Vault:
 
     def derived_key(self, purpose: str, key_id: str | None = None) -> tuple[str, bytes]:
         """A key for another purpose (token signing), derived from one key of the set."""
+        if key_id is not None:
+            self._learn(key_id)
         key_id = key_id or self.keyring.primary
         master = self.keyring.keys.get(key_id)
         if master is None:
