@@ -6,7 +6,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +121,17 @@ class ApiClient:
     client_secret: str
     signing_secret: str
     token: str
+    end_user: str | None = None  # sent as X-End-User
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if self.end_user is not None:
+            headers["X-End-User"] = self.end_user
+        return headers
+
+    def acting_for(self, end_user: str | None) -> ApiClient:
+        return replace(self, end_user=end_user)
 
     async def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return await self.service.http.get(

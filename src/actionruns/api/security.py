@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -13,8 +14,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
-from actionruns.errors import Forbidden, ServiceError
-from actionruns.principal import Principal
+from actionruns.errors import Forbidden, ServiceError, Unprocessable
+from actionruns.principal import END_USER_PATTERN, Principal
 from actionruns.store import ClientRecord
 
 TOKEN_PURPOSE = "api-access-token"  # noqa: S105 (a key derivation label)
@@ -39,6 +40,15 @@ class RateLimited(ServiceError):
     title = "Too many requests"
 
 
+class InvalidGrant(Exception):
+    """A token-exchange assertion that is refused; the message says why."""
+
+
+ASSERTION_ALGORITHMS = ("HS256", "RS256", "ES256")
+MAX_ASSERTION_LIFETIME = 300  # seconds: exp at most five minutes ahead
+ASSERTION_LEEWAY = 30  # seconds of clock skew between the partner and us
+
+
 class TokenIssuer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -46,11 +56,14 @@ class TokenIssuer:
         # Verified tokens, briefly: a partner sends the same token many times a second.
         self._verified: dict[str, tuple[float, Principal]] = {}
 
-    def issue(self, client: ClientRecord, scopes: list[str]) -> dict[str, Any]:
+    def issue(
+        self, client: ClientRecord, scopes: list[str], end_user_id: str | None = None
+    ) -> dict[str, Any]:
+        """An access token for the client, or bound to one of its end users."""
         key_id, key = self.engine.vault.derived_key(TOKEN_PURPOSE)
         now = int(time.time())
         ttl = self.engine.settings.token_ttl_seconds
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.engine.settings.token_issuer,
             "sub": client.id,
             "scope": " ".join(scopes),
@@ -58,6 +71,8 @@ class TokenIssuer:
             "exp": now + ttl,
             "jti": secrets.token_hex(8),
         }
+        if end_user_id is not None:
+            claims["end_user"] = end_user_id
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": key_id})
         return {
             "access_token": token,
@@ -65,6 +80,82 @@ class TokenIssuer:
             "expires_in": ttl,
             "scope": " ".join(scopes),
         }
+
+    async def verify_assertion(self, assertion: str) -> tuple[ClientRecord, str]:
+        """The client and end user of a partner-signed JWT (RFC 8693 subject token).
+
+        ``iss`` is the client id, ``sub`` the end user, ``aud`` this service's URL, ``exp``
+        within five minutes. HS256 is checked with the client's signing secret only, RS256 and
+        ES256 with the client's registered public keys only, so neither can pass for the
+        other; ``none`` and every other algorithm are refused.
+        """
+        try:
+            header = jwt.get_unverified_header(assertion)
+            unverified = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            raise InvalidGrant("The subject token is not a JWT.") from None
+        algorithm = header.get("alg")
+        if algorithm not in ASSERTION_ALGORITHMS:
+            raise InvalidGrant(
+                f"The subject token's alg {algorithm!r} is not accepted; sign it with "
+                + ", ".join(ASSERTION_ALGORITHMS)
+                + "."
+            )
+        issuer = unverified.get("iss")
+        client = await self.engine.store.get_client(issuer) if isinstance(issuer, str) else None
+        if client is None or client.disabled:
+            raise InvalidGrant("The subject token's iss is not a client of this service.")
+        if algorithm == "HS256":
+            keys: list[Any] = [(await self.engine.clients.signing_secret(client)).encode()]
+        else:
+            registered = await self.engine.store.list_client_keys(client.id)
+            keys = [
+                key.public_key
+                for key in registered
+                if key.algorithm == algorithm and header.get("kid") in (None, key.id)
+            ]
+            if not keys:
+                raise InvalidGrant(f"The client has no registered {algorithm} key to check it.")
+        settings = self.engine.settings
+        audiences = sorted({settings.base_url, settings.token_issuer})
+        claims = self._decode_assertion(assertion, keys, algorithm, client.id, audiences)
+        if float(claims["exp"]) > time.time() + MAX_ASSERTION_LIFETIME + ASSERTION_LEEWAY:
+            raise InvalidGrant("The subject token must expire within 5 minutes.")
+        end_user = claims["sub"]
+        if not isinstance(end_user, str) or not END_USER_PATTERN.match(end_user):
+            raise InvalidGrant("The subject token's sub must be 1 to 200 printable characters.")
+        return client, end_user
+
+    @staticmethod
+    def _decode_assertion(
+        assertion: str, keys: list[Any], algorithm: str, client_id: str, audiences: list[str]
+    ) -> dict[str, Any]:
+        failure = "The subject token's signature does not verify."
+        for key in keys:
+            try:
+                claims: dict[str, Any] = jwt.decode(
+                    assertion,
+                    key,
+                    algorithms=[algorithm],
+                    audience=audiences,
+                    issuer=client_id,
+                    leeway=ASSERTION_LEEWAY,
+                    options={"require": ["exp", "sub", "iss", "aud"]},
+                )
+                return claims
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.ExpiredSignatureError:
+                raise InvalidGrant("The subject token has expired.") from None
+            except jwt.InvalidAudienceError:
+                raise InvalidGrant(
+                    f"The subject token's aud must be {' or '.join(audiences)}."
+                ) from None
+            except jwt.MissingRequiredClaimError as exc:
+                raise InvalidGrant(f"The subject token has no {exc.claim} claim.") from None
+            except jwt.InvalidTokenError as exc:
+                failure = f"The subject token is not valid: {exc}."
+        raise InvalidGrant(failure)
 
     async def _client(self, client_id: str) -> ClientRecord | None:
         """Clients are re-read every few seconds, so a disabled one loses access quickly."""
@@ -110,8 +201,30 @@ class TokenIssuer:
             raise Unauthorized("The client of this access token no longer exists.")
         granted = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)
         allowed = frozenset(client.allowed_apps) if client.allowed_apps is not None else None
-        principal = Principal(client_id=client.id, scopes=granted, allowed_apps=allowed)
+        end_user = claims.get("end_user")
+        principal = Principal(
+            client_id=client.id,
+            scopes=granted,
+            allowed_apps=allowed,
+            end_user_id=end_user if isinstance(end_user, str) else None,
+        )
         return principal, float(claims["exp"])
+
+
+def _acting_for(principal: Principal, end_user: str | None) -> Principal:
+    """The principal acting for the end user named by ``X-End-User``, if any."""
+    if end_user is None:
+        return principal
+    if not END_USER_PATTERN.match(end_user):
+        raise Unprocessable(
+            "X-End-User must be 1 to 200 printable characters.", header="X-End-User"
+        )
+    if principal.end_user_id is not None and principal.end_user_id != end_user:
+        raise Forbidden(
+            "This access token is bound to another end user than X-End-User names.",
+            header="X-End-User",
+        )
+    return replace(principal, end_user_id=end_user)
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
@@ -128,7 +241,9 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
                 header="Authorization",
             )
         issuer: TokenIssuer = request.app.state.tokens
-        principal = await issuer.principal(credentials.credentials)
+        principal = _acting_for(
+            await issuer.principal(credentials.credentials), request.headers.get("x-end-user")
+        )
         engine: Engine = request.app.state.engine
         decision = await engine.rate_limits.hit(principal.client_id)
         response.headers.update(decision.headers)

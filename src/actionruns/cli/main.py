@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import typer
@@ -25,6 +26,7 @@ from actionruns.engine.service import load_keyring
 from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
+from actionruns.store import ClientKeyRecord
 from actionruns.store.migrate import upgrade_url
 from actionruns.vault import Keyring
 
@@ -32,6 +34,10 @@ app = typer.Typer(help="actionruns: run single actions in other apps.", no_args_
 clients_app = typer.Typer(help="API clients (partners) and their access.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 keys_app = typer.Typer(help="The encryption keys.", no_args_is_help=True)
+client_keys_app = typer.Typer(
+    help="Public keys a client signs token-exchange JWTs with.", no_args_is_help=True
+)
+clients_app.add_typer(client_keys_app, name="keys")
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
@@ -265,6 +271,45 @@ def clients_allow(
 
     allowed = _with_engine(work)
     console.print(f"{client} may use: {'any app' if allowed is None else ', '.join(allowed)}")
+
+
+@client_keys_app.command("add")
+def client_keys_add(
+    client: str = typer.Argument(..., help="Client name or id"),
+    pem_file: typer.FileText = typer.Option(..., "--file", help="PEM public key (RSA or P-256)"),
+    key_id: str = typer.Option(None, "--kid", help="Key id its JWTs name in 'kid'"),
+) -> None:
+    """Register a public key the client signs token-exchange JWTs with (RS256 or ES256)."""
+    pem = pem_file.read()
+    record = _with_engine(lambda engine: engine.clients.add_key(client, pem, key_id))
+    console.print(f"added {record.algorithm} key {record.id} to {client}")
+
+
+@client_keys_app.command("list")
+def client_keys_list(client: str = typer.Argument(..., help="Client name or id")) -> None:
+    """The client's registered public keys."""
+
+    async def work(engine: Engine) -> list[ClientKeyRecord]:
+        return await engine.store.list_client_keys((await engine.clients.find(client)).id)
+
+    table = Table("kid", "algorithm", "added")
+    for key in _with_engine(work):
+        table.add_row(key.id, key.algorithm, _when(key.created_at))
+    console.print(table)
+
+
+@client_keys_app.command("remove")
+def client_keys_remove(
+    client: str = typer.Argument(..., help="Client name or id"),
+    key_id: str = typer.Argument(..., help="The key id"),
+) -> None:
+    """Stop accepting JWTs signed with a key."""
+    _with_engine(lambda engine: engine.clients.remove_key(client, key_id))
+    console.print(f"removed {key_id}")
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @app.command()

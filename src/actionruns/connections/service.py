@@ -125,6 +125,11 @@ class ConnectionService:
             "throttled_until": None,
             "created_at": now,
             "updated_at": now,
+            "access_expires_at": None,
+            "refreshed_at": None,
+            "refresh_failed_at": None,
+            "refresh_holder": None,
+            "refresh_until": None,
         }
         await self.store.insert_authentication(values)
         return AuthenticationRecord.from_row(values)
@@ -133,7 +138,7 @@ class ConnectionService:
         record = await self.store.get_authentication(
             authentication_id, client_id=principal.client_id
         )
-        if record is None or record.end_user_id != principal.end_user_id:
+        if record is None or not principal.can_see(record.end_user_id):
             raise NotFound(f"No authentication {authentication_id!r}")
         return record
 

@@ -8,12 +8,31 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
 from actionruns.engine.callbacks import client_secret_owner
 from actionruns.errors import Conflict, NotFound, Unprocessable
-from actionruns.store import ClientRecord, Store
+from actionruns.store import ClientKeyRecord, ClientRecord, Store
 from actionruns.vault import Vault
 
 ALL_SCOPES = ("action:run", "authentication", "authentication:write", "zap")
+
+
+def _algorithm_of(pem: str) -> str:
+    """The JWS algorithm a public key signs with: RS256 for RSA (2048 bits or more), ES256
+    for EC P-256; anything else is refused."""
+    try:
+        key = serialization.load_pem_public_key(pem.strip().encode())
+    except (ValueError, TypeError):
+        raise Unprocessable(
+            "The key is not a PEM public key (-----BEGIN PUBLIC KEY-----)."
+        ) from None
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size >= 2048:
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    raise Unprocessable("Register an RSA key of 2048 bits or more, or an EC P-256 key.")
 
 
 def _hash_secret(secret: str) -> str:
@@ -57,6 +76,8 @@ class ClientService:
                 ),
                 "disabled": False,
                 "created_at": self.clock(),
+                "redirect_uris": None,
+                "events_url": None,
             }
         )
         return NewClient(record, client_secret, signing_secret)
@@ -84,6 +105,30 @@ class ClientService:
             client.id, {"allowed_apps": sorted(set(apps)) if apps is not None else None}
         )
         return await self.find(client.id)
+
+    async def add_key(self, ref: str, pem: str, key_id: str | None = None) -> ClientKeyRecord:
+        """Register a public key the client signs token-exchange assertions with."""
+        client = await self.find(ref)
+        algorithm = _algorithm_of(pem)
+        key_id = key_id or "key_" + hashlib.sha256(pem.strip().encode()).hexdigest()[:16]
+        if not 1 <= len(key_id) <= 64:
+            raise Unprocessable("A key id must be 1 to 64 characters.")
+        if any(key.id == key_id for key in await self.store.list_client_keys(client.id)):
+            raise Conflict(f"The client already has a key {key_id!r}.")
+        values = {
+            "id": key_id,
+            "client_id": client.id,
+            "algorithm": algorithm,
+            "public_key": pem.strip(),
+            "created_at": self.clock(),
+        }
+        await self.store.insert_client_key(values)
+        return ClientKeyRecord.from_row(values)
+
+    async def remove_key(self, ref: str, key_id: str) -> None:
+        client = await self.find(ref)
+        if not await self.store.delete_client_key(client.id, key_id):
+            raise NotFound(f"The client has no key {key_id!r}.")
 
     async def signing_secret(self, client: ClientRecord) -> str:
         return self.vault.decrypt(

@@ -62,6 +62,18 @@ class PreparedRun:
     inputs: dict[str, Any]
     # The app asked to slow down on this account: the run waits until then.
     throttled_until: float | None = None
+    # The end user the run is for: the caller's, or the owner of the authentication.
+    end_user_id: str | None = None
+
+
+def _scoped_key(principal: Principal, idempotency_key: str | None) -> str | None:
+    """Idempotency keys are unique per client and end user: two end users choosing the same
+    key get two runs. An end user's key is stored hashed with their id, which keeps the
+    column's unique (client, key) constraint doing the work."""
+    if idempotency_key is None or principal.end_user_id is None:
+        return idempotency_key
+    scope = f"{principal.end_user_id}\x00{idempotency_key}".encode()
+    return "end-user:" + hashlib.sha256(scope).hexdigest()
 
 
 def _check_callback_url(url: str) -> None:
@@ -108,6 +120,7 @@ class RunService:
         app, action = self.catalog.action(principal, request.action, pointer="/data/action")
         authentication_id: str | None = None
         throttled_until: float | None = None
+        end_user_id = principal.end_user_id
         if app.auth.type is not AuthType.NONE:
             if not request.authentication:
                 raise Unprocessable(
@@ -133,13 +146,14 @@ class RunService:
                 )
             authentication_id = record.id
             throttled_until = record.throttled_until
+            end_user_id = record.end_user_id
         try:
             inputs = validate_inputs(action.static_inputs, request.inputs)
         except FieldErrors as exc:
             raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
         if request.callback_url is not None:
             _check_callback_url(request.callback_url)
-        return PreparedRun(app, action, authentication_id, inputs, throttled_until)
+        return PreparedRun(app, action, authentication_id, inputs, throttled_until, end_user_id)
 
     async def submit(
         self, principal: Principal, request: RunRequest, idempotency_key: str | None = None
@@ -160,7 +174,7 @@ class RunService:
             {
                 "id": str(uuid.uuid4()),
                 "client_id": principal.client_id,
-                "end_user_id": principal.end_user_id,
+                "end_user_id": prepared.end_user_id,
                 "app_key": prepared.app.key,
                 "action_key": prepared.action.key,
                 "authentication_id": prepared.authentication_id,
@@ -178,7 +192,7 @@ class RunService:
                 "callback_status": None,
                 "callback_attempts": 0,
                 "callback_next_at": None,
-                "idempotency_key": idempotency_key,
+                "idempotency_key": _scoped_key(principal, idempotency_key),
                 "request_hash": fingerprint,
                 "created_at": now,
                 "started_at": None,
@@ -228,7 +242,7 @@ class RunService:
             if "\x00" in run_id
             else await self.store.get_run(run_id, client_id=principal.client_id)
         )
-        if run is None or run.end_user_id != principal.end_user_id:
+        if run is None or not principal.can_see(run.end_user_id):
             raise NotFound(f"No action run {run_id!r}.")
         return run
 

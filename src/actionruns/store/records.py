@@ -23,6 +23,8 @@ class ClientRecord(_Record):
     signing_secret: bytes
     disabled: bool
     created_at: float
+    redirect_uris: list[str] | None
+    events_url: str | None
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,28 @@ class AuthenticationRecord(_Record):
     is_expired: bool
     throttled_until: float | None
     created_at: float
+    updated_at: float
+    access_expires_at: float | None
+    refreshed_at: float | None
+    refresh_failed_at: float | None
+    refresh_holder: str | None
+    refresh_until: float | None
+
+
+@dataclass(frozen=True)
+class ClientKeyRecord(_Record):
+    id: str
+    client_id: str
+    algorithm: str
+    public_key: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class OAuthAppRecord(_Record):
+    id: str
+    client_id: str
+    client_secret: bytes
     updated_at: float
 
 

@@ -39,6 +39,40 @@ clients = Table(
     Column("signing_secret", LargeBinary, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", Float, nullable=False),
+    # Where the Connect page may send an end user back to; the only ones it accepts.
+    Column("redirect_uris", JSON, nullable=True),
+    # Receives authentication.expired / authentication.recovered events, signed.
+    Column("events_url", String(2048), nullable=True),
+)
+
+client_keys = Table(
+    "client_keys",
+    metadata,
+    # Public keys a client signs token-exchange assertions with (RS256, ES256).
+    Column("id", String(64), primary_key=True),
+    Column("client_id", String(64), ForeignKey("clients.id", ondelete="CASCADE"), nullable=False),
+    Column("algorithm", String(10), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("ix_client_keys_client", "client_id"),
+)
+
+oauth_apps = Table(
+    "oauth_apps",
+    metadata,
+    # The operator's OAuth2 client registration at a provider, per app.
+    Column("id", String(64), primary_key=True),  # the app key
+    Column("client_id", String(500), nullable=False),
+    Column("client_secret", LargeBinary, nullable=False),  # sealed
+    Column("updated_at", Float, nullable=False),
+)
+
+used_tokens = Table(
+    "used_tokens",
+    metadata,
+    # Single-use tokens (connect tokens, OAuth states) already spent, until they expire.
+    Column("id", String(64), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
 )
 
 authentications = Table(
@@ -55,6 +89,13 @@ authentications = Table(
     Column("throttled_until", Float, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # OAuth2: when the access token expires, when it was last refreshed or failed to be,
+    # and the single refresh in flight across processes (holder and until when).
+    Column("access_expires_at", Float, nullable=True),
+    Column("refreshed_at", Float, nullable=True),
+    Column("refresh_failed_at", Float, nullable=True),
+    Column("refresh_holder", String(64), nullable=True),
+    Column("refresh_until", Float, nullable=True),
     Index("ix_authentications_owner_app", "client_id", "app_key", "created_at"),
 )
 

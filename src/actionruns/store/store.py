@@ -36,12 +36,14 @@ from actionruns.store.records import (
     RUNNING,
     AttemptRecord,
     AuthenticationRecord,
+    ClientKeyRecord,
     ClientRecord,
     QueueStats,
     RunRecord,
 )
 from actionruns.store.schema import (
     authentications,
+    client_keys,
     clients,
     limiters,
     rate_windows,
@@ -52,7 +54,7 @@ from actionruns.store.schema import (
 T = TypeVar("T")
 # A run held back by a concurrency limit looks again after this long (or when woken).
 LIMIT_RECHECK_SECONDS = 0.5
-R = TypeVar("R", ClientRecord, AuthenticationRecord, RunRecord, AttemptRecord)
+R = TypeVar("R", ClientRecord, ClientKeyRecord, AuthenticationRecord, RunRecord, AttemptRecord)
 
 
 def _callback_due(now: float) -> dict[str, Any]:
@@ -188,6 +190,23 @@ class Store:
     async def delete_client(self, client_id: str) -> bool:
         return await self._execute(delete(clients).where(clients.c.id == client_id)) > 0
 
+    async def insert_client_key(self, values: Mapping[str, Any]) -> None:
+        await self._execute(insert(client_keys), values)
+
+    async def list_client_keys(self, client_id: str) -> list[ClientKeyRecord]:
+        query = (
+            select(client_keys)
+            .where(client_keys.c.client_id == client_id)
+            .order_by(client_keys.c.created_at)
+        )
+        return await self._all(ClientKeyRecord, query)
+
+    async def delete_client_key(self, client_id: str, key_id: str) -> bool:
+        statement = delete(client_keys).where(
+            client_keys.c.client_id == client_id, client_keys.c.id == key_id
+        )
+        return await self._execute(statement) > 0
+
     # -- sealed values (key rotation) -----------------------------------------------------
 
     async def sealed_values(
@@ -226,11 +245,19 @@ class Store:
         return await self._one(AuthenticationRecord, query)
 
     async def list_authentications(
-        self, client_id: str, *, app_key: str | None, limit: int, offset: int
+        self,
+        client_id: str,
+        *,
+        app_key: str | None,
+        limit: int,
+        offset: int,
+        end_user_id: str | None = None,
     ) -> tuple[list[AuthenticationRecord], int]:
         condition = authentications.c.client_id == client_id
         if app_key is not None:
             condition = and_(condition, authentications.c.app_key == app_key)
+        if end_user_id is not None:
+            condition = and_(condition, authentications.c.end_user_id == end_user_id)
 
         def work(conn: Connection) -> tuple[list[AuthenticationRecord], int]:
             total = conn.execute(

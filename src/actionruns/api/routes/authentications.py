@@ -22,6 +22,9 @@ router = APIRouter(tags=["Authentications"])
 async def list_authentications(
     request: Request,
     app: str | None = Query(None, max_length=64, description="App id or slug"),
+    end_user: str | None = Query(
+        None, max_length=200, description="Only this end user's (a partner-wide token)"
+    ),
     limit: int = Depends(limit_param),
     offset: int = Depends(offset_param),
     principal: Principal = Depends(require("authentication")),
@@ -29,7 +32,12 @@ async def list_authentications(
 ) -> dict[str, Any]:
     app_key = service.catalog.app(principal, app, parameter="app").key if app else None
     records, total = await service.store.list_authentications(
-        principal.client_id, app_key=app_key, limit=limit, offset=offset
+        principal.client_id,
+        app_key=app_key,
+        limit=limit,
+        offset=offset,
+        # An end user sees only their own, whatever they ask for.
+        end_user_id=principal.end_user_id or end_user,
     )
     documents = [
         authentication_document(service.registry.app(record.app_key), record) for record in records

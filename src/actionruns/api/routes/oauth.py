@@ -1,4 +1,5 @@
-"""``POST /oauth/token``: the client credentials grant (RFC 6749 section 4.4)."""
+"""``POST /oauth/token``: the client credentials grant (RFC 6749 section 4.4), and token
+exchange (RFC 8693) for a token bound to one of the client's end users."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from fastapi.responses import JSONResponse
 
 from actionruns.api.errors import error_document
 from actionruns.api.routes.deps import engine
-from actionruns.api.security import TokenIssuer
+from actionruns.api.security import InvalidGrant, TokenIssuer
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
+from actionruns.store import ClientRecord
 
 router = APIRouter(tags=["OAuth"])
 
 MAX_FORM_BYTES = 16_384
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a URN)
+JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a URN)
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a URN)
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -56,9 +61,14 @@ def _basic_credentials(header: str | None) -> tuple[str, str] | None:
                     "schema": {
                         "type": "object",
                         "properties": {
-                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "grant_type": {
+                                "type": "string",
+                                "enum": ["client_credentials", TOKEN_EXCHANGE],
+                            },
                             "client_id": {"type": "string"},
                             "client_secret": {"type": "string"},
+                            "subject_token": {"type": "string"},
+                            "subject_token_type": {"type": "string", "enum": [JWT_TOKEN_TYPE]},
                             "scope": {"type": "string"},
                         },
                         "required": ["grant_type"],
@@ -83,9 +93,13 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
     except Exception:
         return _oauth_error(400, "invalid_request", "The form body could not be parsed.")
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if fields.get("grant_type") == TOKEN_EXCHANGE:
+        return await _exchange(request, fields)
     if fields.get("grant_type") != "client_credentials":
         return _oauth_error(
-            400, "unsupported_grant_type", "Only grant_type=client_credentials is supported."
+            400,
+            "unsupported_grant_type",
+            f"grant_type must be client_credentials or {TOKEN_EXCHANGE}.",
         )
     basic = _basic_credentials(request.headers.get("authorization"))
     if basic is not None and ("client_id" in fields or "client_secret" in fields):
@@ -101,6 +115,16 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
     client = await service.clients.authenticate(client_id, client_secret) if client_id else None
     if client is None:
         return _oauth_error(401, "invalid_client", "Unknown client or wrong client secret.")
+    return _issue(request, client, fields)
+
+
+def _issue(
+    request: Request,
+    client: ClientRecord,
+    fields: dict[str, str],
+    end_user_id: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> JSONResponse:
     requested = fields.get("scope", "").split() or list(client.scopes)
     unknown = [scope for scope in requested if scope not in ALL_SCOPES]
     if unknown:
@@ -112,6 +136,21 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
         )
     tokens: TokenIssuer = request.app.state.tokens
     return JSONResponse(
-        tokens.issue(client, requested),
+        tokens.issue(client, requested, end_user_id) | (extra or {}),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+async def _exchange(request: Request, fields: dict[str, str]) -> JSONResponse:
+    """RFC 8693: a partner-signed JWT naming an end user, for a token bound to that user."""
+    if fields.get("subject_token_type") != JWT_TOKEN_TYPE:
+        return _oauth_error(400, "invalid_request", f"subject_token_type must be {JWT_TOKEN_TYPE}.")
+    assertion = fields.get("subject_token", "")
+    if not assertion:
+        return _oauth_error(400, "invalid_request", "Give the signed JWT as subject_token.")
+    tokens: TokenIssuer = request.app.state.tokens
+    try:
+        client, end_user = await tokens.verify_assertion(assertion)
+    except InvalidGrant as exc:
+        return _oauth_error(400, "invalid_grant", str(exc))
+    return _issue(request, client, fields, end_user, {"issued_token_type": ACCESS_TOKEN_TYPE})
