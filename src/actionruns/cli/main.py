@@ -26,7 +26,7 @@ from actionruns.engine.service import load_keyring
 from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
-from actionruns.store import ClientKeyRecord
+from actionruns.store import AuthenticationRecord, ClientKeyRecord, ClientRecord
 from actionruns.store.migrate import upgrade_url
 from actionruns.vault import Keyring
 
@@ -38,6 +38,8 @@ client_keys_app = typer.Typer(
     help="Public keys a client signs token-exchange JWTs with.", no_args_is_help=True
 )
 clients_app.add_typer(client_keys_app, name="keys")
+connections_app = typer.Typer(help="Connected accounts (authentications).", no_args_is_help=True)
+app.add_typer(connections_app, name="connections")
 app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
@@ -312,6 +314,80 @@ def _when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+async def _owner(engine: Engine, authentication_id: str) -> Principal:
+    """The client that owns an authentication, as the operator acts for it."""
+    record = await engine.store.get_authentication(authentication_id)
+    if record is None:
+        raise typer.BadParameter(f"no authentication {authentication_id!r}")
+    return _principal(await engine.clients.find(record.client_id))
+
+
+def _principal(client: ClientRecord, end_user_id: str | None = None) -> Principal:
+    return Principal(
+        client.id,
+        frozenset(client.scopes),
+        frozenset(client.allowed_apps) if client.allowed_apps is not None else None,
+        end_user_id,
+    )
+
+
+@connections_app.command("list")
+def connections_list(
+    client: str = typer.Option(None, "--client", help="Only this client's (name or id)"),
+    app_key: str = typer.Option(None, "--app", help="Only this app's"),
+    end_user: str = typer.Option(None, "--end-user", help="Only this end user's"),
+) -> None:
+    """List connected accounts (never their credentials)."""
+
+    async def work(engine: Engine) -> list[AuthenticationRecord]:
+        client_id = (await engine.clients.find(client)).id if client else None
+        records, _ = await engine.store.list_authentications(
+            client_id, app_key=app_key, end_user_id=end_user, limit=10_000, offset=0
+        )
+        return records
+
+    table = Table("id", "app", "title", "client", "end user", "expired", "connected")
+    for record in _with_engine(work):
+        table.add_row(
+            record.id,
+            record.app_key,
+            record.title,
+            record.client_id,
+            record.end_user_id or "",
+            "yes" if record.is_expired else "",
+            _when(record.created_at),
+        )
+    console.print(table)
+
+
+@connections_app.command("test")
+def connections_test(
+    authentication_id: str = typer.Argument(..., help="Authentication id"),
+) -> None:
+    """Run the app's connection test with the stored credentials."""
+
+    async def work(engine: Engine) -> str | None:
+        principal = await _owner(engine, authentication_id)
+        return await engine.connections.test(principal, authentication_id)
+
+    label = _with_engine(work)
+    console.print(f"[green]✓[/green] the connection works{f': {label}' if label else ''}")
+
+
+@connections_app.command("delete")
+def connections_delete(
+    authentication_id: str = typer.Argument(..., help="Authentication id"),
+) -> None:
+    """Disconnect an account: its credentials are erased."""
+
+    async def work(engine: Engine) -> None:
+        principal = await _owner(engine, authentication_id)
+        await engine.connections.delete(principal, authentication_id)
+
+    _with_engine(work)
+    console.print(f"deleted {authentication_id}")
+
+
 @app.command()
 def purge() -> None:
     """Delete runs that finished longer ago than the retention period."""
@@ -384,12 +460,7 @@ def run_action(
             owner = await engine.clients.find(client)
         else:
             raise typer.BadParameter("give --auth, or --client for an app without authentication")
-        principal = Principal(
-            owner.id,
-            frozenset(owner.scopes),
-            frozenset(owner.allowed_apps) if owner.allowed_apps is not None else None,
-            end_user_id,
-        )
+        principal = _principal(owner, end_user_id)
         run, _ = await engine.runs.submit(
             principal, RunRequest(action, auth, _parse_inputs(inputs))
         )

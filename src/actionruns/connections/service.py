@@ -17,6 +17,7 @@ from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldErrors, validate_inputs
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.redaction import redact, secrets_in_scope
+from actionruns.sdk.registry import Registry
 from actionruns.store import AuthenticationRecord, Store
 from actionruns.vault import Vault
 
@@ -33,8 +34,10 @@ class ConnectionService:
         vault: Vault,
         guard: OutboundGuard,
         clock: Callable[[], float],
+        registry: Registry,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
+        self.registry = registry
         self.store = store
         self.vault = vault
         self.guard = guard
@@ -141,6 +144,29 @@ class ConnectionService:
         if record is None or not principal.can_see(record.end_user_id):
             raise NotFound(f"No authentication {authentication_id!r}")
         return record
+
+    async def delete(self, principal: Principal, authentication_id: str) -> None:
+        """Erase the authentication and its sealed credentials; runs that still name it end
+        with an authentication error."""
+        record = await self.get(principal, authentication_id)
+        await self.store.delete_authentication(record.id)
+
+    async def test(self, principal: Principal, authentication_id: str) -> str | None:
+        """Run the app's connection test with the stored credentials; a pass clears an expiry
+        (the account works again), a refusal marks it expired."""
+        record = await self.get(principal, authentication_id)
+        app = self.registry.app(record.app_key)
+        if app is None:
+            raise Unprocessable(f"The app {record.app_key} is no longer installed.")
+        try:
+            label = await self.test_credentials(app, self.credentials(record))
+        except Unprocessable as exc:
+            if (exc.meta or {}).get("code") == "authentication":
+                await self.store.set_authentication_expired(record.id, True, self.clock())
+            raise
+        if record.is_expired:
+            await self.store.set_authentication_expired(record.id, False, self.clock())
+        return label
 
     async def mark_expired(self, authentication_id: str) -> None:
         await self.store.set_authentication_expired(authentication_id, True, self.clock())

@@ -67,7 +67,7 @@ class Engine:
         self.events = RunEvents()
         self.metrics = Metrics()
         self.connections = ConnectionService(
-            self.store, self.vault, self.guard, clock, transport=connector_transport
+            self.store, self.vault, self.guard, clock, self.registry, transport=connector_transport
         )
         self.catalog = Catalog(
             self.registry, self.connections, action_timeout=settings.action_timeout

@@ -35,6 +35,10 @@ class Runner(Protocol):
 
     async def write(self, work: Callable[[Connection], T]) -> T: ...
 
+    async def erase_history(self) -> None:
+        """Drop earlier versions of rows the engine keeps beside the live ones."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -86,6 +90,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (erased credentials, purged runs) are overwritten, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -156,6 +162,15 @@ class SQLiteRunner:
                 return [(False, exc)]
         return [self._commit([work])[0] for work in works]
 
+    async def erase_history(self) -> None:
+        # The write-ahead log holds earlier page images (a deleted credential among them)
+        # until a checkpoint copies it into the database and truncates it.
+        def checkpoint() -> None:
+            with self._reader.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await asyncio.to_thread(checkpoint)
+
     async def close(self) -> None:
         if self._task is not None:
             # Writes already accepted are committed before the writer stops.
@@ -188,6 +203,9 @@ class AsyncRunner:
     async def write(self, work: Callable[[Connection], T]) -> T:
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
+
+    async def erase_history(self) -> None:
+        """PostgreSQL reclaims dead row versions with (auto)vacuum; they stay sealed."""
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -244,16 +245,23 @@ class Store:
             query = query.where(authentications.c.client_id == client_id)
         return await self._one(AuthenticationRecord, query)
 
+    async def delete_authentication(self, authentication_id: str) -> bool:
+        """Delete an authentication and erase its sealed credentials from the database."""
+        statement = delete(authentications).where(authentications.c.id == authentication_id)
+        deleted = await self._execute(statement) > 0
+        await self.runner.erase_history()
+        return deleted
+
     async def list_authentications(
         self,
-        client_id: str,
+        client_id: str | None,
         *,
         app_key: str | None,
         limit: int,
         offset: int,
         end_user_id: str | None = None,
     ) -> tuple[list[AuthenticationRecord], int]:
-        condition = authentications.c.client_id == client_id
+        condition = authentications.c.client_id == client_id if client_id is not None else true()
         if app_key is not None:
             condition = and_(condition, authentications.c.app_key == app_key)
         if end_user_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from actionruns.api.documents import authentication_document, page
 from actionruns.api.routes.deps import engine, limit_param, offset_param
@@ -70,3 +70,36 @@ async def create_authentication(
     )
     envelope = page(request, [authentication_document(app, record)], 1, 1, 0)
     return JSONResponse(envelope, status_code=201)
+
+
+@router.delete(
+    "/v2/authentications/{authentication_id}",
+    status_code=204,
+    summary="Disconnect an account: its credentials are erased",
+)
+async def delete_authentication(
+    authentication_id: str = Path(max_length=64),
+    principal: Principal = Depends(require("authentication:write")),
+    service: Engine = Depends(engine),
+) -> Response:
+    if "\x00" in authentication_id:
+        raise NotFound(f"No authentication {authentication_id!r}")
+    await service.connections.delete(principal, authentication_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/v2/authentications/{authentication_id}/test",
+    summary="Test a connected account with its stored credentials",
+)
+async def test_authentication(
+    authentication_id: str = Path(max_length=64),
+    principal: Principal = Depends(require("authentication")),
+    service: Engine = Depends(engine),
+) -> dict[str, Any]:
+    if "\x00" in authentication_id:
+        raise NotFound(f"No authentication {authentication_id!r}")
+    label = await service.connections.test(principal, authentication_id)
+    record = await service.connections.get(principal, authentication_id)
+    document = authentication_document(service.registry.app(record.app_key), record)
+    return {"data": {**document, "test": {"passed": True, "label": label}}}
