@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from actionruns.api.app import create_app
 from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.logs import configure_logging
+from actionruns.sdk.app import App
 from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
 from tests.postgres import fresh_database
@@ -217,12 +218,16 @@ async def start_service(
         *,
         routes: Mapping[str, httpx2.AsyncBaseTransport] | None = None,
         workers: bool = True,
+        apps: Sequence[App] = (),
         **overrides: Any,
     ) -> Service:
         overrides.setdefault("database_url", database_url)
         overrides.setdefault("home", tmp_path / f"home{len(running)}")
         settings = service_settings(**overrides)
-        engine = Engine(settings, registry=service_registry(), clock=clock)
+        registry = service_registry()
+        for extra in apps:
+            registry.add(extra)
+        engine = Engine(settings, registry=registry, clock=clock)
         if routes:
             engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())
         app = create_app(engine, run_workers=workers)

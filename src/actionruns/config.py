@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     value = env.get(name)
     return float(value) if value else default
+
+
+def _oauth_clients(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """``ACTIONRUNS_OAUTH_<APP>_CLIENT_ID`` and ``_CLIENT_SECRET`` pairs, by app key."""
+    found = {}
+    for name, client_id in env.items():
+        if name.startswith("ACTIONRUNS_OAUTH_") and name.endswith("_CLIENT_ID"):
+            app = name[len("ACTIONRUNS_OAUTH_") : -len("_CLIENT_ID")]
+            secret = env.get(f"ACTIONRUNS_OAUTH_{app}_CLIENT_SECRET")
+            if app and client_id and secret:
+                found[app.lower()] = (client_id, secret)
+    return found
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,11 @@ class Settings:
     token_ttl_seconds: int = 3600
     max_body_bytes: int = 1_048_576
     extra_connectors: tuple[str, ...] = ()
+    # OAuth2 client registrations from the environment, by app key: (client id, secret).
+    oauth_clients: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # How long before an access token expires it is refreshed.
+    refresh_margin_seconds: float = 300.0
+    refresh_cooldown_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -77,6 +94,9 @@ class Settings:
                 for ref in env.get("ACTIONRUNS_CONNECTORS", "").split(",")
                 if ref.strip()
             ),
+            oauth_clients=_oauth_clients(env),
+            refresh_margin_seconds=_float(env, "ACTIONRUNS_REFRESH_MARGIN_SECONDS", 300.0),
+            refresh_cooldown_seconds=_float(env, "ACTIONRUNS_REFRESH_COOLDOWN_SECONDS", 60.0),
         )
         return replace(settings, **overrides)
 

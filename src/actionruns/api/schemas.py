@@ -89,3 +89,17 @@ class AuthenticationData(_Strict):
 
 class AuthenticationCreateRequest(_Strict):
     data: AuthenticationData
+
+
+class ConnectTokenData(_Strict):
+    app: str = Field(min_length=1, max_length=64, description="App id or slug")
+    redirect_uri: str = Field(
+        min_length=1, max_length=2048, description="One of the client's registered redirect URIs"
+    )
+    authentication: str | None = Field(
+        default=None, max_length=64, description="An authentication to reconnect in place"
+    )
+
+
+class ConnectTokenRequest(_Strict):
+    data: ConnectTokenData

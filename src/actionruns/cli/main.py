@@ -38,6 +38,10 @@ client_keys_app = typer.Typer(
     help="Public keys a client signs token-exchange JWTs with.", no_args_is_help=True
 )
 clients_app.add_typer(client_keys_app, name="keys")
+oauth_apps_app = typer.Typer(
+    help="This service's OAuth2 clients at the apps' providers.", no_args_is_help=True
+)
+app.add_typer(oauth_apps_app, name="oauth-apps")
 connections_app = typer.Typer(help="Connected accounts (authentications).", no_args_is_help=True)
 app.add_typer(connections_app, name="connections")
 app.add_typer(clients_app, name="clients")
@@ -273,6 +277,67 @@ def clients_allow(
 
     allowed = _with_engine(work)
     console.print(f"{client} may use: {'any app' if allowed is None else ', '.join(allowed)}")
+
+
+@clients_app.command("redirect-uris")
+def clients_redirect_uris(
+    client: str = typer.Argument(..., help="Client name or id"),
+    uris: list[str] = typer.Argument(..., help="Every URI the Connect page may return to"),
+) -> None:
+    """Set where the Connect page may send the client's end users back to."""
+    record = _with_engine(lambda engine: engine.clients.set_redirect_uris(client, uris))
+    console.print(f"{client} redirect URIs: {', '.join(record.redirect_uris or [])}")
+
+
+@clients_app.command("events-url")
+def clients_events_url(
+    client: str = typer.Argument(..., help="Client name or id"),
+    url: str = typer.Argument(None, help="Receives authentication.expired/recovered; none clears"),
+) -> None:
+    """Set the URL that receives signed authentication events."""
+    _with_engine(lambda engine: engine.clients.set_events_url(client, url or None))
+    console.print(f"{client} events: {url or 'none'}")
+
+
+@oauth_apps_app.command("set")
+def oauth_apps_set(
+    app_key: str = typer.Argument(..., help="App key, e.g. slack"),
+    client_id: str = typer.Option(..., "--client-id", help="From the provider's app settings"),
+    client_secret: str = typer.Option(
+        ..., "--client-secret", prompt=True, hide_input=True, help="Stored encrypted"
+    ),
+) -> None:
+    """Register this service's OAuth2 client at an app's provider."""
+
+    async def work(engine: Engine) -> str:
+        found = engine.registry.app(app_key)
+        if found is None or found.auth.oauth2 is None:
+            raise typer.BadParameter(f"{app_key!r} is not an app that connects with OAuth2")
+        await engine.connections.set_oauth_client(found, client_id, client_secret)
+        return engine.connections.flows.redirect_uri
+
+    redirect_uri = _with_engine(work)
+    console.print(f"{app_key}: set. Register this redirect URI at the provider: {redirect_uri}")
+
+
+@oauth_apps_app.command("list")
+def oauth_apps_list() -> None:
+    """Apps with an OAuth2 registration (never their secrets)."""
+
+    async def work(engine: Engine) -> list[tuple[str, str, str]]:
+        rows = [
+            (key, client_id, "environment")
+            for key, (client_id, _) in engine.settings.oauth_clients.items()
+        ]
+        rows += [
+            (r.id, r.client_id, "oauth-apps set") for r in await engine.store.list_oauth_apps()
+        ]
+        return rows
+
+    table = Table("app", "client id", "from")
+    for row in _with_engine(work):
+        table.add_row(*row)
+    console.print(table)
 
 
 @client_keys_app.command("add")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
 
+from actionruns.config import Settings
+from actionruns.connections.oauth import OAuthClient, OAuthFlows, OAuthNotConfigured, config_of
 from actionruns.errors import NotFound, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import App
+from actionruns.sdk.auth import AuthType
 from actionruns.sdk.context import Context, open_context
-from actionruns.sdk.errors import ActionError
+from actionruns.sdk.errors import ActionError, ExpiredAuthError, TransientError
 from actionruns.sdk.fields import FieldErrors, validate_inputs
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.redaction import redact, secrets_in_scope
@@ -27,6 +31,17 @@ def owner_of(authentication_id: str) -> str:
     return f"authentication:{authentication_id}"
 
 
+def oauth_app_owner(app_key: str) -> str:
+    return f"oauth-app:{app_key}"
+
+
+AuthenticationEvent = Callable[[str, AuthenticationRecord], Awaitable[None]]
+"""Told ``authentication.expired`` or ``authentication.recovered`` with the authentication."""
+
+REFRESH_HOLD_SECONDS = 30.0  # a refresh in flight longer than this was abandoned (a crash)
+REFRESH_POLL_SECONDS = 0.05
+
+
 class ConnectionService:
     def __init__(
         self,
@@ -35,9 +50,13 @@ class ConnectionService:
         guard: OutboundGuard,
         clock: Callable[[], float],
         registry: Registry,
+        settings: Settings,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.registry = registry
+        self.settings = settings
+        self.flows = OAuthFlows(vault, settings.base_url, clock)
+        self.on_event: AuthenticationEvent | None = None
         self.store = store
         self.vault = vault
         self.guard = guard
@@ -113,29 +132,193 @@ class ConnectionService:
     async def create(
         self, principal: Principal, app: App, title: str, fields: Mapping[str, Any]
     ) -> AuthenticationRecord:
+        if app.auth.type is AuthType.OAUTH2:
+            raise Unprocessable(
+                f"{app.title} connects with OAuth2: open the Connect page "
+                "(POST /v2/connect-tokens) for the user to sign in there.",
+                pointer="/data/app",
+            )
         credentials = self.validate_fields(app, fields)
         label = await self.test_credentials(app, credentials)
-        authentication_id = str(uuid.uuid4())
+        return await self.save(principal, app, title or label or app.title, credentials)
+
+    async def save(
+        self,
+        principal: Principal,
+        app: App,
+        title: str,
+        credentials: Mapping[str, Any],
+        replacing: str | None = None,
+    ) -> AuthenticationRecord:
+        """Store tested credentials: a new authentication, or new credentials for an
+        existing one (a reconnect keeps its id, and it works again)."""
+        expires_at = credentials.get("expires_at")
         now = self.clock()
+        if replacing is not None:
+            record = await self.get(principal, replacing)
+            if record.app_key != app.key:
+                raise Unprocessable(f"The authentication belongs to {record.app_key}.")
+            sealed = self.vault.encrypt_json(dict(credentials), owner=owner_of(record.id))
+            await self.store.replace_credentials(record.id, sealed, expires_at, now, title=title)
+            updated = await self.get(principal, record.id)
+            if record.is_expired:
+                await self._emit("authentication.recovered", updated)
+            return updated
+        authentication_id = str(uuid.uuid4())
         values = {
             "id": authentication_id,
             "client_id": principal.client_id,
             "end_user_id": principal.end_user_id,
             "app_key": app.key,
-            "title": title or label or app.title,
-            "credentials": self.vault.encrypt_json(credentials, owner=owner_of(authentication_id)),
+            "title": title,
+            "credentials": self.vault.encrypt_json(
+                dict(credentials), owner=owner_of(authentication_id)
+            ),
             "is_expired": False,
             "throttled_until": None,
             "created_at": now,
             "updated_at": now,
-            "access_expires_at": None,
-            "refreshed_at": None,
+            "access_expires_at": expires_at,
+            "refreshed_at": now if expires_at is not None else None,
             "refresh_failed_at": None,
             "refresh_holder": None,
             "refresh_until": None,
         }
         await self.store.insert_authentication(values)
         return AuthenticationRecord.from_row(values)
+
+    # -- OAuth2 ------------------------------------------------------------------------------
+
+    async def oauth_client(self, app: App) -> OAuthClient:
+        """The operator's registration at the app's provider (environment first)."""
+        configured = self.settings.oauth_clients.get(app.key)
+        if configured is not None:
+            return OAuthClient(*configured)
+        record = await self.store.get_oauth_app(app.key)
+        if record is None:
+            raise OAuthNotConfigured(
+                f"{app.title} is not set up for OAuth2 on this service yet "
+                f"(actionruns oauth-apps set {app.key})."
+            )
+        secret = self.vault.decrypt(record.client_secret, owner=oauth_app_owner(app.key))
+        return OAuthClient(record.client_id, secret.decode())
+
+    async def set_oauth_client(self, app: App, client_id: str, client_secret: str) -> None:
+        config_of(app)  # an app without OAuth2 has nothing to register
+        sealed = self.vault.encrypt(client_secret.encode(), owner=oauth_app_owner(app.key))
+        await self.store.set_oauth_app(app.key, client_id, sealed, self.clock())
+
+    @property
+    def oauth_transport(self) -> httpx2.AsyncBaseTransport:
+        return self.transport or self.guard.http_transport()
+
+    async def usable_credentials(self, app: App, record: AuthenticationRecord) -> dict[str, Any]:
+        """The credentials to act with: an OAuth2 token about to expire is refreshed first."""
+        credentials = self.credentials(record)
+        if app.auth.type is not AuthType.OAUTH2 or record.access_expires_at is None:
+            return credentials
+        now = self.clock()
+        if record.access_expires_at - now > self.settings.refresh_margin_seconds:
+            return credentials
+        cooling = (
+            record.refresh_failed_at is not None
+            and now - record.refresh_failed_at < self.settings.refresh_cooldown_seconds
+        )
+        if cooling and record.access_expires_at > now:
+            return credentials  # still valid: use it and try the refresh after the cooldown
+        return await self.refresh(app, record, credentials.get("access_token"))
+
+    async def refresh(
+        self, app: App, record: AuthenticationRecord, stale_access_token: Any
+    ) -> dict[str, Any]:
+        """Refresh once for everyone: one caller, in whatever process, asks the provider; the
+        others wait for its result. ``stale_access_token`` is the token found wanting: if
+        the stored one differs, someone already refreshed it."""
+        holder = uuid.uuid4().hex
+        deadline = self.clock() + REFRESH_HOLD_SECONDS
+        while True:
+            current = await self.store.get_authentication(record.id)
+            if current is None:
+                raise ExpiredAuthError("The authentication was deleted; connect the account again.")
+            if current.is_expired:
+                raise ExpiredAuthError(
+                    "The authentication has expired; the user must reconnect it."
+                )
+            credentials = self.credentials(current)
+            if credentials.get("access_token") != stale_access_token:
+                return credentials
+            now = self.clock()
+            if current.refresh_failed_at is not None and (
+                now - current.refresh_failed_at < self.settings.refresh_cooldown_seconds
+            ):
+                raise TransientError(
+                    "The token could not be refreshed a moment ago; retrying later."
+                )
+            if await self.store.claim_refresh(current.id, holder, now, now + REFRESH_HOLD_SECONDS):
+                return await self._refresh_held(app, current, credentials, holder)
+            if now > deadline:
+                raise TransientError("Another refresh of this connection did not finish in time.")
+            await asyncio.sleep(REFRESH_POLL_SECONDS)
+
+    async def _refresh_held(
+        self,
+        app: App,
+        record: AuthenticationRecord,
+        credentials: Mapping[str, Any],
+        holder: str,
+    ) -> dict[str, Any]:
+        try:
+            client = await self.oauth_client(app)
+            fresh = await self.flows.refresh(app, client, credentials, self.oauth_transport)
+        except ExpiredAuthError:
+            await self.store.release_refresh(record.id, holder, self.clock(), expired=True)
+            expired = await self.store.get_authentication(record.id)
+            if expired is not None:
+                await self._emit("authentication.expired", expired)
+            raise ExpiredAuthError(
+                "The provider refused to refresh the connection; the user must reconnect it."
+            ) from None
+        except (TransientError, OAuthNotConfigured):
+            await self.store.release_refresh(record.id, holder, self.clock(), expired=False)
+            raise
+        sealed = self.vault.encrypt_json(fresh, owner=owner_of(record.id))
+        await self.store.replace_credentials(
+            record.id, sealed, fresh.get("expires_at"), self.clock(), holder=holder
+        )
+        return fresh
+
+    async def refresh_due(self, limit: int = 50) -> int:
+        """Refresh tokens that expire soon, or were not refreshed for a day (providers revoke
+        idle ones); returns how many were refreshed."""
+        oauth_apps = {app.key: app for app in self.registry if app.auth.type is AuthType.OAUTH2}
+        now = self.clock()
+        due = await self.store.authentications_to_refresh(
+            sorted(oauth_apps),
+            due_before=now + 2 * self.settings.refresh_margin_seconds,
+            stale_before=now - 86_400,
+            limit=limit,
+        )
+        refreshed = 0
+        for record in due:
+            if record.refresh_failed_at is not None and (
+                now - record.refresh_failed_at < self.settings.refresh_cooldown_seconds
+            ):
+                continue
+            credentials = self.credentials(record)
+            if not credentials.get("refresh_token"):
+                continue
+            try:
+                await self.refresh(
+                    oauth_apps[record.app_key], record, credentials.get("access_token")
+                )
+                refreshed += 1
+            except (ExpiredAuthError, TransientError, OAuthNotConfigured):
+                continue  # recorded on the authentication; the next round tries again
+        return refreshed
+
+    async def _emit(self, event: str, record: AuthenticationRecord) -> None:
+        if self.on_event is not None:
+            await self.on_event(event, record)
 
     async def get(self, principal: Principal, authentication_id: str) -> AuthenticationRecord:
         record = await self.store.get_authentication(
@@ -166,7 +349,11 @@ class ConnectionService:
             raise
         if record.is_expired:
             await self.store.set_authentication_expired(record.id, False, self.clock())
+            await self._emit("authentication.recovered", await self.get(principal, record.id))
         return label
 
     async def mark_expired(self, authentication_id: str) -> None:
         await self.store.set_authentication_expired(authentication_id, True, self.clock())
+        record = await self.store.get_authentication(authentication_id)
+        if record is not None:
+            await self._emit("authentication.expired", record)

@@ -7,6 +7,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -33,6 +34,21 @@ def _algorithm_of(pem: str) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return "ES256"
     raise Unprocessable("Register an RSA key of 2048 bits or more, or an EC P-256 key.")
+
+
+def _check_web_url(url: str, what: str) -> None:
+    """HTTPS, or plain HTTP to this machine for development."""
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (
+        not parts.netloc
+        or parts.fragment
+        or not (parts.scheme == "https" or (parts.scheme == "http" and local))
+    ):
+        raise Unprocessable(
+            f"The {what} {url!r} must be an https:// URL (http:// only to localhost), "
+            "without a fragment."
+        )
 
 
 def _hash_secret(secret: str) -> str:
@@ -129,6 +145,22 @@ class ClientService:
         client = await self.find(ref)
         if not await self.store.delete_client_key(client.id, key_id):
             raise NotFound(f"The client has no key {key_id!r}.")
+
+    async def set_redirect_uris(self, ref: str, uris: Sequence[str]) -> ClientRecord:
+        """Where the Connect page may send the client's end users back to (exact match)."""
+        for uri in uris:
+            _check_web_url(uri, "redirect URI")
+        client = await self.find(ref)
+        await self.store.update_client(client.id, {"redirect_uris": list(dict.fromkeys(uris))})
+        return await self.find(client.id)
+
+    async def set_events_url(self, ref: str, url: str | None) -> ClientRecord:
+        """Where authentication.expired / .recovered events are posted (None: nowhere)."""
+        if url is not None:
+            _check_web_url(url, "events URL")
+        client = await self.find(ref)
+        await self.store.update_client(client.id, {"events_url": url})
+        return await self.find(client.id)
 
     async def signing_secret(self, client: ClientRecord) -> str:
         return self.vault.decrypt(

@@ -15,6 +15,7 @@ import structlog
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
+from actionruns.connections.oauth import OAuthNotConfigured
 from actionruns.engine.documents import run_error
 from actionruns.sdk.app import Action, App, normalize_results
 from actionruns.sdk.errors import (
@@ -72,22 +73,49 @@ class Executor:
                 f"The action {run.app_key}.{run.action_key} is no longer installed.",
             )
         app, action = found
-        credentials: dict[str, Any] = {}
-        if run.authentication_id is not None:
-            record = await self.connections.store.get_authentication(run.authentication_id)
-            if record is None:
-                return _final(
-                    "authentication",
-                    "Authentication missing",
-                    "The authentication was deleted; connect the account again.",
+        if run.authentication_id is None:
+            return await self._perform_redacted(app, action, run, {}, now)
+        record = await self.connections.store.get_authentication(run.authentication_id)
+        if record is None:
+            return _final(
+                "authentication",
+                "Authentication missing",
+                "The authentication was deleted; connect the account again.",
+            )
+        if record.is_expired:
+            return _final(
+                "authentication",
+                "Authentication expired",
+                "The authentication has expired; the user must reconnect it.",
+            )
+        try:
+            credentials = await self.connections.usable_credentials(app, record)
+        except ExpiredAuthError as exc:  # the refresh was refused: already marked expired
+            return AttemptOutcome(FAILED, error=_error_of(exc))
+        except TransientError as exc:
+            return self._retry_or_fail(run, now, exc)
+        except OAuthNotConfigured as exc:
+            return _final("system", "OAuth2 not set up", str(exc))
+        outcome = await self._perform_redacted(app, action, run, credentials, now)
+        if outcome.expire_authentication and credentials.get("refresh_token"):
+            # A 401 with an OAuth2 token: refresh once and try again before giving up.
+            try:
+                credentials = await self.connections.refresh(
+                    app, record, credentials.get("access_token")
                 )
-            if record.is_expired:
-                return _final(
-                    "authentication",
-                    "Authentication expired",
-                    "The authentication has expired; the user must reconnect it.",
-                )
-            credentials = self.connections.credentials(record)
+            except ExpiredAuthError as exc:
+                return AttemptOutcome(FAILED, error=_error_of(exc))
+            except TransientError as exc:
+                return self._retry_or_fail(run, now, exc)
+            except OAuthNotConfigured as exc:
+                return _final("system", "OAuth2 not set up", str(exc))
+            outcome = await self._perform_redacted(app, action, run, credentials, now)
+        return outcome
+
+    async def _perform_redacted(
+        self, app: App, action: Action, run: RunRecord, credentials: dict[str, Any], now: float
+    ) -> AttemptOutcome:
+        """Perform, with the credentials' secrets redacted from whatever comes back."""
         secrets = [credentials.get(key) for key in app.auth.secret_keys]
         with secrets_in_scope(secrets):
             outcome = await self._perform(app, action, run, credentials, now)

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import get_args
 
-from actionruns.connections.service import owner_of
+from actionruns.connections.service import oauth_app_owner, owner_of
 from actionruns.engine.callbacks import client_secret_owner
 from actionruns.store import Store
 from actionruns.store.store import SealedKind
@@ -23,6 +23,7 @@ BATCH = 200
 _OWNERS: dict[SealedKind, Callable[[str], str]] = {
     "authentication": owner_of,
     "client": client_secret_owner,
+    "oauth_app": oauth_app_owner,
 }
 
 

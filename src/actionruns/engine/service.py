@@ -12,6 +12,7 @@ import structlog
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
+from actionruns.connections.connect import ConnectTokens
 from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
 from actionruns.engine.catalog import Catalog
@@ -67,8 +68,15 @@ class Engine:
         self.events = RunEvents()
         self.metrics = Metrics()
         self.connections = ConnectionService(
-            self.store, self.vault, self.guard, clock, self.registry, transport=connector_transport
+            self.store,
+            self.vault,
+            self.guard,
+            clock,
+            self.registry,
+            settings,
+            transport=connector_transport,
         )
+        self.connect_tokens = ConnectTokens(self.store, self.vault, clock)
         self.catalog = Catalog(
             self.registry, self.connections, action_timeout=settings.action_timeout
         )

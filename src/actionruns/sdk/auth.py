@@ -23,13 +23,30 @@ class AuthType(StrEnum):
     OAUTH2 = "oauth2"
 
 
+TokenReader = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+"""Turns a provider's token response into the standard fields (``access_token``,
+``refresh_token``, ``expires_in``, ``token_type``, ``scope``) where it nests or names them
+differently; the rest of the response is kept beside them."""
+
+
 @dataclass(frozen=True)
 class OAuth2Config:
-    """Endpoints of an OAuth2 provider; the flow itself is driven by the connections layer."""
+    """How a provider's authorization code flow goes; the connections layer drives it.
+
+    The operator registers the service at the provider (client id and secret, and the
+    redirect URI ``<public URL>/connect/oauth/callback``).
+    """
 
     authorize_url: str
     token_url: str
     scopes: Sequence[str] = ()
+    scope_separator: str = " "  # Slack wants commas
+    # How the client authenticates at the token endpoint: in the form or with HTTP Basic.
+    token_auth_method: str = "client_secret_post"  # noqa: S105 (a method name)
+    pkce: bool = True
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    token_headers: Mapping[str, str] = field(default_factory=dict)  # GitHub: Accept: JSON
+    read_token: TokenReader | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from actionruns.store.records import (
     AuthenticationRecord,
     ClientKeyRecord,
     ClientRecord,
+    OAuthAppRecord,
     QueueStats,
     RunRecord,
 )
@@ -47,15 +48,25 @@ from actionruns.store.schema import (
     client_keys,
     clients,
     limiters,
+    oauth_apps,
     rate_windows,
     run_attempts,
     runs,
+    used_tokens,
 )
 
 T = TypeVar("T")
 # A run held back by a concurrency limit looks again after this long (or when woken).
 LIMIT_RECHECK_SECONDS = 0.5
-R = TypeVar("R", ClientRecord, ClientKeyRecord, AuthenticationRecord, RunRecord, AttemptRecord)
+R = TypeVar(
+    "R",
+    ClientRecord,
+    ClientKeyRecord,
+    OAuthAppRecord,
+    AuthenticationRecord,
+    RunRecord,
+    AttemptRecord,
+)
 
 
 def _callback_due(now: float) -> dict[str, Any]:
@@ -77,11 +88,12 @@ _FINISH_ATTEMPT = update(run_attempts).where(
 )
 
 
-SealedKind = Literal["authentication", "client"]
+SealedKind = Literal["authentication", "client", "oauth_app"]
 # Columns whose values the vault sealed, by the kind of their owner.
 _SEALED = {
     "authentication": (authentications, authentications.c.credentials),
     "client": (clients, clients.c.signing_secret),
+    "oauth_app": (oauth_apps, oauth_apps.c.client_secret),
 }
 
 
@@ -208,6 +220,43 @@ class Store:
         )
         return await self._execute(statement) > 0
 
+    # -- OAuth2 registrations and single-use tokens ---------------------------------------
+
+    async def set_oauth_app(
+        self, app_key: str, client_id: str, sealed_secret: bytes, now: float
+    ) -> None:
+        values = {"client_id": client_id, "client_secret": sealed_secret, "updated_at": now}
+
+        def work(conn: Connection) -> None:
+            updated = conn.execute(
+                update(oauth_apps).where(oauth_apps.c.id == app_key).values(**values)
+            ).rowcount
+            if not updated:
+                conn.execute(insert(oauth_apps).values(id=app_key, **values))
+
+        await self.runner.write(work)
+
+    async def get_oauth_app(self, app_key: str) -> OAuthAppRecord | None:
+        return await self._one(OAuthAppRecord, select(oauth_apps).where(oauth_apps.c.id == app_key))
+
+    async def list_oauth_apps(self) -> list[OAuthAppRecord]:
+        return await self._all(OAuthAppRecord, select(oauth_apps).order_by(oauth_apps.c.id))
+
+    async def spend_token(self, token_id: str, expires_at: float) -> bool:
+        """Record a single-use token as spent; False if it already was."""
+        try:
+            await self._execute(insert(used_tokens), {"id": token_id, "expires_at": expires_at})
+        except IntegrityError:
+            return False
+        return True
+
+    async def token_spent(self, token_id: str) -> bool:
+        query = select(used_tokens.c.id).where(used_tokens.c.id == token_id)
+        return await self.runner.read(lambda conn: conn.execute(query).first() is not None)
+
+    async def purge_used_tokens(self, now: float) -> int:
+        return await self._execute(delete(used_tokens).where(used_tokens.c.expires_at < now))
+
     # -- sealed values (key rotation) -----------------------------------------------------
 
     async def sealed_values(
@@ -244,6 +293,96 @@ class Store:
         if client_id is not None:
             query = query.where(authentications.c.client_id == client_id)
         return await self._one(AuthenticationRecord, query)
+
+    async def replace_credentials(
+        self,
+        authentication_id: str,
+        sealed: bytes,
+        access_expires_at: float | None,
+        now: float,
+        *,
+        holder: str | None = None,
+        title: str | None = None,
+    ) -> bool:
+        """Store new credentials (a refresh, a reconnect): the authentication works again,
+        and a refresh hold by ``holder`` ends in the same statement, so a rotated refresh
+        token is never lost between two writes."""
+        condition = authentications.c.id == authentication_id
+        if holder is not None:
+            condition = and_(condition, authentications.c.refresh_holder == holder)
+        values: dict[str, Any] = {
+            "credentials": sealed,
+            "access_expires_at": access_expires_at,
+            "is_expired": False,
+            "refreshed_at": now,
+            "refresh_failed_at": None,
+            "refresh_holder": None,
+            "refresh_until": None,
+            "updated_at": now,
+        }
+        if title is not None:
+            values["title"] = title
+        return await self._execute(update(authentications).where(condition).values(**values)) > 0
+
+    async def claim_refresh(
+        self, authentication_id: str, holder: str, now: float, until: float
+    ) -> bool:
+        """Take the one refresh of an authentication, across every process (single flight)."""
+        statement = (
+            update(authentications)
+            .where(
+                authentications.c.id == authentication_id,
+                or_(
+                    authentications.c.refresh_until.is_(None),
+                    authentications.c.refresh_until < now,
+                ),
+            )
+            .values(refresh_holder=holder, refresh_until=until)
+        )
+        return await self._execute(statement) > 0
+
+    async def release_refresh(
+        self, authentication_id: str, holder: str, now: float, *, expired: bool
+    ) -> None:
+        """End a refresh that failed: remember when (a cooldown), expire it if refused."""
+        values: dict[str, Any] = {
+            "refresh_holder": None,
+            "refresh_until": None,
+            "refresh_failed_at": now,
+            "updated_at": now,
+        }
+        if expired:
+            values["is_expired"] = True
+        await self._execute(
+            update(authentications)
+            .where(
+                authentications.c.id == authentication_id,
+                authentications.c.refresh_holder == holder,
+            )
+            .values(**values)
+        )
+
+    async def authentications_to_refresh(
+        self, app_keys: Sequence[str], due_before: float, stale_before: float, limit: int
+    ) -> list[AuthenticationRecord]:
+        """OAuth2 authentications whose token expires soon or was not refreshed for a day."""
+        if not app_keys:
+            return []
+        query = (
+            select(authentications)
+            .where(
+                authentications.c.app_key.in_(app_keys),
+                authentications.c.is_expired.is_(False),
+                or_(
+                    authentications.c.access_expires_at < due_before,
+                    func.coalesce(authentications.c.refreshed_at, authentications.c.created_at)
+                    < stale_before,
+                ),
+            )
+            .order_by(authentications.c.access_expires_at)
+            .limit(limit)
+        )
+        return await self._all(AuthenticationRecord, query)
 
     async def delete_authentication(self, authentication_id: str) -> bool:
         """Delete an authentication and erase its sealed credentials from the database."""

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _FORMAT = b"\x01"
 _NONCE_BYTES = 12
-_RELOAD_INTERVAL = 2.0
+_RELOAD_INTERVAL = 0.25
 
 
 class DecryptionError(Exception):
@@ -128,7 +128,7 @@ class Vault:
 
     def __init__(self, keyring: Keyring, reload: Callable[[], Keyring] | None = None) -> None:
         self._reload = reload
-        self._reloaded_at = -_RELOAD_INTERVAL
+        self._missed_at = -_RELOAD_INTERVAL
         self._use(keyring)
 
     def _use(self, keyring: Keyring) -> None:
@@ -136,19 +136,23 @@ class Vault:
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
 
     def _learn(self, key_id: str) -> None:
-        """Re-read the key set if ``key_id`` is new to this process (at most every few
-        seconds: a forged key id in a token must not cost a file read per request)."""
+        """Re-read the key set if ``key_id`` is new to this process; after a read that did not
+        find it, not again for a moment (a forged key id must not cost a read per request)."""
         if key_id in self._ciphers or self._reload is None:
             return
         now = time.monotonic()
-        if now - self._reloaded_at >= _RELOAD_INTERVAL:
-            self._reloaded_at = now
-            try:
-                reloaded = self._reload()
-            except (OSError, ValueError, KeyError):
-                return  # no readable key file: the value stays unreadable, as it was
-            if key_id in reloaded.keys:
-                self._use(reloaded)
+        if now - self._missed_at < _RELOAD_INTERVAL:
+            return
+        try:
+            reloaded = self._reload()
+        except (OSError, ValueError, KeyError):
+            reloaded = self.keyring  # no readable key file: nothing new to learn
+        if key_id not in reloaded.keys:
+            self._missed_at = now  # only misses wait: a forged key id costs little
+            return
+        # Keys this process knows stay known (a retired key may still sign a live access
+        # token); the file's primary seals from now on.
+        self._use(Keyring({**self.keyring.keys, **reloaded.keys}, reloaded.primary))
 
     @property
     def primary_key_id(self) -> str:

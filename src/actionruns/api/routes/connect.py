@@ -1,0 +1,283 @@
+"""The hosted Connect page: an end user connects (or reconnects) an account with a connect
+token the partner asked for, by filling in the app's fields or signing in with OAuth2; the
+page ends at the partner's registered redirect URI and tells the opener window."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx2
+import jinja2
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from actionruns.api.documents import page
+from actionruns.api.routes.deps import engine
+from actionruns.api.schemas import ConnectTokenRequest
+from actionruns.api.security import require
+from actionruns.connections.connect import ConnectGrant, ConnectTokenInvalid
+from actionruns.connections.oauth import CALLBACK_PATH, OAuthNotConfigured, StateInvalid
+from actionruns.engine import Engine
+from actionruns.errors import NotFound, ServiceError, ValidationFailed
+from actionruns.principal import Principal
+from actionruns.sdk.app import App
+from actionruns.sdk.auth import AuthType
+from actionruns.sdk.errors import ActionError
+
+router = APIRouter(tags=["Connect"])
+templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("actionruns.api", "templates"),
+    autoescape=True,
+    undefined=jinja2.ChainableUndefined,
+)
+
+
+@router.post("/v2/connect-tokens", status_code=201, summary="A link for an end user to connect")
+async def create_connect_token(
+    request: Request,
+    body: ConnectTokenRequest,
+    principal: Principal = Depends(require("authentication:write")),
+    service: Engine = Depends(engine),
+) -> JSONResponse:
+    app = service.catalog.app(principal, body.data.app, pointer="/data/app")
+    if body.data.authentication is not None:
+        existing = await service.connections.get(principal, body.data.authentication)
+        if existing.app_key != app.key:
+            raise ValidationFailed(
+                {"authentication": f"belongs to {existing.app_key}, not {app.key}"},
+                pointer_prefix="/data",
+            )
+    client = await service.store.get_client(principal.client_id)
+    if client is None:
+        raise NotFound("The client no longer exists.")
+    token, grant = service.connect_tokens.issue(
+        client, principal, app.key, body.data.redirect_uri, body.data.authentication
+    )
+    url = f"{service.settings.base_url}/connect/{app.key}?{urlencode({'token': token})}"
+    document = {
+        "type": "connect_token",
+        "token": token,
+        "url": url,
+        "app": app.key,
+        "end_user": grant.end_user_id,
+        "authentication": grant.authentication_id,
+        "expires_in": int(grant.expires_at - service.clock()),
+    }
+    return JSONResponse(page(request, [document], 1, 1, 0), status_code=201)
+
+
+def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(16)
+    html = templates.get_template(name).render(nonce=nonce, **context)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Content-Security-Policy": (
+                f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+                "img-src https: data:; form-action 'self'; frame-ancestors 'none'; "
+                "base-uri 'none'"
+            ),
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",  # the token is in the URL
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _refused(message: str, status: int = 400) -> HTMLResponse:
+    return _render("connect_error.html", status, message=message)
+
+
+def _app(service: Engine, app_key: str) -> App:
+    app = service.registry.app(app_key)
+    if app is None or app.auth.type is AuthType.NONE:
+        raise ConnectTokenInvalid("There is no such app to connect.")
+    return app
+
+
+def _form(
+    app: App,
+    grant: ConnectGrant,
+    token: str,
+    *,
+    status: int = 200,
+    problem: str = "",
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    return _render(
+        "connect_form.html",
+        status,
+        app=app,
+        token=token,
+        action_url=f"/connect/{app.key}",
+        authorize_url=f"/connect/{app.key}/authorize?{urlencode({'token': token})}",
+        oauth=app.auth.type is AuthType.OAUTH2,
+        fields=list(app.auth.fields),
+        problem=problem,
+        errors=errors or {},
+        values={k: v for k, v in (values or {}).items() if k not in app.auth.secret_keys},
+        reconnecting=grant.authentication_id is not None,
+    )
+
+
+def _done(
+    app: App, grant: ConnectGrant, *, authentication_id: str = "", error: str = ""
+) -> HTMLResponse:
+    """The last page: back to the partner (redirect, or a message to the opener window)."""
+    if error:
+        outcome = {"status": "error", "app": app.key, "error": error}
+    else:
+        outcome = {"status": "success", "app": app.key, "authentication_id": authentication_id}
+    separator = "&" if urlsplit(grant.redirect_uri).query else "?"
+    return_url = f"{grant.redirect_uri}{separator}{urlencode(outcome)}"
+    parts = urlsplit(grant.redirect_uri)
+    return _render(
+        "connect_done.html",
+        app=app,
+        outcome=outcome["status"],
+        message=error,
+        return_url=return_url,
+        result={"type": "actionruns:connect", **outcome},
+        origin=f"{parts.scheme}://{parts.netloc}",
+    )
+
+
+@router.get("/connect/{app_key}", include_in_schema=False)
+async def connect_page(
+    app_key: str = Path(max_length=64),
+    token: str = Query("", max_length=4096),
+    service: Engine = Depends(engine),
+) -> Response:
+    try:
+        app = _app(service, app_key)
+        grant = await service.connect_tokens.open(token, app.key)
+        if app.auth.type is AuthType.OAUTH2:
+            await service.connections.oauth_client(app)  # configured, or say so now
+    except ConnectTokenInvalid as exc:
+        return _refused(str(exc))
+    except OAuthNotConfigured as exc:
+        return _refused(str(exc), 503)
+    return _form(app, grant, token)
+
+
+@router.post("/connect/{app_key}", include_in_schema=False)
+async def submit_fields(
+    request: Request,
+    app_key: str = Path(max_length=64),
+    service: Engine = Depends(engine),
+) -> Response:
+    form = await request.form()
+    submitted = {key: value for key, value in form.items() if isinstance(value, str)}
+    token = submitted.pop("token", "")
+    try:
+        app = _app(service, app_key)
+        grant = await service.connect_tokens.open(token, app.key)
+    except ConnectTokenInvalid as exc:
+        return _refused(str(exc))
+    if app.auth.type is AuthType.OAUTH2:
+        return _refused("This app connects by signing in, not with a form.")
+    # An unchecked box is absent from the form: it means false.
+    for spec in app.auth.fields:
+        if spec.type == "boolean":
+            submitted[spec.key] = "true" if submitted.get(spec.key) else "false"
+    try:
+        credentials = service.connections.validate_fields(app, submitted)
+    except ValidationFailed as exc:
+        errors = dict(exc.problems)
+        return _form(
+            app,
+            grant,
+            token,
+            status=422,
+            problem="Check the fields below.",
+            errors=errors,
+            values=submitted,
+        )
+    try:
+        label = await service.connections.test_credentials(app, credentials)
+    except ServiceError as exc:
+        return _form(app, grant, token, status=422, problem=exc.detail, values=submitted)
+    return await _finish(service, app, grant, credentials, label)
+
+
+async def _finish(
+    service: Engine,
+    app: App,
+    grant: ConnectGrant,
+    credentials: dict[str, Any],
+    label: str | None,
+) -> HTMLResponse:
+    try:
+        await service.connect_tokens.spend(grant)
+    except ConnectTokenInvalid as exc:
+        return _refused(str(exc))
+    try:
+        record = await service.connections.save(
+            grant.principal,
+            app,
+            label or app.title,
+            credentials,
+            replacing=grant.authentication_id,
+        )
+    except ServiceError as exc:
+        return _done(app, grant, error=exc.detail)
+    return _done(app, grant, authentication_id=record.id)
+
+
+@router.get("/connect/{app_key}/authorize", include_in_schema=False)
+async def authorize(
+    app_key: str = Path(max_length=64),
+    token: str = Query("", max_length=4096),
+    service: Engine = Depends(engine),
+) -> Response:
+    try:
+        app = _app(service, app_key)
+        await service.connect_tokens.open(token, app.key)
+        client = await service.connections.oauth_client(app)
+    except ConnectTokenInvalid as exc:
+        return _refused(str(exc))
+    except OAuthNotConfigured as exc:
+        return _refused(str(exc), 503)
+    url = service.connections.flows.authorization_url(
+        app, client, {"token": token}, service.connections.oauth_transport
+    )
+    return RedirectResponse(url, status_code=302, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.get(CALLBACK_PATH, include_in_schema=False)
+async def oauth_callback(
+    state: str = Query("", max_length=8192),
+    code: str = Query("", max_length=4096),
+    error: str = Query("", max_length=200),
+    error_description: str = Query("", max_length=1000),
+    service: Engine = Depends(engine),
+) -> Response:
+    try:
+        flow = service.connections.flows.open_state(state)
+        app = _app(service, str(flow.get("app", "")))
+        grant = await service.connect_tokens.open(str(flow.get("token", "")), app.key)
+    except (StateInvalid, ConnectTokenInvalid) as exc:
+        return _refused(str(exc))
+    if error or not code:
+        reason = error_description or error or "the provider sent no authorization code"
+        return _done(app, grant, error=f"{app.title} did not grant access: {reason}.")
+    try:
+        client = await service.connections.oauth_client(app)
+        credentials = await service.connections.flows.exchange_code(
+            app, client, code, flow.get("verifier"), service.connections.oauth_transport
+        )
+        label = await service.connections.test_credentials(app, credentials)
+    except OAuthNotConfigured as exc:
+        return _refused(str(exc), 503)
+    except ActionError as exc:
+        return _done(app, grant, error=f"{app.title} refused the sign-in: {exc.detail}")
+    except ServiceError as exc:
+        return _done(app, grant, error=exc.detail)
+    except httpx2.HTTPError as exc:
+        return _done(app, grant, error=f"{app.title} could not be reached: {type(exc).__name__}")
+    return await _finish(service, app, grant, credentials, label)
