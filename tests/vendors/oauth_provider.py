@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import html
+import os
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -211,3 +212,12 @@ async def start_provider(**options: Any) -> AsyncIterator[Provider]:
     finally:
         server.should_exit = True
         await task
+
+
+def _app_from_environment() -> App | None:
+    """For worker processes a test starts: the demo app of the provider the test runs."""
+    url = os.environ.get("ACTIONRUNS_TEST_PROVIDER_URL")
+    return Provider(url).app() if url else None
+
+
+demo = _app_from_environment()

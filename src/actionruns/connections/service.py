@@ -255,6 +255,14 @@ class ConnectionService:
                     "The token could not be refreshed a moment ago; retrying later."
                 )
             if await self.store.claim_refresh(current.id, holder, now, now + REFRESH_HOLD_SECONDS):
+                # Read again under the hold: a refresh that ended between the read above and
+                # the claim has already replaced the token (and rotated the refresh token).
+                held = await self.store.get_authentication(current.id)
+                if held is not None and held.credentials != current.credentials:
+                    await self.store.release_refresh(
+                        current.id, holder, now, failed=False, expired=False
+                    )
+                    continue
                 return await self._refresh_held(app, current, credentials, holder)
             if now > deadline:
                 raise TransientError("Another refresh of this connection did not finish in time.")
@@ -271,7 +279,9 @@ class ConnectionService:
             client = await self.oauth_client(app)
             fresh = await self.flows.refresh(app, client, credentials, self.oauth_transport)
         except ExpiredAuthError:
-            await self.store.release_refresh(record.id, holder, self.clock(), expired=True)
+            await self.store.release_refresh(
+                record.id, holder, self.clock(), failed=True, expired=True
+            )
             expired = await self.store.get_authentication(record.id)
             if expired is not None:
                 await self._emit("authentication.expired", expired)
@@ -279,7 +289,9 @@ class ConnectionService:
                 "The provider refused to refresh the connection; the user must reconnect it."
             ) from None
         except (TransientError, OAuthNotConfigured):
-            await self.store.release_refresh(record.id, holder, self.clock(), expired=False)
+            await self.store.release_refresh(
+                record.id, holder, self.clock(), failed=True, expired=False
+            )
             raise
         sealed = self.vault.encrypt_json(fresh, owner=owner_of(record.id))
         await self.store.replace_credentials(

@@ -13,6 +13,7 @@ import structlog
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.connections.connect import ConnectTokens
+from actionruns.engine.auth_events import AuthenticationEvents
 from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
 from actionruns.engine.catalog import Catalog
@@ -32,6 +33,7 @@ from actionruns.vault import Keyring, Vault
 log = structlog.get_logger(__name__)
 
 PURGE_INTERVAL_SECONDS = 3600.0
+REFRESH_INTERVAL_SECONDS = 60.0
 
 
 def load_keyring(settings: Settings) -> Keyring:
@@ -77,6 +79,15 @@ class Engine:
             transport=connector_transport,
         )
         self.connect_tokens = ConnectTokens(self.store, self.vault, clock)
+        self.authentication_events = AuthenticationEvents(
+            self.store,
+            self.vault,
+            self.guard,
+            clock,
+            retry_base_seconds=settings.callback_retry_base_seconds,
+            transport=callback_transport,
+        )
+        self.connections.on_event = self.authentication_events
         self.catalog = Catalog(
             self.registry, self.connections, action_timeout=settings.action_timeout
         )
@@ -136,6 +147,8 @@ class Engine:
         )
         self._tasks.append(asyncio.create_task(self._dispatcher.run(), name="callbacks"))
         self._tasks.append(asyncio.create_task(self._purge_loop(), name="purge"))
+        if workers:
+            self._tasks.append(asyncio.create_task(self._refresh_loop(), name="refresh"))
 
     async def _purge_loop(self) -> None:
         while True:
@@ -144,9 +157,21 @@ class Engine:
                 if deleted:
                     log.info("runs_purged", count=deleted)
                 await self.store.purge_rate_windows(self.clock())
+                await self.store.purge_used_tokens(self.clock())
             except Exception:
                 log.exception("purge_failed")
             await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    async def _refresh_loop(self) -> None:
+        """Keep OAuth2 connections alive: refresh tokens before they expire, and daily."""
+        while True:
+            try:
+                refreshed = await self.connections.refresh_due()
+                if refreshed:
+                    log.info("tokens_refreshed", count=refreshed)
+            except Exception:
+                log.exception("refresh_failed")
+            await asyncio.sleep(REFRESH_INTERVAL_SECONDS)
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop leasing, give in-flight attempts ``grace`` seconds, hand back the rest."""
@@ -163,5 +188,6 @@ class Engine:
         self._workers.clear()
         if self.bus is not None:
             await self.bus.close()
+        await self.authentication_events.aclose()
         await self.guard.aclose()
         await self.store.close()

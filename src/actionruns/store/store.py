@@ -342,15 +342,13 @@ class Store:
         return await self._execute(statement) > 0
 
     async def release_refresh(
-        self, authentication_id: str, holder: str, now: float, *, expired: bool
+        self, authentication_id: str, holder: str, now: float, *, failed: bool, expired: bool
     ) -> None:
-        """End a refresh that failed: remember when (a cooldown), expire it if refused."""
-        values: dict[str, Any] = {
-            "refresh_holder": None,
-            "refresh_until": None,
-            "refresh_failed_at": now,
-            "updated_at": now,
-        }
+        """End a refresh hold without new credentials: unneeded after all, or failed (its
+        time starts a cooldown), or refused by the provider (the authentication expires)."""
+        values: dict[str, Any] = {"refresh_holder": None, "refresh_until": None}
+        if failed:
+            values.update(refresh_failed_at=now, updated_at=now)
         if expired:
             values["is_expired"] = True
         await self._execute(

@@ -1,0 +1,99 @@
+"""``authentication.expired`` and ``authentication.recovered``, posted to the client's events
+URL and signed like run callbacks, so a partner can ask its user to reconnect (and stop
+asking once they have).
+
+Deliveries are retried a few times with backoff in the process that saw the change; they are
+notices, not records: the authentication's ``is_expired`` is the truth to poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+import structlog
+
+from actionruns.engine.callbacks import SIGNATURE_HEADER, client_secret_owner, sign
+from actionruns.sdk.outbound import OutboundGuard
+from actionruns.store import AuthenticationRecord, Store
+from actionruns.vault import Vault
+
+log = structlog.get_logger(__name__)
+
+DELIVERY_ATTEMPTS = 5
+DELIVERY_TIMEOUT_SECONDS = 10.0
+
+
+def event_document(event: str, record: AuthenticationRecord, now: float) -> dict[str, Any]:
+    return {
+        "type": event,
+        "created_at": datetime.fromtimestamp(now, UTC).isoformat(),
+        "data": {
+            "type": "authentication",
+            "id": record.id,
+            "app": record.app_key,
+            "end_user": record.end_user_id,
+            "title": record.title,
+            "is_expired": record.is_expired,
+        },
+    }
+
+
+class AuthenticationEvents:
+    def __init__(
+        self,
+        store: Store,
+        vault: Vault,
+        guard: OutboundGuard,
+        clock: Callable[[], float],
+        *,
+        retry_base_seconds: float = 2.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.vault = vault
+        self.clock = clock
+        self.retry_base_seconds = retry_base_seconds
+        self._client = httpx2.AsyncClient(
+            transport=transport or guard.http_transport(),
+            timeout=DELIVERY_TIMEOUT_SECONDS,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._deliveries: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, event: str, record: AuthenticationRecord) -> None:
+        client = await self.store.get_client(record.client_id)
+        if client is None or not client.events_url:
+            return
+        secret = self.vault.decrypt(client.signing_secret, owner=client_secret_owner(client.id))
+        body = json.dumps(event_document(event, record, self.clock())).encode()
+        task = asyncio.create_task(self._deliver(client.events_url, secret, body, event))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, url: str, secret: bytes, body: bytes, event: str) -> None:
+        for attempt in range(DELIVERY_ATTEMPTS):
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(secret, int(self.clock()), body),
+            }
+            try:
+                response = await self._client.post(url, content=body, headers=headers)
+                if response.status_code < 300:
+                    return
+                reason = f"HTTP {response.status_code}"
+            except httpx2.HTTPError as exc:
+                reason = type(exc).__name__
+            log.warning("event_delivery_failed", event=event, attempt=attempt + 1, reason=reason)
+            await asyncio.sleep(self.retry_base_seconds * 2**attempt)
+
+    async def aclose(self) -> None:
+        for task in list(self._deliveries):
+            task.cancel()
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        await self._client.aclose()

@@ -1,0 +1,201 @@
+"""OAuth2 tokens refreshed without anyone thinking about it: shortly before they expire, on
+a 401, once for many concurrent runs (across worker processes too), and a refused refresh
+expires the connection and tells the partner."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from actionruns.engine.callbacks import verify
+from actionruns.principal import Principal
+from tests.conftest import ApiClient, Service, ServiceFactory
+from tests.processes import start_worker
+from tests.vendors.oauth_provider import CLIENT_ID, CLIENT_SECRET, Provider, start_provider
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[Provider]:
+    async with start_provider() as running:
+        yield running
+
+
+async def connected(
+    start_service: ServiceFactory, provider: Provider, **settings: Any
+) -> tuple[Service, ApiClient, str]:
+    """A service with the demo app and one end user's connection to the provider."""
+    service = await start_service(apps=[provider.app()], **settings)
+    app = service.engine.registry.app("demo")
+    assert app is not None
+    await service.engine.connections.set_oauth_client(app, CLIENT_ID, CLIENT_SECRET)
+    flows = service.engine.connections.flows
+    async with httpx2.AsyncClient(base_url=provider.base_url) as http:
+        consent = await http.post(
+            "/authorize",
+            data={
+                "client_id": CLIENT_ID,
+                "redirect_uri": flows.redirect_uri,
+                "state": "s",
+                "decision": "allow",
+            },
+        )
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    client = await service.engine.connections.oauth_client(app)
+    credentials = await flows.exchange_code(
+        app, client, code, None, service.engine.connections.oauth_transport
+    )
+    acme = await service.new_client("acme")
+    alice = acme.acting_for("alice")
+    # Saved for the end user, as the Connect page does.
+    record = await service.engine.connections.save(
+        _principal(acme.client_id, "alice"), app, "Ada", credentials
+    )
+    return service, alice, record.id
+
+
+def _principal(client_id: str, end_user: str) -> Principal:
+    return Principal(client_id, frozenset({"authentication"}), None, end_user)
+
+
+async def run_profile(alice: ApiClient, authentication: str) -> dict[str, Any]:
+    return await alice.wait(await alice.run("demo.read_profile", {}, authentication))
+
+
+async def test_a_token_about_to_expire_is_refreshed_first(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    service, alice, authentication = await connected(start_service, provider)
+    assert (await run_profile(alice, authentication))["status"] == "success"
+    assert provider.refresh_calls == 0
+
+    service.clock.advance(3600 - 100)  # inside the five-minute margin
+    run = await run_profile(alice, authentication)
+    assert run["status"] == "success" and run["attempts"] == 1
+    assert provider.refresh_calls == 1
+    record = await service.engine.store.get_authentication(authentication)
+    assert record is not None and record.access_expires_at is not None
+    assert record.access_expires_at > service.clock() + 3000
+    # The rotated refresh token was saved: the next refresh works with it.
+    service.clock.advance(3600 - 100)
+    assert (await run_profile(alice, authentication))["status"] == "success"
+    assert provider.refresh_calls == 2
+
+
+async def test_a_401_refreshes_once_and_retries(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    _, alice, authentication = await connected(start_service, provider)
+    provider.revoke_access()
+    run = await run_profile(alice, authentication)
+    assert run["status"] == "success", run
+    assert run["results"] == [{"id": "u-1", "name": "Ada Lovelace"}]
+    assert provider.refresh_calls == 1
+
+
+async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
+    start_service: ServiceFactory, provider: Provider, httpserver: HTTPServer
+) -> None:
+    events: list[dict[str, Any]] = []
+
+    def receive(request: Request) -> Response:
+        assert verify(
+            signing_secret.encode(), request.headers["X-Actionruns-Signature"], request.get_data()
+        )
+        events.append(json.loads(request.get_data()))
+        return Response("ok")
+
+    httpserver.expect_request("/events", method="POST").respond_with_handler(receive)
+    service, alice, authentication = await connected(start_service, provider)
+    signing_secret = alice.signing_secret
+    await service.engine.clients.set_events_url("acme", httpserver.url_for("/events"))
+
+    provider.revoke_access()
+    provider.reject_refresh = True
+    run = await run_profile(alice, authentication)
+    assert run["status"] == "error"
+    assert run["errors"][0]["code"] == "authentication"
+    assert "reconnect" in run["errors"][0]["detail"]
+    listed = (await alice.get(f"/v2/authentications/{authentication}")).json()["data"]
+    assert listed["is_expired"] is True
+    refused = await alice.post(
+        "/v2/action-runs",
+        json={"data": {"action": "demo.read_profile", "authentication": authentication}},
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["meta"]["is_expired"]
+    for _ in range(100):
+        if events:
+            break
+        await asyncio.sleep(0.05)
+    assert [event["type"] for event in events] == ["authentication.expired"]
+    assert events[0]["data"]["id"] == authentication and events[0]["data"]["end_user"] == "alice"
+    assert "access_token" not in json.dumps(events) and "at-" not in json.dumps(events)
+
+    # Reconnecting in place recovers it, and says so.
+    provider.reject_refresh = False
+    app = service.engine.registry.app("demo")
+    assert app is not None
+    fresh = {"access_token": next(iter(provider.access_tokens), "x"), "token_type": "Bearer"}
+    provider.access_tokens[fresh["access_token"]] = 10**12
+    await service.engine.connections.save(
+        _principal(alice.client_id, "alice"), app, "Ada", fresh, replacing=authentication
+    )
+    assert (await run_profile(alice, authentication))["status"] == "success"
+    for _ in range(100):
+        if len(events) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert events[1]["type"] == "authentication.recovered"
+
+
+async def test_twenty_concurrent_runs_refresh_once(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    service, alice, authentication = await connected(start_service, provider, worker_concurrency=32)
+    provider.refresh_delay = 0.3  # long enough that every run arrives while it is under way
+    service.clock.advance(3600 - 60)
+    runs = await asyncio.gather(
+        *(alice.run("demo.read_profile", {}, authentication) for _ in range(20))
+    )
+    finished = await asyncio.gather(*(alice.wait(run_id) for run_id in runs))
+    assert [run["status"] for run in finished] == ["success"] * 20, [
+        run["errors"] for run in finished if run["errors"]
+    ]
+    assert provider.refresh_calls == 1
+
+
+async def test_two_worker_processes_refresh_once(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    # Real time in the workers: a margin longer than the token's life makes it due now.
+    service, alice, authentication = await connected(
+        start_service, provider, workers=False, refresh_margin_seconds=4000.0
+    )
+    provider.access_seconds = 7200  # the refreshed token is not due again
+    provider.refresh_delay = 0.5
+    environment = {
+        "ACTIONRUNS_CONNECTORS": "tests.vendors.oauth_provider:demo",
+        "ACTIONRUNS_TEST_PROVIDER_URL": provider.base_url,
+        "ACTIONRUNS_OUTBOUND_ALLOW": "127.0.0.0/8",
+        "ACTIONRUNS_REFRESH_MARGIN_SECONDS": "4000",
+    }
+    workers = [start_worker(service, concurrency=8, **environment) for _ in range(2)]
+    try:
+        runs = [await alice.run("demo.read_profile", {}, authentication) for _ in range(16)]
+        finished = [await alice.wait(run_id, seconds=30) for run_id in runs]
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            await asyncio.to_thread(worker.wait, 20)
+    assert [run["status"] for run in finished] == ["success"] * 16, finished
+    assert provider.refresh_calls == 1
+    attempts = [await service.engine.store.list_attempts(run_id) for run_id in runs]
+    assert len({attempt.worker for attempt_list in attempts for attempt in attempt_list}) == 2
