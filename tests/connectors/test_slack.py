@@ -30,7 +30,7 @@ def slack() -> Iterator[SlackEmulator]:
 
 @pytest.fixture
 async def ctx(slack: SlackEmulator) -> AsyncIterator[Context]:
-    credentials = {"api_key": TOKEN}
+    credentials = {"access_token": TOKEN}
     async with open_context(
         app.auth, credentials, OutboundGuard(), app_key="slack", transport=slack.transport
     ) as context:
@@ -203,18 +203,22 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, slack: SlackE
 
     apps = (await acme.get("/v2/apps", params={"limit": 100})).json()["data"]
     listed = next(item for item in apps if item["slug"] == "slack")
-    assert listed["auth_type"] == "api_key"
+    assert listed["auth_type"] == "oauth2"
     actions = (await acme.get("/v2/actions", params={"app": "slack"})).json()["data"]
     assert {action["key"] for action in actions} == set(ACTIONS)
 
     refused = await acme.post(
         "/v2/authentications",
         json={
-            "data": {"app": "slack", "title": "x", "authentication_fields": {"api_key": "xoxb-bad"}}
+            "data": {
+                "app": "slack",
+                "title": "x",
+                "authentication_fields": {"access_token": "xoxb-bad"},
+            }
         },
     )
     assert refused.status_code == 422, refused.text
-    authentication = await acme.connect("slack", {"api_key": TOKEN}, title="Example Co")
+    authentication = await acme.connect("slack", {"access_token": TOKEN}, title="Example Co")
 
     choices = await acme.post(
         "/v2/actions/slack.send_channel_message/inputs/channel/choices",

@@ -56,11 +56,14 @@ def _session(
     client: OAuthClient,
     redirect_uri: str,
     transport: httpx2.AsyncBaseTransport,
+    *,
+    with_scope: bool = True,
 ) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
         client_id=client.client_id,
         client_secret=client.client_secret,
-        scope=config.scope_separator.join(config.scopes) or None,
+        # A refresh asks for the scopes already granted: no scope parameter (RFC 6749 §6).
+        scope=(config.scope_separator.join(config.scopes) or None) if with_scope else None,
         redirect_uri=redirect_uri,
         token_endpoint_auth_method=config.token_auth_method,
         code_challenge_method="S256" if config.pkce else None,
@@ -168,7 +171,9 @@ class OAuthFlows:
         refresh_token = credentials.get("refresh_token")
         if not refresh_token:
             raise ExpiredAuthError("The access token expired and there is no refresh token.")
-        async with _session(config, client, self.redirect_uri, transport) as session:
+        async with _session(
+            config, client, self.redirect_uri, transport, with_scope=False
+        ) as session:
             token = await self._token_call(
                 session.refresh_token(
                     config.token_url,

@@ -132,12 +132,6 @@ class ConnectionService:
     async def create(
         self, principal: Principal, app: App, title: str, fields: Mapping[str, Any]
     ) -> AuthenticationRecord:
-        if app.auth.type is AuthType.OAUTH2:
-            raise Unprocessable(
-                f"{app.title} connects with OAuth2: open the Connect page "
-                "(POST /v2/connect-tokens) for the user to sign in there.",
-                pointer="/data/app",
-            )
         credentials = self.validate_fields(app, fields)
         label = await self.test_credentials(app, credentials)
         return await self.save(principal, app, title or label or app.title, credentials)

@@ -9,8 +9,10 @@ repositories of the user (https://docs.github.com/en/rest/repos/repos#list-repos
 paginated with ``page``/``per_page`` and a ``Link`` header), rate limits
 (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api: 403 or 429
 with ``x-ratelimit-remaining: 0`` until ``x-ratelimit-reset``, or ``retry-after`` for
-secondary limits). Token auth (a fine-grained or classic personal access token) until the
-connections work brings OAuth2.
+secondary limits); OAuth:
+https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps (web
+flow with PKCE, the code exchanged at login/oauth/access_token with ``Accept:
+application/json``; errors come as HTTP 200 with ``error``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from actionruns.sdk import (
     Context,
     FieldType,
     InputField,
+    OAuth2Config,
     OutputField,
     ThrottledError,
 )
@@ -182,10 +185,15 @@ app = App(
     key="github",
     title="GitHub",
     description="Open, update and find issues, comment on them and publish releases on GitHub.",
-    auth=Auth.api_key(
-        label="Personal access token",
-        help_text="A fine-grained token with Issues and Contents (read and write) on the "
-        "repositories to automate, from Settings → Developer settings.",
+    auth=Auth.oauth2_bearer(
+        OAuth2Config(
+            authorize_url="https://github.com/login/oauth/authorize",
+            token_url="https://github.com/login/oauth/access_token",  # noqa: S106 (a URL)
+            scopes=("repo",),
+            token_headers={"Accept": "application/json"},
+        ),
+        help_text="A fine-grained personal access token with Issues and Contents (read and "
+        "write) on the repositories to automate, if you have one.",
     ),
     test=test_token,
     categories=("developer-tools",),

@@ -7,8 +7,10 @@ https://api.slack.com/methods/conversations.list (cursor pagination),
 https://api.slack.com/methods/users.lookupByEmail, https://api.slack.com/methods/auth.test,
 https://api.slack.com/methods/conversations.open (a direct message channel),
 https://api.slack.com/methods/chat.update, https://api.slack.com/methods/reactions.add,
-https://api.slack.com/methods/conversations.create, https://api.slack.com/methods/users.list.
-Token auth for now; OAuth2 comes with the connections work.
+https://api.slack.com/methods/conversations.create, https://api.slack.com/methods/users.list;
+OAuth v2: https://docs.slack.dev/authentication/installing-with-oauth (authorize at
+slack.com/oauth/v2/authorize with comma-separated bot scopes; exchange the code at
+oauth.v2.access with the client credentials in HTTP Basic; errors as ``{"ok": false}``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from actionruns.sdk import (
     FieldType,
     HaltError,
     InputField,
+    OAuth2Config,
     OutputField,
     ThrottledError,
     TransientError,
@@ -40,6 +43,17 @@ from actionruns.sdk.pagination import cursor_page
 
 API = "https://slack.com/api"
 CHANNELS_PER_PAGE = 200
+BOT_SCOPES = (
+    "chat:write",
+    "chat:write.customize",
+    "channels:read",
+    "groups:read",
+    "im:write",
+    "reactions:write",
+    "channels:manage",
+    "users:read",
+    "users:read.email",
+)
 # The token no longer works: the user must reconnect.
 _EXPIRED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 # Slack's own trouble: worth another try.
@@ -76,6 +90,12 @@ async def _call(ctx: Context, method: str, **request: Any) -> dict[str, Any]:
     http_method = "POST" if "json" in request else "GET"
     response = await ctx.http.request(http_method, f"{API}/{method}", **request)
     return _raise_for_slack(response)
+
+
+def read_slack_token(response: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The bot token of an oauth.v2.access answer, with the workspace it belongs to; the
+    installing user's own token (``authed_user``) is not kept."""
+    return {key: value for key, value in response.items() if key not in ("ok", "authed_user")}
 
 
 async def test_token(ctx: Context) -> str:
@@ -268,10 +288,17 @@ app = App(
     key="slack",
     title="Slack",
     description="Post messages to channels and find people in a Slack workspace.",
-    auth=Auth.api_key(
-        label="Bot token",
-        help_text="A bot token (xoxb-…) with chat:write, channels:read, groups:read and "
-        "users:read.email.",
+    auth=Auth.oauth2_bearer(
+        OAuth2Config(
+            authorize_url="https://slack.com/oauth/v2/authorize",
+            token_url=f"{API}/oauth.v2.access",
+            scopes=BOT_SCOPES,
+            scope_separator=",",
+            # Slack asks for the client credentials with HTTP Basic rather than in the form.
+            token_auth_method="client_secret_basic",  # noqa: S106 (a method name)
+            read_token=read_slack_token,
+        ),
+        help_text="A bot token (xoxb-…) with the scopes listed in the docs, if you have one.",
     ),
     test=test_token,
     categories=("communication", "team-chat"),

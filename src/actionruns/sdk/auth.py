@@ -107,11 +107,29 @@ class Auth:
         return cls(AuthType.CUSTOM, fields=tuple(fields), apply=apply)
 
     @classmethod
-    def oauth2_bearer(cls, config: OAuth2Config) -> Auth:
+    def oauth2_bearer(cls, config: OAuth2Config, *, help_text: str = "") -> Auth:
+        """OAuth2 through the Connect page; a partner that already holds a token for the user
+        may also give it directly as ``access_token`` (and ``refresh_token``)."""
+
         def apply(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
             request.headers["Authorization"] = f"Bearer {credentials['access_token']}"
 
-        return cls(AuthType.OAUTH2, apply=apply, oauth2=config)
+        token_fields = (
+            InputField(
+                "access_token",
+                "Access token",
+                FieldType.PASSWORD,
+                required=True,
+                help_text=help_text or "An OAuth2 access token for the account.",
+            ),
+            InputField(
+                "refresh_token",
+                "Refresh token",
+                FieldType.PASSWORD,
+                help_text="The refresh token that came with it, if any.",
+            ),
+        )
+        return cls(AuthType.OAUTH2, fields=token_fields, apply=apply, oauth2=config)
 
 
 @dataclass
