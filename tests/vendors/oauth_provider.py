@@ -53,6 +53,7 @@ class Provider:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     reject_refresh: bool = False
     refresh_delay: float = 0.0
+    issued: list[str] = field(default_factory=list)  # every token handed out, for scans
 
     def revoke_access(self) -> None:
         """Every access token stops working (the provider revoked them early)."""
@@ -62,6 +63,7 @@ class Provider:
         access, refresh = "at-" + secrets.token_hex(12), "rt-" + secrets.token_hex(12)
         self.access_tokens[access] = time.time() + self.access_seconds
         self.refresh_tokens.add(refresh)
+        self.issued += [access, refresh]
         return {
             "access_token": access,
             "refresh_token": refresh,
