@@ -132,6 +132,19 @@ class Auth:
         return cls(AuthType.OAUTH2, fields=token_fields, apply=apply, oauth2=config)
 
 
+def http_basic(
+    username: Callable[[Mapping[str, Any]], str], password: Callable[[Mapping[str, Any]], str]
+) -> ApplyCredentials:
+    """HTTP Basic from an app's own fields, e.g. Twilio's account SID and auth token, or
+    Zendesk's ``{email}/token`` and API token."""
+
+    def apply(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
+        pair = f"{username(credentials)}:{password(credentials)}".encode()
+        request.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+
+    return apply
+
+
 @dataclass
 class CredentialsAuth(httpx2.Auth):
     """An httpx auth flow that puts an authentication's credentials on every request."""
