@@ -42,7 +42,9 @@ def error_message(response: httpx2.Response) -> str:
         text = response.text.strip()
         return text[:500] if text else f"HTTP {response.status_code} {response.reason_phrase}"
     if isinstance(body, dict):
-        for key in ("message", "error_description", "error", "detail", "title"):
+        # Common shapes: {"message"}, OAuth's {"error_description"}, problem+json's
+        # {"detail"}, Postmark's {"Message"}.
+        for key in ("message", "Message", "error_description", "error", "detail", "title"):
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
