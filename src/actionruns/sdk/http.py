@@ -50,7 +50,13 @@ def error_message(response: httpx2.Response) -> str:
                 return value
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return str(value["message"])
+        # Jira: {"errorMessages": [...], "errors": {"field": "message"}}.
+        listed = body.get("errorMessages")
+        if isinstance(listed, list) and listed and isinstance(listed[0], str):
+            return "; ".join(listed)
         errors = body.get("errors")
+        if isinstance(errors, dict) and errors:
+            return "; ".join(f"{key}: {value}" for key, value in errors.items())
         if isinstance(errors, list) and errors:
             first = errors[0]
             if isinstance(first, dict) and isinstance(first.get("message"), str):
