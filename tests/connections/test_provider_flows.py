@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from actionruns.connections.oauth import OAuthClient, OAuthFlows, StateInvalid
-from actionruns.connectors import github, slack
+from actionruns.connectors import github, hubspot, slack
 from actionruns.sdk import App, ExpiredAuthError
 from actionruns.vault import Keyring, Vault
 
@@ -202,3 +202,38 @@ async def test_a_state_from_elsewhere_or_too_old_is_refused() -> None:
     late = OAuthFlows(sealing.vault, BASE, clock=lambda: 1_800_000_000.0 + 3600)
     with pytest.raises(StateInvalid, match="too long"):
         late.open_state(state)
+
+
+def test_hubspot_authorize_url() -> None:
+    params, verifier = authorize(hubspot.app)
+    assert params["_url"] == "https://app.hubspot.com/oauth/authorize"
+    assert (
+        params["scope"].split(" ")[0] == "oauth" and "crm.objects.contacts.write" in params["scope"]
+    )
+    assert verifier and params["code_challenge_method"] == "S256"
+
+
+async def test_hubspot_tokens_last_thirty_minutes_and_refresh_with_the_secret_in_the_form() -> None:
+    answer = {
+        "access_token": "CJSP5qf1KhICAQEYs-gDIIGOBii1-recorded",
+        "refresh_token": "6f18f21e-a743-4509-b7fd-1a5e632fffa1",
+        "expires_in": 1800,
+        "token_type": "bearer",
+    }
+    transport, seen = provider(answer)
+    credentials = await flows().exchange_code(hubspot.app, CLIENT, "code-hs", "h" * 43, transport)
+    sent = form(seen[0])
+    assert str(seen[0].url) == "https://api.hubapi.com/oauth/v1/token"
+    assert (
+        sent["grant_type"] == "authorization_code" and sent["client_secret"] == CLIENT.client_secret
+    )
+    assert credentials["expires_at"] == 1_800_000_000.0 + 1800
+
+    refreshed = await flows().refresh(hubspot.app, CLIENT, credentials, transport)
+    assert form(seen[1]) == {
+        "grant_type": "refresh_token",
+        "refresh_token": "6f18f21e-a743-4509-b7fd-1a5e632fffa1",
+        "client_id": CLIENT.client_id,
+        "client_secret": CLIENT.client_secret,
+    }
+    assert refreshed["access_token"] == answer["access_token"]

@@ -107,7 +107,13 @@ class Auth:
         return cls(AuthType.CUSTOM, fields=tuple(fields), apply=apply)
 
     @classmethod
-    def oauth2_bearer(cls, config: OAuth2Config, *, help_text: str = "") -> Auth:
+    def oauth2_bearer(
+        cls,
+        config: OAuth2Config,
+        *,
+        help_text: str = "",
+        extra_fields: Sequence[InputField] = (),
+    ) -> Auth:
         """OAuth2 through the Connect page; a partner that already holds a token for the user
         may also give it directly as ``access_token`` (and ``refresh_token``)."""
 
@@ -128,6 +134,7 @@ class Auth:
                 FieldType.PASSWORD,
                 help_text="The refresh token that came with it, if any.",
             ),
+            *extra_fields,
         )
         return cls(AuthType.OAUTH2, fields=token_fields, apply=apply, oauth2=config)
 

@@ -41,6 +41,8 @@ def error_message(response: httpx2.Response) -> str:
     except ValueError:
         text = response.text.strip()
         return text[:500] if text else f"HTTP {response.status_code} {response.reason_phrase}"
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]  # Salesforce: [{"message", "errorCode", "fields"}]
     if isinstance(body, dict):
         # Common shapes: {"message"}, OAuth's {"error_description"}, problem+json's
         # {"detail"}, Postmark's {"Message"}.
