@@ -27,7 +27,7 @@ from actionruns.sdk import (
     OutputField,
     ThrottledError,
 )
-from actionruns.sdk.http import raise_for_status
+from actionruns.sdk.graphql import graphql
 from actionruns.sdk.pagination import cursor_page
 
 API = "https://api.linear.app/graphql"
@@ -38,30 +38,11 @@ CREATE = """mutation IssueCreate($input: IssueCreateInput!) {
   issueCreate(input: $input) { success issue { id identifier title url priority } }
 }"""
 VIEWER = "query Viewer { viewer { name email } }"
+CODES = {"AUTHENTICATION_ERROR": ExpiredAuthError, "RATELIMITED": ThrottledError}
 
 
 async def _graphql(ctx: Context, query: str, variables: Mapping[str, Any] | None = None) -> Any:
-    response = await ctx.http.post(API, json={"query": query, "variables": dict(variables or {})})
-    try:
-        body = response.json()
-    except ValueError:
-        raise_for_status(response)
-        raise
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if errors:
-        first = errors[0]
-        code = (first.get("extensions") or {}).get("code", "")
-        message = (first.get("extensions") or {}).get("userPresentableMessage") or first.get(
-            "message", "Linear refused the request."
-        )
-        meta = {"linear_error": code}
-        if code == "AUTHENTICATION_ERROR":
-            raise ExpiredAuthError(message, meta=meta)
-        if code == "RATELIMITED":
-            raise ThrottledError(message, delay=60.0, meta=meta)
-        raise HaltError(message, meta=meta)
-    raise_for_status(response)
-    return body["data"]
+    return await graphql(ctx, API, query, variables, codes=CODES)
 
 
 async def test_key(ctx: Context) -> str:
