@@ -250,6 +250,8 @@ async def replay(fixtures: AppFixtures, case: Case) -> list[str]:
                 outcome = await perform_with_fields(action, ctx, case.inputs)
         except (ActionError, FieldErrors) as exc:
             error = exc
+        except Exception as exc:  # a connector bug: report it, keep checking the others
+            return [f"{case.name}: crashed with {type(exc).__name__}: {exc}"]
     problems = transport.problems + _outcome_problems(case, outcome, error)
     if transport.exchanges:
         problems.append(f"{len(transport.exchanges)} recorded requests were never made")
