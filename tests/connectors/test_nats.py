@@ -91,3 +91,20 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, server: Any) 
 
     assert run["status"] == "success", run
     assert (await subscription.next_msg(timeout=5)).data == b"hello"
+
+    stream = server.jetstream()
+    name = f"E2E_{uuid.uuid4().hex[:8]}"
+    await stream.add_stream(name=name, subjects=[f"{subject}.js"])
+    try:
+        acked = await acme.wait(
+            await acme.run(
+                "nats.jetstream_publish",
+                {"subject": f"{subject}.js", "message": "stored"},
+                authentication,
+            )
+        )
+        assert acked["status"] == "success", acked
+        assert acked["results"][0]["stream"] == name
+        assert (await stream.get_msg(name, 1)).data == b"stored"
+    finally:
+        await stream.delete_stream(name)

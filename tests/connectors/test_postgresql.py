@@ -154,6 +154,21 @@ async def test_end_to_end_over_http(
     )
     assert run["status"] == "success", run
     assert await connection.fetchval("SELECT customer FROM orders") == "Grace"
+    for action, inputs in [
+        (
+            "update_rows",
+            {
+                "table": "orders",
+                "match_column": "customer",
+                "match_value": "Grace",
+                "column_paid": 1,
+            },
+        ),
+        ("run_query", {"query": "SELECT customer, paid FROM orders"}),
+    ]:
+        run = await acme.wait(await acme.run(f"postgresql.{action}", inputs, authentication))
+        assert run["status"] == "success", run
+    assert run["results"] == [{"customer": "Grace", "paid": True}]
     missing = await acme.wait(
         await acme.run("postgresql.insert_row", {"table": "orders"}, authentication)
     )

@@ -103,3 +103,21 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, server: aiore
     assert run["status"] == "success", run
     assert run["results"] == [{"key": name, "length": 2}]
     assert await server.lrange(name, 0, -1) == ["job-1", "job-2"]
+
+    value_key = key()
+    stored = await acme.wait(
+        await acme.run("redis.set_value", {"key": value_key, "value": "v"}, authentication)
+    )
+    assert stored["status"] == "success", stored
+    assert await server.get(value_key) == "v"
+    pubsub = server.pubsub()
+    channel = key()
+    await pubsub.subscribe(channel)
+    await pubsub.get_message(timeout=1)  # the subscription confirmation
+    published = await acme.wait(
+        await acme.run("redis.publish", {"channel": channel, "message": "hi"}, authentication)
+    )
+    assert published["status"] == "success", published
+    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
+    assert message is not None and message["data"] == "hi"
+    await pubsub.aclose()

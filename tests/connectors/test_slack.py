@@ -237,6 +237,21 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, slack: SlackE
     assert run["status"] == "success", run
     assert slack.messages[-1]["text"] == "Release 1.2 is out"
     assert run["results"][0]["ts"] == slack.messages[-1]["ts"]
+    posted_ts = run["results"][0]["ts"]
+
+    # Every other action, through the API too.
+    for action, inputs in [
+        ("send_direct_message", {"user": "U00000001", "text": "psst"}),
+        ("update_message", {"channel": "C00000003", "ts": posted_ts, "text": "Release 1.2.1"}),
+        ("add_reaction", {"channel": "C00000003", "ts": posted_ts, "name": "tada"}),
+        ("create_channel", {"name": "release-crew"}),
+        ("find_user_by_email", {"email": "ada@example.com"}),
+    ]:
+        other = await acme.wait(await acme.run(f"slack.{action}", inputs, authentication))
+        assert other["status"] == "success", (action, other)
+    assert other["results"][0]["id"] == "U00000001"
+    released = next(m for m in slack.messages if m["ts"] == posted_ts)
+    assert released["text"] == "Release 1.2.1" and released["reactions"] == ["tada"]
 
     # Slack throttles once: the run waits as told and succeeds on its second attempt.
     slack.fail_next(429, headers={"Retry-After": "1"})

@@ -177,6 +177,21 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, httpserver: H
     assert run["results"][0]["status"] == 200
     assert run["results"][0]["body"] == {"thanks": True}
 
+    httpserver.expect_oneshot_request(
+        "/graphql",
+        method="POST",
+        json={"query": "query Me { me { name } }"},
+    ).respond_with_json({"data": {"me": {"name": "Ada"}}})
+    graphql = await acme.wait(
+        await acme.run(
+            "webhooks.graphql_request",
+            {"url": httpserver.url_for("/graphql"), "query": "query Me { me { name } }"},
+        )
+    )
+    httpserver.check_assertions()
+    assert graphql["status"] == "success", graphql
+    assert graphql["results"][0]["data"] == {"me": {"name": "Ada"}}
+
 
 async def test_the_outbound_guard_stops_private_destinations(
     start_service: ServiceFactory, httpserver: HTTPServer
