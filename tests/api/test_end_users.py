@@ -210,6 +210,19 @@ async def test_end_users_never_see_each_others_records(service: Service) -> None
                 "/v2/actions/secretive.echo/inputs",
                 json={"data": {"authentication": authentication}},
             ),
+            await intruder.post(
+                "/v2/authentications/" + authentication + "/test",
+            ),
+            await intruder.post(
+                "/v2/connect-tokens",
+                json={
+                    "data": {
+                        "app": "secretive",
+                        "redirect_uri": "https://app.example.com/back",
+                        "authentication": authentication,
+                    }
+                },
+            ),
         ):
             assert response.status_code == 404, response.text
             assert "Alice co" not in response.text and "sk-alice" not in response.text

@@ -199,3 +199,41 @@ async def test_two_worker_processes_refresh_once(
     assert provider.refresh_calls == 1
     attempts = [await service.engine.store.list_attempts(run_id) for run_id in runs]
     assert len({attempt.worker for attempt_list in attempts for attempt in attempt_list}) == 2
+
+
+async def test_the_background_loop_refreshes_due_and_idle_tokens_and_cools_down(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    service, alice, authentication = await connected(start_service, provider, workers=False)
+    connections = service.engine.connections
+    assert await connections.refresh_due() == 0  # nothing is due yet
+
+    service.clock.advance(3600 - 100)  # about to expire
+    assert await connections.refresh_due() == 1 and provider.refresh_calls == 1
+
+    service.clock.advance(3600 - 100)
+    provider.fail_refresh_status = 503
+    assert await connections.refresh_due() == 0 and provider.refresh_calls == 2
+    assert await connections.refresh_due() == 0 and provider.refresh_calls == 2  # cooling down
+    provider.fail_refresh_status = None
+    service.clock.advance(61)
+    assert await connections.refresh_due() == 1 and provider.refresh_calls == 3
+    record = await service.engine.store.get_authentication(authentication)
+    assert record is not None and not record.is_expired and record.refresh_failed_at is None
+
+    # A token given directly, with no known expiry, is refreshed once a day all the same.
+    issued = provider.issue()  # tokens as the provider would hand them out
+    direct = await alice.connect(
+        "demo",
+        {"access_token": issued["access_token"], "refresh_token": issued["refresh_token"]},
+    )
+    service.clock.advance(2 * 86_400)
+    calls = provider.refresh_calls
+    assert await connections.refresh_due() == 2  # both: one idle for a day, one expired
+    assert provider.refresh_calls == calls + 2
+    direct_record = await service.engine.store.get_authentication(direct)
+    assert direct_record is not None and direct_record.refreshed_at is not None
+
+    metrics = (await service.http.get("/metrics")).text
+    assert 'actionruns_token_refreshes_total{app="demo",outcome="refreshed"} 4.0' in metrics
+    assert 'actionruns_token_refreshes_total{app="demo",outcome="failed"} 1.0' in metrics

@@ -52,6 +52,7 @@ class Provider:
     refresh_calls: int = 0
     token_requests: list[dict[str, str]] = field(default_factory=list)
     reject_refresh: bool = False
+    fail_refresh_status: int | None = None  # e.g. 503: the provider is down for a while
     refresh_delay: float = 0.0
     issued: list[str] = field(default_factory=list)  # every token handed out, for scans
 
@@ -59,7 +60,7 @@ class Provider:
         """Every access token stops working (the provider revoked them early)."""
         self.access_tokens.clear()
 
-    def _issue(self) -> dict[str, Any]:
+    def issue(self) -> dict[str, Any]:
         access, refresh = "at-" + secrets.token_hex(12), "rt-" + secrets.token_hex(12)
         self.access_tokens[access] = time.time() + self.access_seconds
         self.refresh_tokens.add(refresh)
@@ -122,16 +123,20 @@ class Provider:
                 expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
                 if expected != grant.challenge:
                     return _oauth_error(400, "invalid_grant", "PKCE verification failed")
-            return JSONResponse(self._issue(), headers={"Cache-Control": "no-store"})
+            return JSONResponse(self.issue(), headers={"Cache-Control": "no-store"})
         if form.get("grant_type") == "refresh_token":
             self.refresh_calls += 1
             if self.refresh_delay:
                 await asyncio.sleep(self.refresh_delay)
+            if self.fail_refresh_status is not None:
+                return JSONResponse(
+                    {"error": "temporarily_unavailable"}, status_code=self.fail_refresh_status
+                )
             token = form.get("refresh_token", "")
             if self.reject_refresh or token not in self.refresh_tokens:
                 return _oauth_error(400, "invalid_grant", "refresh token revoked")
             self.refresh_tokens.discard(token)  # rotated: each refresh token works once
-            return JSONResponse(self._issue(), headers={"Cache-Control": "no-store"})
+            return JSONResponse(self.issue(), headers={"Cache-Control": "no-store"})
         return _oauth_error(400, "unsupported_grant_type")
 
     async def me(self, request: Request) -> Response:

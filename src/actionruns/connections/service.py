@@ -37,6 +37,8 @@ def oauth_app_owner(app_key: str) -> str:
 
 AuthenticationEvent = Callable[[str, AuthenticationRecord], Awaitable[None]]
 """Told ``authentication.expired`` or ``authentication.recovered`` with the authentication."""
+RefreshCounter = Callable[[str, str], None]
+"""Told each refresh asked of a provider: the app key and refreshed, refused or failed."""
 
 REFRESH_HOLD_SECONDS = 30.0  # a refresh in flight longer than this was abandoned (a crash)
 REFRESH_POLL_SECONDS = 0.05
@@ -57,6 +59,7 @@ class ConnectionService:
         self.settings = settings
         self.flows = OAuthFlows(vault, settings.base_url, clock)
         self.on_event: AuthenticationEvent | None = None
+        self.on_refresh: RefreshCounter = lambda app, outcome: None
         self.store = store
         self.vault = vault
         self.guard = guard
@@ -273,6 +276,7 @@ class ConnectionService:
             client = await self.oauth_client(app)
             fresh = await self.flows.refresh(app, client, credentials, self.oauth_transport)
         except ExpiredAuthError:
+            self.on_refresh(app.key, "refused")
             await self.store.release_refresh(
                 record.id, holder, self.clock(), failed=True, expired=True
             )
@@ -283,6 +287,7 @@ class ConnectionService:
                 "The provider refused to refresh the connection; the user must reconnect it."
             ) from None
         except (TransientError, OAuthNotConfigured):
+            self.on_refresh(app.key, "failed")
             await self.store.release_refresh(
                 record.id, holder, self.clock(), failed=True, expired=False
             )
@@ -291,6 +296,7 @@ class ConnectionService:
         await self.store.replace_credentials(
             record.id, sealed, fresh.get("expires_at"), self.clock(), holder=holder
         )
+        self.on_refresh(app.key, "refreshed")
         return fresh
 
     async def refresh_due(self, limit: int = 50) -> int:

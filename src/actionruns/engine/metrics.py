@@ -37,6 +37,13 @@ class Metrics:
             buckets=ATTEMPT_BUCKETS,
             registry=self.registry,
         )
+        self.token_refreshes = Counter(
+            "actionruns_token_refreshes",
+            "OAuth2 token refreshes asked of providers, by app and outcome "
+            "(refreshed, refused, failed).",
+            ["app", "outcome"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "actionruns_queue_depth",
             "Queued runs that are due now (waiting for a worker).",

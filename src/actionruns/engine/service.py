@@ -88,6 +88,9 @@ class Engine:
             transport=callback_transport,
         )
         self.connections.on_event = self.authentication_events
+        self.connections.on_refresh = lambda app, outcome: self.metrics.token_refreshes.labels(
+            app, outcome
+        ).inc()
         self.catalog = Catalog(
             self.registry, self.connections, action_timeout=settings.action_timeout
         )
