@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 import httpx2
@@ -68,18 +69,31 @@ def error_message(response: httpx2.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}"
 
 
-def raise_for_status(response: httpx2.Response) -> None:
-    """Map an unsuccessful response to halt, expired, throttled or transient."""
+def raise_for_status(
+    response: httpx2.Response,
+    *,
+    message: str | None = None,
+    transient: Collection[int] = (408,),
+    throttle_delay: float = DEFAULT_THROTTLE_DELAY,
+) -> None:
+    """Map an unsuccessful response to halt, expired, throttled or transient.
+
+    ``message`` replaces the one read from the body (a vendor with its own error shape);
+    ``transient`` adds statuses worth retrying besides 5xx (Zendesk's 409, say);
+    ``throttle_delay`` is the wait when a 429 has no ``Retry-After``.
+    """
     status = response.status_code
     if status < 400:
         return
     meta = {"status": status}
-    message = error_message(response)
+    message = message or error_message(response)
     if status == 401:
         raise ExpiredAuthError(message, meta=meta)
     if status == 429:
-        raise ThrottledError(message, delay=retry_after_seconds(response), meta=meta)
-    if status >= 500 or status == 408:
+        raise ThrottledError(
+            message, delay=retry_after_seconds(response, throttle_delay), meta=meta
+        )
+    if status >= 500 or status in transient:
         raise TransientError(message, meta=meta)
     raise HaltError(message, meta=meta)
 
