@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx2
 from typer.testing import CliRunner
 
 from actionruns.cli.main import app
-from tests.conftest import ServiceFactory
+from tests.conftest import ApiClient, ServiceFactory
 
 
 async def test_test_and_delete_through_the_api(
@@ -82,3 +83,29 @@ async def test_connections_from_the_command_line(
     assert "test account" in await cli("connections", "test", authentication)
     assert "deleted" in await cli("connections", "delete", authentication)
     assert await service.engine.store.get_authentication(authentication) is None
+
+
+async def test_the_partner_manages_its_events_subscription(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service()
+    acme = await service.new_client("acme")
+    path = "/v2/authentication-events/subscription"
+    assert (await acme.get(path)).json()["data"]["url"] is None
+
+    async def put(client: ApiClient, url: str) -> httpx2.Response:
+        return await service.http.put(path, json={"data": {"url": url}}, headers=client.headers)
+
+    assert (await put(acme, "https://app.example.com/hooks")).status_code == 200
+    assert (await acme.get(path)).json()["data"] == {
+        "type": "events_subscription",
+        "url": "https://app.example.com/hooks",
+        "events": ["authentication.expired", "authentication.recovered"],
+    }
+    assert (await put(acme, "http://evil.example/hooks")).status_code == 422  # not https
+    assert (await put(acme.acting_for("alice"), "https://x.example/")).status_code == 403
+    other = await service.new_client("globex")
+    assert (await other.get(path)).json()["data"]["url"] is None  # its own, not acme's
+    deleted = await service.http.delete(path, headers=acme.headers)
+    assert deleted.status_code == 204
+    assert (await acme.get(path)).json()["data"]["url"] is None

@@ -115,7 +115,13 @@ async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
     httpserver.expect_request("/events", method="POST").respond_with_handler(receive)
     service, alice, authentication = await connected(start_service, provider)
     signing_secret = alice.signing_secret
-    await service.engine.clients.set_events_url("acme", httpserver.url_for("/events"))
+    partner = alice.acting_for(None)  # the partner subscribes, not an end user
+    subscribed = await service.http.put(
+        "/v2/authentication-events/subscription",
+        json={"data": {"url": httpserver.url_for("/events")}},
+        headers=partner.headers,
+    )
+    assert subscribed.status_code == 200, subscribed.text
 
     provider.revoke_access()
     provider.reject_refresh = True

@@ -10,7 +10,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
 from actionruns.api.errors import error_document, error_response, install_error_handlers
-from actionruns.api.routes import apps, authentications, connect, oauth, operations, runs
+from actionruns.api.routes import (
+    apps,
+    authentications,
+    connect,
+    events,
+    oauth,
+    operations,
+    runs,
+)
 from actionruns.api.security import TokenIssuer
 from actionruns.engine import Engine
 
@@ -87,7 +95,7 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     app.state.engine = service
     app.state.tokens = TokenIssuer(service)
     install_error_handlers(app)
-    for module in (oauth, apps, authentications, connect, runs, operations):
+    for module in (oauth, apps, authentications, events, connect, runs, operations):
         app.include_router(module.router)
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)

@@ -103,3 +103,13 @@ class ConnectTokenData(_Strict):
 
 class ConnectTokenRequest(_Strict):
     data: ConnectTokenData
+
+
+class EventsSubscriptionData(_Strict):
+    url: str = Field(
+        min_length=1, max_length=2048, description="https:// URL that receives the events"
+    )
+
+
+class EventsSubscriptionRequest(_Strict):
+    data: EventsSubscriptionData
