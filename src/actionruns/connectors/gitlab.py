@@ -1,15 +1,26 @@
 """GitLab (gitlab.com or a self-managed instance): open an issue in a project.
 
-Reference: https://docs.gitlab.com/api/issues/#new-issue (POST /api/v4/projects/:id/issues,
-``:id`` the numeric id or the URL-encoded path; ``labels`` comma-separated, ``assignee_ids``,
-``due_date``), https://docs.gitlab.com/api/projects/#list-all-projects (``membership``,
-``page``/``per_page`` with an ``X-Next-Page`` header), https://docs.gitlab.com/api/rest/authentication/
-(``PRIVATE-TOKEN``), https://docs.gitlab.com/api/users/#get-the-current-user, errors as
-``{"message"}`` or ``{"error"}`` (https://docs.gitlab.com/api/rest/troubleshooting/).
+Reference (REST API v4):
+new issue https://docs.gitlab.com/api/issues/#new-issue (POST /api/v4/projects/:id/issues,
+``:id`` the numeric id or the URL-encoded path; ``title``, ``description``, ``labels``
+comma-separated, ``assignee_ids`` an integer array, ``due_date`` YYYY-MM-DD, ``confidential``;
+201 with the issue),
+projects https://docs.gitlab.com/api/projects/#list-all-projects (``membership``, ``simple``,
+``order_by``; offset pagination https://docs.gitlab.com/api/rest/#offset-based-pagination with
+``page``/``per_page`` and an ``X-Next-Page`` header, empty on the last page),
+current user https://docs.gitlab.com/api/users/#get-the-current-user (GET /api/v4/user),
+authentication https://docs.gitlab.com/api/rest/authentication/ (a personal, project or group
+access token, or an OAuth token, as ``Authorization: Bearer``; ``PRIVATE-TOKEN`` also works for
+the first three), errors https://docs.gitlab.com/api/rest/troubleshooting/ (``{"message":
+"..."}``, ``{"error": "..."}``, validation failures as ``{"message": {"field": ["..."]}}``),
+rate limits https://docs.gitlab.com/administration/settings/user_and_ip_rate_limits/ (429
+with ``Retry-After`` and ``RateLimit-Reset``, a Unix time; gitlab.com answers some 429s with a
+plain-text body and no ``Retry-After``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -26,23 +37,61 @@ from actionruns.sdk import (
     FieldType,
     InputField,
     OutputField,
+    ThrottledError,
 )
-from actionruns.sdk.http import raise_for_status, request_json
+from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
 from actionruns.sdk.pagination import numbered_page
 
+DEFAULT_URL = "https://gitlab.com"
 PROJECTS_PER_PAGE = 100
 
 
-def _apply(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
-    request.headers["PRIVATE-TOKEN"] = str(credentials["token"])
-
-
 def _api(ctx: Context) -> str:
-    return str(ctx.credentials.get("base_url") or "https://gitlab.com").rstrip("/") + "/api/v4"
+    base = str(ctx.credentials.get("base_url") or DEFAULT_URL).strip().rstrip("/")
+    if "://" not in base:
+        base = f"https://{base}"
+    return f"{base}/api/v4"
+
+
+def _message(response: httpx2.Response) -> str:
+    """GitLab's message, validation failures (``{"message": {field: [...]}}``) included."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return error_message(response)
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, dict) and message:
+        if isinstance(message.get("error"), str):
+            return str(message["error"])
+        parts = []
+        for field, problems in message.items():
+            listed = problems if isinstance(problems, list) else [problems]
+            parts.append(f"{field} {', '.join(str(problem) for problem in listed)}")
+        return "; ".join(parts)
+    return error_message(response)
+
+
+def _raise_for_gitlab(response: httpx2.Response) -> None:
+    """A 429 without ``Retry-After`` still says when the window resets in ``RateLimit-Reset``."""
+    if response.status_code == 429:
+        delay = retry_after_seconds(response)
+        reset = response.headers.get("ratelimit-reset", "")
+        if "retry-after" not in response.headers and reset.isdigit():
+            delay = max(1.0, int(reset) - time.time())
+        raise ThrottledError(_message(response), delay=delay, meta={"status": 429})
+    if response.status_code >= 400:
+        raise_for_status(response, message=_message(response))
+
+
+async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, f"{_api(ctx)}{path}", **request)
+    _raise_for_gitlab(response)
+    return response.json() if response.content else None
 
 
 async def test_token(ctx: Context) -> str:
-    return str((await request_json(ctx, "GET", f"{_api(ctx)}/user"))["username"])
+    user = await _call(ctx, "GET", "/user")
+    return f"{user['name']} (@{user['username']})"
 
 
 async def project_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
@@ -55,12 +104,12 @@ async def project_choices(ctx: Context, inputs: Mapping[str, Any], page: int) ->
             "page": str(number),
         }
         response = await ctx.http.get(f"{_api(ctx)}/projects", params=params)
-        raise_for_status(response)
+        _raise_for_gitlab(response)
         choices = [
             Choice(str(project["id"]), project["path_with_namespace"])
             for project in response.json()
         ]
-        return choices, bool(response.headers.get("x-next-page"))
+        return choices, bool(response.headers.get("x-next-page", "").strip())
 
     return await numbered_page(fetch, page)
 
@@ -70,15 +119,17 @@ async def create_issue(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any
     if inputs.get("description"):
         body["description"] = inputs["description"]
     if inputs.get("labels"):
-        body["labels"] = ",".join(inputs["labels"])
+        body["labels"] = ",".join(str(label).strip() for label in inputs["labels"])
     if inputs.get("assignee_ids"):
         body["assignee_ids"] = [int(value) for value in inputs["assignee_ids"]]
+    if inputs.get("milestone_id"):
+        body["milestone_id"] = int(inputs["milestone_id"])
     if inputs.get("due_date"):
         body["due_date"] = str(inputs["due_date"])[:10]
     if inputs.get("confidential") is not None:
         body["confidential"] = inputs["confidential"]
-    project = quote(str(inputs["project"]), safe="")
-    issue = await request_json(ctx, "POST", f"{_api(ctx)}/projects/{project}/issues", json=body)
+    project = quote(str(inputs["project"]).strip(), safe="")
+    issue = await _call(ctx, "POST", f"/projects/{project}/issues", json=body)
     return {
         "id": issue["id"],
         "iid": issue["iid"],
@@ -86,6 +137,8 @@ async def create_issue(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any
         "title": issue["title"],
         "state": issue["state"],
         "labels": issue.get("labels", []),
+        "assignees": [user["username"] for user in issue.get("assignees") or []],
+        "due_date": issue.get("due_date"),
         "web_url": issue["web_url"],
         "created_at": issue.get("created_at"),
     }
@@ -95,31 +148,28 @@ app = App(
     key="gitlab",
     title="GitLab",
     description="Open issues in GitLab projects, on gitlab.com or your own instance.",
-    auth=Auth.custom(
-        [
-            InputField(
-                "token",
-                "Access token",
-                FieldType.PASSWORD,
-                required=True,
-                help_text="A personal, group or project access token with the api scope.",
-            ),
+    auth=Auth.api_key(
+        label="Access token",
+        help_text="A personal, group or project access token with the api scope "
+        "(User settings → Access tokens), or an OAuth access token.",
+        extra_fields=[
             InputField(
                 "base_url",
                 "GitLab URL",
-                default="https://gitlab.com",
-                help_text="Your instance's address if it is self-managed.",
-            ),
+                default=DEFAULT_URL,
+                placeholder="https://gitlab.example.com",
+                help_text="Your instance's address if it is self-managed; leave "
+                "https://gitlab.com otherwise.",
+            )
         ],
-        apply=_apply,
     ),
     test=test_token,
-    categories=("developer-tools",),
+    categories=("developer-tools", "project-management"),
     actions=[
         Action(
             "create_issue",
             "Create issue",
-            "Opens an issue in a project.",
+            "Opens an issue in a project, with labels, assignees and a due date if given.",
             create_issue,
             inputs=[
                 InputField(
@@ -127,14 +177,47 @@ app = App(
                     "Project",
                     required=True,
                     dynamic_choices=project_choices,
-                    help_text="The project's id or path, e.g. group/website.",
+                    help_text="A project you are a member of, or its id or path, e.g. "
+                    "group/website.",
                 ),
                 InputField("title", "Title", required=True, help_text="The issue's title."),
-                InputField("description", "Description", FieldType.TEXT, help_text="Markdown."),
-                InputField("labels", "Labels", list=True, help_text="Label names."),
-                InputField("assignee_ids", "Assignee IDs", list=True, help_text="User ids."),
-                InputField("due_date", "Due date", FieldType.DATETIME, help_text="YYYY-MM-DD."),
-                InputField("confidential", "Confidential", FieldType.BOOLEAN, help_text="Hide it."),
+                InputField(
+                    "description",
+                    "Description",
+                    FieldType.TEXT,
+                    help_text="Markdown, up to 1,048,576 characters.",
+                ),
+                InputField(
+                    "labels",
+                    "Labels",
+                    list=True,
+                    help_text="Label names; labels the project lacks are created.",
+                ),
+                InputField(
+                    "assignee_ids",
+                    "Assignee IDs",
+                    FieldType.INTEGER,
+                    list=True,
+                    help_text="Numeric user ids (Free tier: one assignee).",
+                ),
+                InputField(
+                    "milestone_id",
+                    "Milestone ID",
+                    FieldType.INTEGER,
+                    help_text="The global id of a milestone.",
+                ),
+                InputField(
+                    "due_date",
+                    "Due date",
+                    FieldType.DATETIME,
+                    help_text="The day it is due; only the date is kept.",
+                ),
+                InputField(
+                    "confidential",
+                    "Confidential",
+                    FieldType.BOOLEAN,
+                    help_text="Hide it from all but project members, its author and assignees.",
+                ),
             ],
             outputs=[
                 OutputField("id", "ID", FieldType.INTEGER),
@@ -143,6 +226,8 @@ app = App(
                 OutputField("title", "Title"),
                 OutputField("state", "State"),
                 OutputField("labels", "Labels", FieldType.JSON),
+                OutputField("assignees", "Assignees", FieldType.JSON),
+                OutputField("due_date", "Due date"),
                 OutputField("web_url", "URL"),
                 OutputField("created_at", "Created at", FieldType.DATETIME),
             ],
@@ -153,7 +238,9 @@ app = App(
                 "title": "Issues with auth",
                 "state": "opened",
                 "labels": ["bug"],
-                "web_url": "https://gitlab.com/group/website/-/issues/14",
+                "assignees": ["eileen.lowe"],
+                "due_date": "2016-07-22",
+                "web_url": "https://gitlab.example.com/my-group/my-project/-/issues/14",
                 "created_at": "2016-01-07T12:44:33.959Z",
             },
         )

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+import httpx2
 
 from actionruns.sdk.errors import ActionError, HaltError, ThrottledError, TransientError
 from actionruns.sdk.http import raise_for_status
@@ -20,10 +22,12 @@ async def graphql(
     variables: Mapping[str, Any] | None = None,
     *,
     codes: Mapping[str, type[ActionError]] | None = None,
-    throttle_delay: float = 60.0,
+    throttle_delay: float | Callable[[httpx2.Response], float] = 60.0,
 ) -> Any:
     """The ``data`` of a GraphQL call; any error in the body becomes the class ``codes`` maps
-    its ``extensions.code`` to (a halt if unknown); HTTP failures as ``raise_for_status``."""
+    its ``extensions.code`` to (a halt if unknown); HTTP failures as ``raise_for_status``.
+    ``throttle_delay`` is the wait when throttled, or reads it from the response (an API
+    that says when its budget refills in headers)."""
     response = await ctx.http.post(url, json={"query": query, "variables": dict(variables or {})})
     try:
         body = response.json()
@@ -41,9 +45,10 @@ async def graphql(
             or "The GraphQL API refused the request."
         )
         kind = (codes or {}).get(code, HaltError)
-        meta = {"graphql_code": code}
+        meta = {"graphql_code": code, "status": response.status_code}
         if issubclass(kind, ThrottledError):
-            raise ThrottledError(message, delay=throttle_delay, meta=meta)
+            delay = throttle_delay(response) if callable(throttle_delay) else throttle_delay
+            raise ThrottledError(message, delay=delay, meta=meta)
         raise kind(message, meta=meta)
     raise_for_status(response)
     return body["data"]
