@@ -17,7 +17,6 @@ application/json``; errors come as HTTP 200 with ``error``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,10 +48,7 @@ def _raise_for_github(response: httpx2.Response) -> None:
     """GitHub says "rate limited" with a 403 as often as with a 429."""
     limited = response.headers.get("x-ratelimit-remaining") == "0"
     if response.status_code in (403, 429) and (limited or "retry-after" in response.headers):
-        delay = retry_after_seconds(response)
-        reset = response.headers.get("x-ratelimit-reset", "")
-        if "retry-after" not in response.headers and reset.isdigit():
-            delay = max(1.0, int(reset) - time.time())
+        delay = retry_after_seconds(response, reset_header="x-ratelimit-reset")
         raise ThrottledError(error_message(response), delay=delay, meta={"status": 429})
     raise_for_status(response)
 

@@ -20,7 +20,6 @@ plain-text body and no ``Retry-After``).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -37,9 +36,8 @@ from actionruns.sdk import (
     FieldType,
     InputField,
     OutputField,
-    ThrottledError,
 )
-from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
+from actionruns.sdk.http import error_message, raise_for_status
 from actionruns.sdk.pagination import numbered_page
 
 DEFAULT_URL = "https://gitlab.com"
@@ -73,14 +71,8 @@ def _message(response: httpx2.Response) -> str:
 
 def _raise_for_gitlab(response: httpx2.Response) -> None:
     """A 429 without ``Retry-After`` still says when the window resets in ``RateLimit-Reset``."""
-    if response.status_code == 429:
-        delay = retry_after_seconds(response)
-        reset = response.headers.get("ratelimit-reset", "")
-        if "retry-after" not in response.headers and reset.isdigit():
-            delay = max(1.0, int(reset) - time.time())
-        raise ThrottledError(_message(response), delay=delay, meta={"status": 429})
     if response.status_code >= 400:
-        raise_for_status(response, message=_message(response))
+        raise_for_status(response, message=_message(response), reset_header="ratelimit-reset")
 
 
 async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:

@@ -1,16 +1,24 @@
 """HubSpot CRM: create or update a contact by email, create a deal, find a contact.
 
-Reference: https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/batch/post-crm-v3-objects-contacts-batch-upsert
-(upsert with ``idProperty: email``), https://developers.hubspot.com/docs/api-reference/crm-deals-v3/basic/post-crm-v3-objects-deals,
-https://developers.hubspot.com/docs/api-reference/crm-contacts-v3/search/post-crm-v3-objects-contacts-search,
-https://developers.hubspot.com/docs/api-reference/crm-pipelines-v3/pipelines/get-crm-v3-pipelines-objectType,
-https://developers.hubspot.com/docs/api-reference/account-account-info-v3/details/get-account-info-v3-details,
-errors as ``{"status": "error", "message", "category", "correlationId"}``, 429 with
-``policyName`` (https://developers.hubspot.com/docs/guides/apps/api-usage/usage-details);
-OAuth: https://developers.hubspot.com/docs/guides/apps/authentication/working-with-oauth
-(authorize at app.hubspot.com/oauth/authorize, tokens at api.hubapi.com/oauth/v1/token,
-client credentials in the form, access tokens live 30 minutes). A private app's access token
-may be given directly.
+Reference (CRM v3 paths, api.hubapi.com, ``Authorization: Bearer <token>``):
+contacts batch upsert with ``idProperty: email``
+(https://developers.hubspot.com/docs/api-reference/legacy/crm/objects/contacts/batch/upsert-contacts),
+deals (https://developers.hubspot.com/docs/api/crm/deals: POST /crm/v3/objects/deals with
+``properties`` and ``associations``, deal-to-contact association type 3), CRM search
+(https://developers.hubspot.com/docs/api-reference/2026-03/crm/search-the-crm: ``filterGroups``,
+``properties``, ``limit``), pipelines
+(https://developers.hubspot.com/docs/api-reference/legacy/crm/pipelines/get-pipelines),
+account details
+(https://developers.hubspot.com/docs/api-reference/legacy/account/account-information/get-account-details.md);
+errors as ``{"status": "error", "message", "category", "correlationId"}``, batch calls may
+answer 207 Multi-Status with ``errors``
+(https://developers.hubspot.com/docs/api-reference/error-handling); 429 with ``policyName``
+(``TEN_SECONDLY_ROLLING``, ``SECONDLY``, ``DAILY``) and ``X-HubSpot-RateLimit-*`` headers
+(https://developers.hubspot.com/docs/api/usage-details). OAuth:
+https://developers.hubspot.com/docs/guides/apps/authentication/working-with-oauth (authorize
+at app.hubspot.com/oauth/authorize, tokens at api.hubapi.com/oauth/v1/token, client
+credentials in the form, access tokens live 30 minutes). A private app's access token may be
+given directly.
 """
 
 from __future__ import annotations
@@ -31,21 +39,40 @@ from actionruns.sdk import (
     InputField,
     OAuth2Config,
     OutputField,
+    ThrottledError,
 )
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
 
 API = "https://api.hubapi.com"
 CONTACT_PROPERTIES = ["email", "firstname", "lastname", "phone", "company", "lifecyclestage"]
 
 
+# How long each of HubSpot's limits lasts, when a 429 has no Retry-After.
+_POLICY_DELAYS = {"SECONDLY": 1.0, "TEN_SECONDLY_ROLLING": 10.0, "DAILY": 3600.0}
+
+
+async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, f"{API}{path}", **request)
+    if response.status_code == 429:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        policy = str(body.get("policyName", "")) if isinstance(body, dict) else ""
+        delay = retry_after_seconds(response, _POLICY_DELAYS.get(policy, 10.0))
+        raise ThrottledError(error_message(response), delay=delay, meta={"status": 429})
+    raise_for_status(response)
+    return response.json() if response.content else None
+
+
 async def test_token(ctx: Context) -> str:
-    details = await request_json(ctx, "GET", f"{API}/account-info/v3/details")
+    details = await _call(ctx, "GET", "/account-info/v3/details")
     return f"HubSpot account {details['portalId']}"
 
 
 async def _pipelines(ctx: Context) -> list[dict[str, Any]]:
-    found = await request_json(ctx, "GET", f"{API}/crm/v3/pipelines/deals")
-    return list(found["results"])
+    found = await _call(ctx, "GET", "/crm/v3/pipelines/deals")
+    return [item for item in found["results"] if not item.get("archived")]
 
 
 async def pipeline_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
@@ -61,7 +88,9 @@ async def stage_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> C
         (item for item in await _pipelines(ctx) if item["id"] == inputs.get("pipeline")), None
     )
     stages = pipeline["stages"] if pipeline else []
-    return ChoicePage([Choice(stage["id"], stage["label"]) for stage in stages])
+    return ChoicePage(
+        [Choice(stage["id"], stage["label"]) for stage in stages if not stage.get("archived")]
+    )
 
 
 def _contact(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,10 +109,13 @@ async def create_or_update_contact(ctx: Context, inputs: Mapping[str, Any]) -> d
     }
     properties.update({str(k): str(v) for k, v in (inputs.get("properties") or {}).items()})
     body = {"inputs": [{"idProperty": "email", "id": inputs["email"], "properties": properties}]}
-    answer = await request_json(
-        ctx, "POST", f"{API}/crm/v3/objects/contacts/batch/upsert", json=body
-    )
-    [record] = answer["results"]
+    answer = await _call(ctx, "POST", "/crm/v3/objects/contacts/batch/upsert", json=body)
+    results = answer.get("results") or []
+    if not results:
+        # 207 Multi-Status: the input failed, its reason in "errors".
+        errors = answer.get("errors") or [{}]
+        raise HaltError(str(errors[0].get("message") or "HubSpot did not upsert the contact."))
+    record = results[0]
     return {**_contact(record), "is_new": bool(record.get("new", False))}
 
 
@@ -104,7 +136,7 @@ async def create_deal(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]
                 "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3}],
             }
         ]
-    deal = await request_json(ctx, "POST", f"{API}/crm/v3/objects/deals", json=body)
+    deal = await _call(ctx, "POST", "/crm/v3/objects/deals", json=body)
     found = deal.get("properties", {})
     return {
         "id": deal["id"],
@@ -126,7 +158,7 @@ async def find_contact(ctx: Context, inputs: Mapping[str, Any]) -> list[dict[str
         "properties": CONTACT_PROPERTIES,
         "limit": 10,
     }
-    found = await request_json(ctx, "POST", f"{API}/crm/v3/objects/contacts/search", json=body)
+    found = await _call(ctx, "POST", "/crm/v3/objects/contacts/search", json=body)
     return [_contact(record) for record in found.get("results", [])]
 
 

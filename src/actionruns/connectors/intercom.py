@@ -19,7 +19,6 @@ connection test). Auth: ``Authorization: Bearer <access token>`` with ``Intercom
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,9 +34,8 @@ from actionruns.sdk import (
     FieldType,
     InputField,
     OutputField,
-    ThrottledError,
 )
-from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
+from actionruns.sdk.http import raise_for_status
 
 API = "https://api.intercom.io"
 HEADERS = {"Intercom-Version": "2.11", "Accept": "application/json"}
@@ -46,13 +44,7 @@ EXISTING = re.compile(r"^A contact matching those details already exists with id
 
 def _raise_for_intercom(response: httpx2.Response) -> None:
     """Intercom says when to come back in ``X-RateLimit-Reset``, not ``Retry-After``."""
-    if response.status_code == 429:
-        reset = response.headers.get("x-ratelimit-reset", "")
-        delay = retry_after_seconds(response, default=10.0)
-        if reset.isdigit():
-            delay = max(1.0, int(reset) - time.time())
-        raise ThrottledError(error_message(response), delay=delay, meta={"status": 429})
-    raise_for_status(response)
+    raise_for_status(response, throttle_delay=10.0, reset_header="x-ratelimit-reset")
 
 
 async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:

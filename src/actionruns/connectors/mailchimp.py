@@ -2,11 +2,18 @@
 
 Reference: https://mailchimp.com/developer/marketing/api/list-members/add-or-update-list-member/
 (PUT /3.0/lists/{list_id}/members/{subscriber_hash}, the hash being the MD5 of the lowercased
-address; ``status_if_new``, ``merge_fields``), https://mailchimp.com/developer/marketing/api/list-member-tags/add-or-remove-member-tags/
+address; ``status_if_new``, ``status``, ``merge_fields``, no tags), https://mailchimp.com/developer/marketing/api/list-member-tags/add-or-remove-member-tags/
 (POST …/tags, 204), https://mailchimp.com/developer/marketing/api/lists/get-lists-info/
 (``count``/``offset``), https://mailchimp.com/developer/marketing/docs/fundamentals/ (the data
-center from the key's suffix, HTTP Basic with any user name and the key, errors as
-problem+json ``{"type", "title", "status", "detail"}``), https://mailchimp.com/developer/marketing/api/root/.
+center from the key's suffix, HTTP Basic with any user name and the key as password, errors
+as application/problem+json ``{"type", "title", "status", "detail", "instance"}``),
+https://mailchimp.com/developer/marketing/docs/errors/ (400 invalid resource or member in
+compliance state, 401 "API Key Invalid", 403 forbidden, 404 not found, 429 "Too Many Requests"),
+rate limits: https://mailchimp.com/developer/marketing/docs/fundamentals/ (10
+simultaneous connections per user, throttled with 429; no rate-limit or ``Retry-After`` headers,
+so the retry waits a short while), the account for the connection test:
+https://mailchimp.com/developer/marketing/api/root/list-api-root-resources/ (GET /3.0/,
+``account_name``).
 """
 
 from __future__ import annotations
@@ -22,24 +29,38 @@ from actionruns.sdk import (
     Choice,
     ChoicePage,
     Context,
+    ExpiredAuthError,
     FieldType,
-    HaltError,
     InputField,
     OutputField,
 )
 from actionruns.sdk.auth import http_basic
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import raise_for_status
 from actionruns.sdk.pagination import numbered_page
 
 LISTS_PER_PAGE = 100
+# The limit is on simultaneous connections, which free up within seconds.
+THROTTLE_DELAY = 10.0
+STATUSES = [
+    Choice("subscribed", "Subscribed"),
+    Choice("pending", "Pending (double opt-in)"),
+    Choice("unsubscribed", "Unsubscribed"),
+    Choice("transactional", "Transactional"),
+]
 
 
 def _base(ctx: Context) -> str:
     key = str(ctx.credentials["api_key"])
     datacenter = key.rsplit("-", 1)[-1] if "-" in key else ""
     if not datacenter.isalnum():
-        raise HaltError("A Mailchimp API key ends with its data center, like …-us6.")
+        raise ExpiredAuthError("A Mailchimp API key ends with its data center, like …-us6.")
     return f"https://{datacenter}.api.mailchimp.com/3.0"
+
+
+async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, f"{_base(ctx)}{path}", **request)
+    raise_for_status(response, throttle_delay=THROTTLE_DELAY)
+    return response.json() if response.content else None
 
 
 def subscriber_hash(email: str) -> str:
@@ -47,7 +68,7 @@ def subscriber_hash(email: str) -> str:
 
 
 async def test_key(ctx: Context) -> str:
-    return str((await request_json(ctx, "GET", f"{_base(ctx)}/"))["account_name"])
+    return str((await _call(ctx, "GET", "/"))["account_name"])
 
 
 async def list_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
@@ -57,7 +78,7 @@ async def list_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> Ch
             "offset": str((number - 1) * LISTS_PER_PAGE),
             "fields": "lists.id,lists.name,total_items",
         }
-        found = await request_json(ctx, "GET", f"{_base(ctx)}/lists", params=params)
+        found = await _call(ctx, "GET", "/lists", params=params)
         choices = [Choice(item["id"], item["name"]) for item in found["lists"]]
         return choices, number * LISTS_PER_PAGE < int(found.get("total_items", 0))
 
@@ -71,8 +92,19 @@ def _member(member: Mapping[str, Any]) -> dict[str, Any]:
         "status": member["status"],
         "list_id": member["list_id"],
         "merge_fields": member.get("merge_fields", {}),
+        "tags": [tag["name"] for tag in member.get("tags", [])],
         "last_changed": member.get("last_changed"),
     }
+
+
+def _member_path(inputs: Mapping[str, Any]) -> str:
+    email = str(inputs["email"]).strip()
+    return f"/lists/{inputs['list_id']}/members/{subscriber_hash(email)}"
+
+
+async def _tag(ctx: Context, inputs: Mapping[str, Any]) -> None:
+    tags = [{"name": name, "status": "active"} for name in inputs["tags"]]
+    await _call(ctx, "POST", f"{_member_path(inputs)}/tags", json={"tags": tags})
 
 
 async def add_or_update_subscriber(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,18 +119,20 @@ async def add_or_update_subscriber(ctx: Context, inputs: Mapping[str, Any]) -> d
         if inputs.get(key)
     }
     merge.update(inputs.get("merge_fields") or {})
+    if inputs.get("status"):
+        body["status"] = inputs["status"]
     if merge:
         body["merge_fields"] = merge
-    url = f"{_base(ctx)}/lists/{inputs['list_id']}/members/{subscriber_hash(email)}"
-    return _member(await request_json(ctx, "PUT", url, json=body))
+    member = _member(await _call(ctx, "PUT", _member_path(inputs), json=body))
+    if inputs.get("tags"):  # the PUT takes no tags: they go on with the member's tags call
+        await _tag(ctx, inputs)
+        member["tags"] += [name for name in inputs["tags"] if name not in member["tags"]]
+    return member
 
 
 async def add_tag(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    email = str(inputs["email"]).strip()
-    url = f"{_base(ctx)}/lists/{inputs['list_id']}/members/{subscriber_hash(email)}/tags"
-    tags = [{"name": name, "status": "active"} for name in inputs["tags"]]
-    await request_json(ctx, "POST", url, json={"tags": tags})
-    return {"email_address": email, "tags": list(inputs["tags"])}
+    await _tag(ctx, inputs)
+    return {"email_address": str(inputs["email"]).strip(), "tags": list(inputs["tags"])}
 
 
 AUDIENCE = InputField(
@@ -139,14 +173,15 @@ app = App(
                 InputField(
                     "status_if_new",
                     "Status if new",
-                    choices=[
-                        Choice("subscribed", "Subscribed"),
-                        Choice("pending", "Pending (double opt-in)"),
-                        Choice("unsubscribed", "Unsubscribed"),
-                        Choice("transactional", "Transactional"),
-                    ],
+                    choices=STATUSES,
                     default="subscribed",
                     help_text="For a new contact; an existing one keeps their status.",
+                ),
+                InputField(
+                    "status",
+                    "Status",
+                    choices=STATUSES,
+                    help_text="Also change an existing member's status; empty keeps it.",
                 ),
                 InputField("first_name", "First name", help_text="FNAME."),
                 InputField("last_name", "Last name", help_text="LNAME."),
@@ -157,6 +192,7 @@ app = App(
                     FieldType.DICT,
                     help_text='Tag → value, e.g. {"COMPANY": "Acme"}.',
                 ),
+                InputField("tags", "Tags", list=True, help_text="Tag names to add to the member."),
             ],
             outputs=[
                 OutputField("id", "Member ID"),
@@ -164,6 +200,7 @@ app = App(
                 OutputField("status", "Status"),
                 OutputField("list_id", "Audience ID"),
                 OutputField("merge_fields", "Merge fields", FieldType.DICT),
+                OutputField("tags", "Tags", FieldType.JSON),
                 OutputField("last_changed", "Last changed", FieldType.DATETIME),
             ],
             sample={
@@ -172,6 +209,7 @@ app = App(
                 "status": "subscribed",
                 "list_id": "bd0b216f7a",
                 "merge_fields": {"FNAME": "Ada", "LNAME": "Lovelace"},
+                "tags": ["VIP"],
                 "last_changed": "2026-11-25T10:00:00+00:00",
             },
         ),

@@ -6,7 +6,11 @@ Reference: https://documentation.mailgun.com/docs/mailgun/api-reference/send/mai
 the API key; answers ``{"id", "message"}``), the domains:
 https://documentation.mailgun.com/docs/mailgun/api-reference/send/mailgun/domains/get-v4-domains
 (``limit``/``skip`` paging), regions: https://documentation.mailgun.com/docs/mailgun/api-reference/api-overview#base-url
-(EU accounts at api.eu.mailgun.net).
+(EU accounts at api.eu.mailgun.net; a key used in the wrong region is refused like a bad one),
+status codes: https://documentation.mailgun.com/docs/mailgun/quickstart-guide/responses (400 with
+``{"message"}``, 401 with a bare ``Forbidden`` for a bad key, 403 when the account may not send
+this way, 404 for an unknown domain, 429 when rate limited: wait as ``Retry-After`` says,
+else a minute; 5xx retried).
 """
 
 from __future__ import annotations
@@ -27,31 +31,46 @@ from actionruns.sdk import (
     OutputField,
 )
 from actionruns.sdk.auth import http_basic
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import raise_for_status
 from actionruns.sdk.pagination import numbered_page
 
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
 DOMAINS_PER_PAGE = 100
+BAD_KEY = "Mailgun refused the API key (Forbidden): check the key and the account's region."
 
 
 def _base(ctx: Context) -> str:
     return REGIONS.get(str(ctx.credentials.get("region") or "us"), REGIONS["us"])
 
 
-async def _domains(ctx: Context, number: int) -> tuple[list[Choice], bool]:
-    params = {"limit": str(DOMAINS_PER_PAGE), "skip": str((number - 1) * DOMAINS_PER_PAGE)}
-    page = await request_json(ctx, "GET", f"{_base(ctx)}/v4/domains", params=params)
-    choices = [Choice(item["name"]) for item in page["items"]]
-    return choices, number * DOMAINS_PER_PAGE < int(page.get("total_count", 0))
+async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
+    """A 401 from Mailgun says only "Forbidden": say what to check instead."""
+    response = await ctx.http.request(method, f"{_base(ctx)}{path}", **request)
+    raise_for_status(response, message=BAD_KEY if response.status_code == 401 else None)
+    return response.json()
+
+
+def _domain_choice(domain: Mapping[str, Any]) -> Choice:
+    name = str(domain["name"])
+    state = domain.get("state") or "active"
+    return Choice(name, name if state == "active" else f"{name} ({state})")
 
 
 async def domain_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
-    return await numbered_page(lambda number: _domains(ctx, number), page)
+    async def fetch(number: int) -> tuple[list[Choice], bool]:
+        skip = (number - 1) * DOMAINS_PER_PAGE
+        params = {"limit": str(DOMAINS_PER_PAGE), "skip": str(skip)}
+        found = await _call(ctx, "GET", "/v4/domains", params=params)
+        choices = [_domain_choice(item) for item in found["items"]]
+        return choices, skip + len(choices) < int(found.get("total_count", 0))
+
+    return await numbered_page(fetch, page)
 
 
 async def test_key(ctx: Context) -> str:
-    page = await request_json(ctx, "GET", f"{_base(ctx)}/v4/domains", params={"limit": "1"})
-    return f"{page.get('total_count', 0)} sending domains ({ctx.credentials.get('region') or 'us'})"
+    found = await _call(ctx, "GET", "/v4/domains", params={"limit": "1"})
+    region = ctx.credentials.get("region") or "us"
+    return f"{found.get('total_count', 0)} sending domains ({region})"
 
 
 async def send_email(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,8 +89,7 @@ async def send_email(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
             form[name] = inputs[key]
     if inputs.get("tags"):
         form["o:tag"] = list(inputs["tags"])
-    url = f"{_base(ctx)}/v3/{inputs['domain']}/messages"
-    sent = await request_json(ctx, "POST", url, data=form)
+    sent = await _call(ctx, "POST", f"/v3/{inputs['domain']}/messages", data=form)
     return {"id": sent["id"], "message": sent["message"]}
 
 
@@ -93,7 +111,7 @@ app = App(
                 "Region",
                 choices=[Choice("us", "US"), Choice("eu", "EU")],
                 default="us",
-                help_text="Where the account's data is kept.",
+                help_text="The account's region: US (api.mailgun.net) or EU (api.eu.mailgun.net).",
             ),
         ],
         apply=http_basic(lambda _: "api", lambda c: c["api_key"]),

@@ -1,12 +1,18 @@
 """Pipedrive: create a person, create a deal.
 
-Reference: https://developers.pipedrive.com/docs/api/v1/Persons#addPerson (POST /v1/persons:
-``name``, ``email``/``phone`` as lists of ``{"value", "primary", "label"}``, ``org_id``),
-https://developers.pipedrive.com/docs/api/v1/Deals#addDeal, https://developers.pipedrive.com/docs/api/v1/Stages#getStages,
-https://developers.pipedrive.com/docs/api/v1/Users#getCurrentUser; the API token in the
-``x-api-token`` header (https://pipedrive.readme.io/docs/core-api-concepts-authentication);
-answers ``{"success": true, "data"}``, errors ``{"success": false, "error", "errorCode"}``,
-429 with rate limit headers (https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting).
+Reference (API v1, https://api.pipedrive.com/v1): persons
+(https://developers.pipedrive.com/docs/api/v1/Persons#addPerson: ``name``, ``email`` and
+``phone`` as lists of ``{"value", "primary", "label"}``, ``org_id``), deals
+(https://developers.pipedrive.com/docs/api/v1/Deals#addDeal: ``title``, ``value`` as a
+string, ``currency``, ``person_id``, ``org_id``, ``stage_id``, ``expected_close_date``),
+stages (https://developers.pipedrive.com/docs/api/v1/Stages#getStages: ``start``/``limit``,
+``additional_data.pagination``), the current user
+(https://developers.pipedrive.com/docs/api/v1/Users#getCurrentUser). The API token goes in
+the ``x-api-token`` header
+(https://pipedrive.readme.io/docs/core-api-concepts-authentication). Answers are
+``{"success": true, "data"}``, errors ``{"success": false, "error", "errorCode"}``; a 429
+carries ``x-ratelimit-limit``, ``x-ratelimit-remaining`` and ``x-ratelimit-reset`` (seconds
+left in the window) (https://pipedrive.readme.io/docs/core-api-concepts-rate-limiting).
 """
 
 from __future__ import annotations
@@ -22,16 +28,35 @@ from actionruns.sdk import (
     ChoicePage,
     Context,
     FieldType,
+    HaltError,
     InputField,
     OutputField,
+    ThrottledError,
 )
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
+from actionruns.sdk.pagination import cursor_page
 
 API = "https://api.pipedrive.com/v1"
+STAGES_PER_PAGE = 100
+
+
+async def _answer(ctx: Context, method: str, path: str, **request: Any) -> dict[str, Any]:
+    response = await ctx.http.request(method, f"{API}{path}", **request)
+    if response.status_code == 429:
+        # The window's remaining seconds, when there is no Retry-After.
+        reset = response.headers.get("x-ratelimit-reset", "")
+        default = max(1.0, float(reset)) if reset.isdigit() else 2.0
+        delay = retry_after_seconds(response, default)
+        raise ThrottledError(error_message(response), delay=delay, meta={"status": 429})
+    raise_for_status(response)
+    answer: dict[str, Any] = response.json()
+    if answer.get("success") is False:
+        raise HaltError(str(answer.get("error") or "Pipedrive refused the request."))
+    return answer
 
 
 async def _data(ctx: Context, method: str, path: str, **request: Any) -> Any:
-    return (await request_json(ctx, method, f"{API}{path}", **request))["data"]
+    return (await _answer(ctx, method, path, **request))["data"]
 
 
 async def test_token(ctx: Context) -> str:
@@ -40,12 +65,19 @@ async def test_token(ctx: Context) -> str:
 
 
 async def stage_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
-    if page:
-        return ChoicePage([])
-    stages = await _data(ctx, "GET", "/stages")
-    return ChoicePage(
-        [Choice(str(stage["id"]), f"{stage['pipeline_name']}: {stage['name']}") for stage in stages]
-    )
+    async def fetch(cursor: str | None) -> tuple[list[Choice], str | None]:
+        params = {"start": cursor or "0", "limit": str(STAGES_PER_PAGE)}
+        answer = await _answer(ctx, "GET", "/stages", params=params)
+        stages = answer.get("data") or []
+        pagination = (answer.get("additional_data") or {}).get("pagination") or {}
+        more = pagination.get("more_items_in_collection") and pagination.get("next_start")
+        choices = [
+            Choice(str(stage["id"]), f"{stage['pipeline_name']}: {stage['name']}")
+            for stage in stages
+        ]
+        return choices, str(pagination["next_start"]) if more else None
+
+    return await cursor_page(fetch, page)
 
 
 def _contact_list(value: Any, label: str) -> list[dict[str, Any]]:
@@ -75,10 +107,14 @@ async def create_person(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, An
 
 async def create_deal(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"title": inputs["title"]}
-    if inputs.get("value") is not None:
-        body["value"] = inputs["value"]
-    if inputs.get("currency"):
-        body["currency"] = inputs["currency"]
+    value = inputs.get("value")
+    if value is not None:
+        # A string in v1: 1500, not 1500.0.
+        whole = isinstance(value, float) and value.is_integer()
+        body["value"] = str(int(value) if whole else value)
+    for key in ("currency", "expected_close_date"):
+        if inputs.get(key):
+            body[key] = str(inputs[key])
     for key in ("person_id", "org_id", "stage_id"):
         if inputs.get(key):
             body[key] = int(inputs[key])
@@ -142,6 +178,11 @@ app = App(
                     "Stage",
                     dynamic_choices=stage_choices,
                     help_text="The first stage of the default pipeline if empty.",
+                ),
+                InputField(
+                    "expected_close_date",
+                    "Expected close date",
+                    help_text="YYYY-MM-DD.",
                 ),
             ],
             outputs=[

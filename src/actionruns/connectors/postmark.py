@@ -1,10 +1,17 @@
 """Postmark: send an email through a server's message stream.
 
 Reference: https://postmarkapp.com/developer/api/email-api#send-a-single-email (POST /email with
-``X-Postmark-Server-Token``, JSON ``From``, ``To``, ``Subject``, ``TextBody``/``HtmlBody``,
-``MessageStream``; answers ``{"MessageID", "SubmittedAt", "ErrorCode": 0}``), errors as 422
-``{"ErrorCode", "Message"}`` with code 10 for a bad token
-(https://postmarkapp.com/developer/api/overview#error-codes), the server:
+``X-Postmark-Server-Token``, JSON ``From``, ``To``, ``Cc``, ``Bcc`` (comma-separated, 50 at
+most), ``Subject``, ``TextBody``/``HtmlBody``, ``ReplyTo``, ``Tag``, ``TrackOpens``,
+``Metadata``, ``MessageStream``; answers ``{"To", "SubmittedAt", "MessageID", "ErrorCode": 0,
+"Message": "OK"}``), authentication and status codes
+(https://postmarkapp.com/developer/api/overview: 401 for a missing or wrong token header, 422
+with ``{"ErrorCode", "Message"}``, code 10 meaning a bad or missing token
+(https://postmarkapp.com/developer/api/overview#error-codes), 429 when rate limited, with no
+rate-limit or ``Retry-After`` headers documented, 500 on Postmark's side), the message streams
+for the dropdown: https://postmarkapp.com/developer/api/message-streams-api#list-message-streams
+(``{"MessageStreams": [{"ID", "Name", "MessageStreamType", ...}], "TotalCount"}``, at most 10
+per server, not paged), the server for the connection test:
 https://postmarkapp.com/developer/api/server-api#get-server.
 """
 
@@ -13,10 +20,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx2
+
 from actionruns.sdk import (
     Action,
     App,
     Auth,
+    Choice,
+    ChoicePage,
     Context,
     ExpiredAuthError,
     FieldType,
@@ -34,17 +45,41 @@ BAD_TOKEN = 10
 async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
     response = await ctx.http.request(method, f"{API}{path}", headers=HEADERS, **request)
     if response.status_code == 422:
-        body: Any = response.json() if response.content else {}
-        if isinstance(body, dict) and body.get("ErrorCode") == BAD_TOKEN:
-            raise ExpiredAuthError(error_message(response), meta={"postmark_error": BAD_TOKEN})
-        code = body.get("ErrorCode") if isinstance(body, dict) else None
+        code = _error_code(response)
+        if code == BAD_TOKEN:
+            raise ExpiredAuthError(error_message(response), meta={"postmark_error": code})
         raise HaltError(error_message(response), meta={"postmark_error": code})
     raise_for_status(response)
+    if _error_code(response):  # Postmark's refusals carry an ErrorCode; never trust a 200 alone
+        raise HaltError(error_message(response), meta={"postmark_error": _error_code(response)})
     return response.json()
+
+
+def _error_code(response: httpx2.Response) -> int | None:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return None
+    code = body.get("ErrorCode") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None
 
 
 async def test_token(ctx: Context) -> str:
     return str((await _call(ctx, "GET", "/server"))["Name"])
+
+
+async def message_stream_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
+    """The server's outbound streams (transactional and broadcast), never the inbound one."""
+    if page > 0:
+        return ChoicePage([])
+    found = await _call(ctx, "GET", "/message-streams")
+    return ChoicePage(
+        [
+            Choice(stream["ID"], f"{stream['Name']} ({stream['MessageStreamType']})")
+            for stream in found["MessageStreams"]
+            if stream.get("MessageStreamType") != "Inbound"
+        ]
+    )
 
 
 async def send_email(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,6 +102,10 @@ async def send_email(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     for key, name in (("cc", "Cc"), ("bcc", "Bcc")):
         if inputs.get(key):
             body[name] = ", ".join(inputs[key])
+    if inputs.get("track_opens") is not None:
+        body["TrackOpens"] = inputs["track_opens"]
+    if inputs.get("metadata"):
+        body["Metadata"] = {str(key): str(value) for key, value in inputs["metadata"].items()}
     sent = await _call(ctx, "POST", "/email", json=body)
     return {"message_id": sent["MessageID"], "submitted_at": sent["SubmittedAt"], "to": sent["To"]}
 
@@ -90,7 +129,13 @@ app = App(
             "Sends an email through one of the server's message streams.",
             send_email,
             inputs=[
-                InputField("to", "To", list=True, required=True, help_text="Up to 50 recipients."),
+                InputField(
+                    "to",
+                    "To",
+                    list=True,
+                    required=True,
+                    help_text="Recipients' addresses, 50 at most.",
+                ),
                 InputField("cc", "Cc", list=True, help_text="Copied recipients."),
                 InputField("bcc", "Bcc", list=True, help_text="Blind-copied recipients."),
                 InputField(
@@ -105,9 +150,22 @@ app = App(
                 InputField("html", "HTML body", FieldType.TEXT, help_text="HTML."),
                 InputField("tag", "Tag", help_text="One tag, for statistics."),
                 InputField(
+                    "track_opens",
+                    "Track opens",
+                    FieldType.BOOLEAN,
+                    help_text="Add open tracking to the HTML body (the server's setting if empty).",
+                ),
+                InputField(
+                    "metadata",
+                    "Metadata",
+                    FieldType.DICT,
+                    help_text='Key → value pairs kept with the message, e.g. {"order": "1234"}.',
+                ),
+                InputField(
                     "message_stream",
                     "Message stream",
                     default="outbound",
+                    dynamic_choices=message_stream_choices,
                     help_text="The stream's id; outbound is the default transactional one.",
                 ),
             ],

@@ -8,7 +8,9 @@ Reference: https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_r
 resources_query.htm (``q``), errorcodes.htm (errors as a list of ``{"message",
 "errorCode", "fields"}``; INVALID_SESSION_ID with 401, REQUEST_LIMIT_EXCEEDED with 403);
 OAuth: https://help.salesforce.com/s/articleView?id=xcloud.remoteaccess_oauth_web_server_flow.htm
-(the token answer names the org's ``instance_url``), API version 60.0.
+(the token answer names the org's ``instance_url``), userinfo
+(https://help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm),
+API version 60.0; requests carry ``Authorization: Bearer <access token>``.
 """
 
 from __future__ import annotations
@@ -47,11 +49,15 @@ _TYPES = {
 }
 
 
-def _base(ctx: Context) -> str:
+def _instance(ctx: Context) -> str:
     instance = str(ctx.credentials.get("instance_url") or "").rstrip("/")
     if not instance.startswith("https://"):
         raise HaltError("The connection has no instance URL (https://yourorg.my.salesforce.com).")
-    return f"{instance}/services/data/{VERSION}"
+    return instance
+
+
+def _base(ctx: Context) -> str:
+    return f"{_instance(ctx)}/services/data/{VERSION}"
 
 
 async def _call(ctx: Context, method: str, url: str, **request: Any) -> Any:
@@ -63,8 +69,7 @@ async def _call(ctx: Context, method: str, url: str, **request: Any) -> Any:
 
 
 async def test_token(ctx: Context) -> str:
-    instance = str(ctx.credentials.get("instance_url") or "").rstrip("/")
-    user = await _call(ctx, "GET", f"{instance}/services/oauth2/userinfo")
+    user = await _call(ctx, "GET", f"{_instance(ctx)}/services/oauth2/userinfo")
     return f"{user['name']} ({user.get('preferred_username', '')})"
 
 
@@ -119,7 +124,9 @@ _OWN = {"object", "record_id"}
 
 
 def _values(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    values = {key: value for key, value in inputs.items() if key not in _OWN and value is not None}
+    values = {
+        key: value for key, value in inputs.items() if key not in _OWN and value not in (None, "")
+    }
     if not values:
         raise HaltError("Give a value for at least one field.")
     return values

@@ -18,10 +18,18 @@ DEFAULT_THROTTLE_DELAY = 60.0
 
 
 def retry_after_seconds(
-    response: httpx2.Response, default: float = DEFAULT_THROTTLE_DELAY
+    response: httpx2.Response,
+    default: float = DEFAULT_THROTTLE_DELAY,
+    *,
+    reset_header: str | None = None,
 ) -> float:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), else
+    from ``reset_header``, the Unix time a vendor's rate-limit window ends (GitHub's
+    ``x-ratelimit-reset``, GitLab's ``RateLimit-Reset``…), else ``default``."""
     value = response.headers.get("Retry-After")
+    reset = response.headers.get(reset_header, "") if reset_header else ""
+    if not value and reset.isdigit():
+        return max(1.0, int(reset) - time.time())
     if not value:
         return default
     try:
@@ -75,12 +83,13 @@ def raise_for_status(
     message: str | None = None,
     transient: Collection[int] = (408,),
     throttle_delay: float = DEFAULT_THROTTLE_DELAY,
+    reset_header: str | None = None,
 ) -> None:
     """Map an unsuccessful response to halt, expired, throttled or transient.
 
     ``message`` replaces the one read from the body (a vendor with its own error shape);
     ``transient`` adds statuses worth retrying besides 5xx (Zendesk's 409, say);
-    ``throttle_delay`` is the wait when a 429 has no ``Retry-After``.
+    ``throttle_delay`` is the wait when a 429 has no ``Retry-After`` (nor ``reset_header``).
     """
     status = response.status_code
     if status < 400:
