@@ -1,25 +1,94 @@
 """Discord: a bot posts to a channel, or a channel webhook posts a message.
 
 Reference: https://discord.com/developers/docs/reference (API v10, ``Authorization: Bot
-<token>``, errors as ``{"code", "message"}``, rate limits as 429 with ``Retry-After`` and
-``retry_after`` in the body: https://discord.com/developers/docs/topics/rate-limits),
-https://discord.com/developers/docs/resources/message#create-message,
-https://discord.com/developers/docs/resources/webhook#execute-webhook (``?wait=true`` returns
-the message), https://discord.com/developers/docs/resources/user#get-current-user.
+<token>``), errors: https://discord.com/developers/docs/topics/opcodes-and-status-codes#json
+(``{"code", "message"}``, and for 50035 "Invalid Form Body" an ``errors`` tree whose leaves
+are ``{"_errors": [{"code", "message"}]}``), rate limits:
+https://discord.com/developers/docs/topics/rate-limits (429 with ``Retry-After`` in seconds and
+``{"message", "retry_after", "global"}`` in the body; ``X-RateLimit-*`` headers),
+create message: https://discord.com/developers/docs/resources/message#create-message
+(POST /channels/{channel.id}/messages: ``content``, ``embeds``, ``tts``), execute webhook:
+https://discord.com/developers/docs/resources/webhook#execute-webhook (POST
+/webhooks/{id}/{token}, no bot token; ``?wait=true`` returns the message; also ``username``,
+``avatar_url``), the bot: https://discord.com/developers/docs/resources/user#get-current-user.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import httpx2
 
-from actionruns.sdk import Action, App, Auth, Context, FieldType, HaltError, InputField, OutputField
-from actionruns.sdk.http import raise_for_status, request_json
+from actionruns.sdk import (
+    Action,
+    App,
+    Auth,
+    Context,
+    FieldType,
+    HaltError,
+    InputField,
+    OutputField,
+    ThrottledError,
+)
+from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
 
 API = "https://discord.com/api/v10"
 WEBHOOK_HOSTS = ("discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com")
+WEBHOOK_PATH = re.compile(r"^/api(/v\d+)?/webhooks/\d+/[\w-]+/?$")
+
+
+def _form_errors(tree: Any, path: str = "") -> list[str]:
+    """The leaves of a 50035 "Invalid Form Body" tree, as ``embeds.0.title: message``."""
+    if not isinstance(tree, Mapping):
+        return []
+    found = [
+        f"{path or 'body'}: {item.get('message')}"
+        for item in tree.get("_errors") or []
+        if isinstance(item, Mapping)
+    ]
+    for key, value in tree.items():
+        if key != "_errors":
+            found.extend(_form_errors(value, f"{path}.{key}" if path else str(key)))
+    return found
+
+
+def _raise_for_discord(response: httpx2.Response, *, webhook: bool = False) -> None:
+    """Discord's own shapes: a precise ``retry_after`` and nested form errors in the body.
+
+    A webhook call carries no credential of the connection: its 401/403/404 ("Invalid Webhook
+    Token", "Unknown Webhook") mean the URL is wrong, not that the bot token expired.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, Mapping) else {}
+    message = error_message(response)
+    details = _form_errors(body.get("errors"))
+    if details:
+        message = f"{message}: {'; '.join(details)}"
+    meta: dict[str, Any] = {"status": status}
+    if body.get("code") is not None:
+        meta["code"] = body["code"]  # Discord's JSON error code, e.g. 50013
+    if status == 429:
+        delay = body.get("retry_after")
+        if not isinstance(delay, int | float):
+            delay = retry_after_seconds(response, 5.0)
+        raise ThrottledError(message, delay=float(delay), meta=meta)
+    if webhook and status in (401, 403, 404):
+        raise HaltError(f"The webhook URL was refused: {message}", meta=meta)
+    raise_for_status(response, message=message)
+
+
+async def _call(ctx: Context, method: str, path: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, f"{API}{path}", **request)
+    _raise_for_discord(response)
+    return response.json()
 
 
 def _message(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,22 +117,21 @@ def _body(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def test_token(ctx: Context) -> str:
-    user = await request_json(ctx, "GET", f"{API}/users/@me")
+    user = await _call(ctx, "GET", "/users/@me")
     return str(user["username"])
 
 
 async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    url = f"{API}/channels/{inputs['channel_id']}/messages"
-    return _message(await request_json(ctx, "POST", url, json=_body(inputs)))
+    channel = str(inputs["channel_id"]).strip()
+    if not channel.isdigit():
+        raise HaltError("The channel ID is a number like 1101234567890123456.")
+    path = f"/channels/{channel}/messages"
+    return _message(await _call(ctx, "POST", path, json=_body(inputs)))
 
 
 async def send_webhook_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     url = httpx2.URL(str(inputs["webhook_url"]))
-    if (
-        url.scheme != "https"
-        or url.host not in WEBHOOK_HOSTS
-        or not url.path.startswith("/api/webhooks/")
-    ):
+    if url.scheme != "https" or url.host not in WEBHOOK_HOSTS or not WEBHOOK_PATH.match(url.path):
         raise HaltError("The webhook URL must be a Discord one: https://discord.com/api/webhooks/…")
     body = _body(inputs)
     for key in ("username", "avatar_url"):
@@ -73,7 +141,7 @@ async def send_webhook_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[
     response = await ctx.http.post(
         url.copy_merge_params({"wait": "true"}), json=body, auth=httpx2.Auth()
     )
-    raise_for_status(response)
+    _raise_for_discord(response, webhook=True)
     return _message(response.json())
 
 

@@ -2,10 +2,16 @@
 Webhook" connector or a Workflows "When a Teams webhook request is received" flow).
 
 Reference: https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/add-incoming-webhook
-(POST a JSON message whose attachment is an Adaptive Card; the classic webhook answers
-``1``, a Workflows one 202 with no body; a classic webhook reports a failed delivery as text,
-``Microsoft Teams endpoint returned HTTP error 429`` among them), Adaptive Card schema:
-https://adaptivecards.io/explorer/ (version 1.4).
+and https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using
+(POST ``application/json``, ``{"type": "message", "attachments": [{"contentType":
+"application/vnd.microsoft.card.adaptive", "contentUrl": null, "content": <card>}]}``; no auth
+header, the URL is the credential; a classic webhook answers ``1``, a Workflows one 202 with no
+body; 400 for a malformed payload, 404 for a webhook that does not exist, 413 when too large;
+rate limits: "Rate limiting for connectors" on the second page, a classic webhook reporting a
+throttle as text, ``Microsoft Teams endpoint returned HTTP error 429``, in a 200; Workflows
+answer 429 with ``Retry-After`` and errors as ``{"error": {"code", "message"}}``), Adaptive
+Card schema: https://adaptivecards.io/explorer/ (version 1.4; ``TextBlock``,
+``Action.OpenUrl``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from actionruns.sdk import (
     OutputField,
     ThrottledError,
 )
-from actionruns.sdk.http import raise_for_status, retry_after_seconds
+from actionruns.sdk.http import error_message, raise_for_status, retry_after_seconds
+
+THROTTLE_DELAY = 30.0  # the classic webhook's shortest window that can refill is 30 seconds
 
 
 def _card(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,9 +67,37 @@ def _card(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "type": "message",
         "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
         ],
     }
+
+
+def _raise_for_teams(response: httpx2.Response) -> None:
+    """The URL is the only credential, so a refusal never means an expired connection; a
+    classic webhook reports a failed delivery in a 200 whose text names the reason."""
+    status = response.status_code
+    answer = response.text.strip()
+    failed = (
+        status < 400
+        and answer not in ("", "1")
+        and ("fail" in answer.lower() or "error" in answer.lower())
+    )
+    if status < 400 and not failed:
+        return
+    message = answer[:300] if failed else error_message(response)
+    meta = {"status": status}
+    if status == 429 or (failed and "429" in answer):
+        delay = retry_after_seconds(response, THROTTLE_DELAY)
+        raise ThrottledError(message, delay=delay, meta=meta)
+    if status in (401, 403):
+        raise HaltError(f"The webhook URL was refused: {message}", meta=meta)
+    if failed:
+        raise HaltError(f"Teams did not post the message: {message}", meta=meta)
+    raise_for_status(response, throttle_delay=THROTTLE_DELAY)
 
 
 async def send_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,13 +105,7 @@ async def send_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any
     if url.scheme != "https":
         raise HaltError("The webhook URL must be an https:// URL from Teams or Workflows.")
     response = await ctx.http.post(url, json=_card(inputs))
-    raise_for_status(response)
-    answer = response.text.strip()
-    if answer not in ("", "1"):
-        # A classic webhook says it could not deliver in a 200 whose text names the reason.
-        if "429" in answer:
-            raise ThrottledError(answer[:300], delay=retry_after_seconds(response, 30.0))
-        raise HaltError(f"Teams did not post the message: {answer[:300]}")
+    _raise_for_teams(response)
     return {"delivered": True, "status": response.status_code}
 
 

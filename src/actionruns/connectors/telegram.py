@@ -1,15 +1,21 @@
 """Telegram: a bot sends a message or a photo to a chat.
 
-Reference: https://core.telegram.org/bots/api (calls as ``https://api.telegram.org/bot<token>/
-METHOD`` with a JSON body; answers ``{"ok": true, "result": …}`` or ``{"ok": false,
-"error_code", "description", "parameters": {"retry_after"}}``), #sendmessage, #sendphoto,
-#getme, #replyparameters. The token is part of the URL, so no URL ever goes into an error.
+Reference: https://core.telegram.org/bots/api#making-requests (calls as
+``https://api.telegram.org/bot<token>/METHOD``, GET or POST with an ``application/json`` body;
+answers ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code", "description",
+"parameters": {"retry_after", "migrate_to_chat_id"}}`` with the same HTTP status; an unknown
+token is 401 "Unauthorized", a malformed one 404 "Not Found"; flood control is 429 with
+``parameters.retry_after`` in seconds, no header: https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this),
+https://core.telegram.org/bots/api#getme, https://core.telegram.org/bots/api#sendmessage,
+https://core.telegram.org/bots/api#sendphoto (``photo`` as an HTTP URL, ``caption``),
+https://core.telegram.org/bots/api#replyparameters (replies). The token is part of the URL,
+so no URL ever goes into an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from actionruns.sdk import (
     Action,
@@ -31,25 +37,38 @@ API = "https://api.telegram.org"
 
 async def _call(ctx: Context, method: str, body: Mapping[str, Any] | None = None) -> Any:
     url = f"{API}/bot{ctx.credentials['bot_token']}/{method}"
-    response = await ctx.http.post(url, json=dict(body or {}))
+    if body is None:
+        response = await ctx.http.get(url)
+    else:
+        response = await ctx.http.post(url, json=dict(body))
     try:
         answer = response.json()
     except ValueError:
         raise TransientError(
             f"Telegram answered {method} with HTTP {response.status_code}."
         ) from None
+    if not isinstance(answer, Mapping):
+        raise TransientError(f"Telegram answered {method} with HTTP {response.status_code}.")
     if answer.get("ok"):
         return answer["result"]
-    code = int(answer.get("error_code") or response.status_code)
+    _raise_for_telegram(method, answer, response.status_code)
+
+
+def _raise_for_telegram(method: str, answer: Mapping[str, Any], status: int) -> NoReturn:
+    code = int(answer.get("error_code") or status)
+    parameters = answer.get("parameters") or {}
     detail = f"Telegram refused {method}: {answer.get('description', 'no reason given')}"
-    if (code in (401, 404) and method == "getMe") or code == 401:
-        raise ExpiredAuthError(detail, meta={"status": code})
+    meta = {"status": code}
+    if code in (401, 404):
+        # Every method called here exists: a 404 means a malformed token, like a 401 a bad one.
+        raise ExpiredAuthError(detail, meta=meta)
     if code == 429:
-        delay = float((answer.get("parameters") or {}).get("retry_after", 30))
-        raise ThrottledError(detail, delay=delay, meta={"status": code})
+        raise ThrottledError(detail, delay=float(parameters.get("retry_after", 30)), meta=meta)
     if code >= 500:
-        raise TransientError(detail, meta={"status": code})
-    raise HaltError(detail, meta={"status": code})
+        raise TransientError(detail, meta=meta)
+    if parameters.get("migrate_to_chat_id"):
+        detail += f" (the group's new chat id is {parameters['migrate_to_chat_id']})"
+    raise HaltError(detail, meta=meta)
 
 
 def _options(inputs: Mapping[str, Any]) -> dict[str, Any]:

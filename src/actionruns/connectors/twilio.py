@@ -2,10 +2,15 @@
 
 Reference: https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource
 (POST /2010-04-01/Accounts/{AccountSid}/Messages.json, form-encoded ``To``, ``From``, ``Body``,
-``MediaUrl``; HTTP Basic with the account SID and auth token), WhatsApp numbers as
-``whatsapp:+E164`` (https://www.twilio.com/docs/whatsapp/api), errors as ``{"code",
-"message", "more_info", "status"}`` (https://www.twilio.com/docs/usage/twilios-response),
-the account: https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource.
+``MediaUrl``; answers 201 with the Message resource), authentication:
+https://www.twilio.com/docs/usage/requests-to-twilio#authenticate-with-http (HTTP Basic, the
+account SID as user name and the auth token as password), WhatsApp numbers as
+``whatsapp:+E164``: https://www.twilio.com/docs/whatsapp/api#sending-messages, errors as
+``{"code", "message", "more_info", "status"}``: https://www.twilio.com/docs/usage/twilios-response
+(401 code 20003 for bad credentials, 404 code 20404), throttling:
+https://www.twilio.com/docs/api/errors/20429 (429 code 20429 for too many concurrent requests,
+no ``Retry-After``: safe to retry after a short wait), the account (connection test):
+https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource.
 """
 
 from __future__ import annotations
@@ -13,19 +18,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from actionruns.sdk import Action, App, Auth, Context, FieldType, InputField, OutputField
+import httpx2
+
+from actionruns.sdk import (
+    Action,
+    App,
+    Auth,
+    Context,
+    ExpiredAuthError,
+    FieldType,
+    InputField,
+    OutputField,
+)
 from actionruns.sdk.auth import http_basic
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import error_message, raise_for_status
 
 API = "https://api.twilio.com/2010-04-01"
+THROTTLE_DELAY = 5.0  # a 429 is about concurrency: a short wait is enough
+
+
+def _raise_for_twilio(response: httpx2.Response) -> None:
+    """Twilio's message, with its error code and the page that explains it."""
+    if response.status_code < 400:
+        return
+    message = error_message(response)
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, Mapping) and body.get("code"):
+        message = f"{message} (Twilio error {body['code']}: {body.get('more_info')})"
+    raise_for_status(response, message=message, throttle_delay=THROTTLE_DELAY)
 
 
 def _account(ctx: Context) -> str:
-    return f"{API}/Accounts/{ctx.credentials['account_sid']}"
+    sid = str(ctx.credentials["account_sid"]).strip()
+    if not (sid.startswith("AC") and sid.isalnum()):
+        raise ExpiredAuthError("The Account SID starts with AC and has 34 letters and digits.")
+    return f"{API}/Accounts/{sid}"
+
+
+async def _call(ctx: Context, method: str, url: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, url, **request)
+    _raise_for_twilio(response)
+    return response.json()
 
 
 async def test_account(ctx: Context) -> str:
-    account = await request_json(ctx, "GET", f"{_account(ctx)}.json")
+    account = await _call(ctx, "GET", f"{_account(ctx)}.json")
     return str(account["friendly_name"])
 
 
@@ -37,7 +77,7 @@ async def _send(ctx: Context, to: str, sender: str, inputs: Mapping[str, Any]) -
     form: dict[str, Any] = {"To": to, "From": sender, "Body": inputs["body"]}
     if inputs.get("media_url"):
         form["MediaUrl"] = inputs["media_url"]
-    message = await request_json(ctx, "POST", f"{_account(ctx)}/Messages.json", data=form)
+    message = await _call(ctx, "POST", f"{_account(ctx)}/Messages.json", data=form)
     return {
         key: message.get(key)
         for key in ("sid", "status", "to", "from", "body", "num_segments", "date_created")
