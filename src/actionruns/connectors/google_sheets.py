@@ -1,17 +1,24 @@
 """Google Sheets: append a row, update a row, find rows; the sheet's header row gives one
 field per column.
 
-Reference: https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/append
-(``valueInputOption=USER_ENTERED``, ``insertDataOption=INSERT_ROWS``),
-.../spreadsheets.values/update (``null`` leaves a cell as it is), .../spreadsheets.values/get,
-.../spreadsheets/get
+Reference (https://developers.google.com/workspace/sheets/api/reference/rest): append
+https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/append
+(``valueInputOption=USER_ENTERED``, ``insertDataOption=INSERT_ROWS``, a ``ValueRange`` body),
+update https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/update
+(``null`` in ``values`` leaves a cell as it is), read
+https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/get,
+the tabs https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/get
 (``fields=sheets.properties``), A1 notation with quoted sheet names
-(https://developers.google.com/workspace/sheets/api/guides/concepts#cell), the spreadsheets
-list from Drive (https://developers.google.com/workspace/drive/api/reference/rest/v3/files/list,
-``pageToken``), https://developers.google.com/workspace/drive/api/reference/rest/v3/about/get;
-errors as ``{"error": {"code", "message", "status"}}``; OAuth:
-https://developers.google.com/identity/protocols/oauth2/web-server (``access_type=offline``
-for a refresh token).
+https://developers.google.com/workspace/sheets/api/guides/concepts#cell; the spreadsheets from
+Drive https://developers.google.com/workspace/drive/api/reference/rest/v3/files/list (``q``,
+``pageToken``/``nextPageToken``) and the account
+https://developers.google.com/workspace/drive/api/reference/rest/v3/about/get; OAuth
+https://developers.google.com/identity/protocols/oauth2/web-server (``Authorization: Bearer``,
+``access_type=offline`` for a refresh token); errors
+https://cloud.google.com/apis/design/errors (``{"error": {"code", "message", "status"}}``),
+limits https://developers.google.com/workspace/sheets/api/limits (per-minute quotas: 429
+``RESOURCE_EXHAUSTED``, no ``Retry-After``) and Drive's 403 ``userRateLimitExceeded``
+https://developers.google.com/workspace/drive/api/guides/handle-errors.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
+
+import httpx2
 
 from actionruns.sdk import (
     Action,
@@ -36,14 +45,43 @@ from actionruns.sdk import (
     InputField,
     OAuth2Config,
     OutputField,
+    ThrottledError,
 )
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import error_message, raise_for_status
 from actionruns.sdk.pagination import cursor_page
 
 SHEETS = "https://sheets.googleapis.com/v4/spreadsheets"
 DRIVE = "https://www.googleapis.com/drive/v3"
 COLUMN_PREFIX = "column_"
 MAX_MATCHES = 10
+QUOTA_WINDOW_SECONDS = 60.0  # Sheets and Drive quotas are counted per minute
+_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+_SPREADSHEET_URL = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)")
+_LETTERS = re.compile(r"^[A-Z]{1,3}$")
+
+
+def _rate_limited(response: httpx2.Response) -> bool:
+    """Drive says "rate limited" with a 403 and a reason, as well as with a 429."""
+    if response.status_code != 403:
+        return False
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    listed = error.get("errors") if isinstance(error, dict) else None
+    reasons = {item.get("reason") for item in listed or [] if isinstance(item, dict)}
+    return bool(reasons & _RATE_REASONS)
+
+
+async def _call(ctx: Context, method: str, url: str, **request: Any) -> Any:
+    response = await ctx.http.request(method, url, **request)
+    if _rate_limited(response):
+        raise ThrottledError(
+            error_message(response), delay=QUOTA_WINDOW_SECONDS, meta={"status": 429}
+        )
+    raise_for_status(response, throttle_delay=QUOTA_WINDOW_SECONDS)
+    return response.json()
 
 
 def column_letter(index: int) -> str:
@@ -61,13 +99,20 @@ def a1(sheet: str, cells: str = "") -> str:
     return f"{quoted}!{cells}" if cells else quoted
 
 
+def spreadsheet_id(value: Any) -> str:
+    """A spreadsheet's ID, also from its URL (``…/spreadsheets/d/<id>/edit``)."""
+    text = str(value).strip()
+    found = _SPREADSHEET_URL.search(text)
+    return found.group(1) if found else text
+
+
 def _values_url(inputs: Mapping[str, Any], cells: str = "", suffix: str = "") -> str:
     target = quote(a1(str(inputs["sheet"]), cells), safe="")
-    return f"{SHEETS}/{inputs['spreadsheet']}/values/{target}{suffix}"
+    return f"{SHEETS}/{spreadsheet_id(inputs['spreadsheet'])}/values/{target}{suffix}"
 
 
 async def test_token(ctx: Context) -> str:
-    about = await request_json(
+    about = await _call(
         ctx, "GET", f"{DRIVE}/about", params={"fields": "user(displayName,emailAddress)"}
     )
     return str(about["user"]["emailAddress"])
@@ -83,7 +128,7 @@ async def spreadsheet_choices(ctx: Context, inputs: Mapping[str, Any], page: int
         }
         if token:
             params["pageToken"] = token
-        found = await request_json(ctx, "GET", f"{DRIVE}/files", params=params)
+        found = await _call(ctx, "GET", f"{DRIVE}/files", params=params)
         return [Choice(item["id"], item["name"]) for item in found["files"]], found.get(
             "nextPageToken"
         )
@@ -94,10 +139,10 @@ async def spreadsheet_choices(ctx: Context, inputs: Mapping[str, Any], page: int
 async def sheet_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
     if page or not inputs.get("spreadsheet"):
         return ChoicePage([])
-    found = await request_json(
+    found = await _call(
         ctx,
         "GET",
-        f"{SHEETS}/{inputs['spreadsheet']}",
+        f"{SHEETS}/{spreadsheet_id(inputs['spreadsheet'])}",
         params={"fields": "sheets.properties(sheetId,title)"},
     )
     titles = [sheet["properties"]["title"] for sheet in found["sheets"]]
@@ -105,9 +150,16 @@ async def sheet_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> C
 
 
 async def _headers(ctx: Context, inputs: Mapping[str, Any]) -> list[str]:
-    found = await request_json(ctx, "GET", _values_url(inputs, "1:1"))
+    found = await _call(ctx, "GET", _values_url(inputs, "1:1"))
     rows = found.get("values") or [[]]
     return [str(value) for value in rows[0]]
+
+
+async def column_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
+    if page or not inputs.get("spreadsheet") or not inputs.get("sheet"):
+        return ChoicePage([])
+    headers = [header for header in await _headers(ctx, inputs) if header]
+    return ChoicePage([Choice(header) for header in dict.fromkeys(headers)])
 
 
 async def column_fields(ctx: Context, inputs: Mapping[str, Any]) -> Sequence[InputField]:
@@ -117,7 +169,7 @@ async def column_fields(ctx: Context, inputs: Mapping[str, Any]) -> Sequence[Inp
         InputField(
             f"{COLUMN_PREFIX}{column_letter(index)}",
             header or f"Column {column_letter(index)}",
-            help_text=f"Column {column_letter(index)}",
+            help_text=f"Column {column_letter(index)}.",
         )
         for index, header in enumerate(await _headers(ctx, inputs))
     ]
@@ -128,7 +180,13 @@ def _row(inputs: Mapping[str, Any], width: int, *, blank: Any) -> list[Any]:
 
 
 def _width(inputs: Mapping[str, Any]) -> int:
-    letters = [key[len(COLUMN_PREFIX) :] for key in inputs if key.startswith(COLUMN_PREFIX)]
+    letters = [
+        key[len(COLUMN_PREFIX) :]
+        for key, value in inputs.items()
+        if key.startswith(COLUMN_PREFIX)
+        and _LETTERS.match(key[len(COLUMN_PREFIX) :])
+        and value is not None
+    ]
     if not letters:
         raise HaltError("Give a value for at least one column.")
     return 1 + max(_column_index(letter) for letter in letters)
@@ -148,7 +206,7 @@ def _row_number(updated_range: str) -> int | None:
 
 async def append_row(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     row = _row(inputs, _width(inputs), blank="")
-    appended = await request_json(
+    appended = await _call(
         ctx,
         "POST",
         _values_url(inputs, suffix=":append"),
@@ -165,7 +223,7 @@ async def update_row(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
         raise HaltError("Row 1 holds the headers; give a row number from 2.")
     cells = f"A{number}"
     row = _row(inputs, _width(inputs), blank=None)  # null leaves a cell as it is
-    updated = await request_json(
+    updated = await _call(
         ctx,
         "PUT",
         _values_url(inputs, cells),
@@ -176,7 +234,7 @@ async def update_row(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def find_row(ctx: Context, inputs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    found = await request_json(ctx, "GET", _values_url(inputs))
+    found = await _call(ctx, "GET", _values_url(inputs))
     rows = found.get("values") or []
     if not rows:
         return []
@@ -200,7 +258,7 @@ SPREADSHEET = InputField(
     required=True,
     dynamic_choices=spreadsheet_choices,
     alters_dynamic_fields=True,
-    help_text="The spreadsheet (its id is in its URL).",
+    help_text="The spreadsheet (or its ID or URL).",
 )
 SHEET = InputField(
     "sheet",
@@ -270,7 +328,14 @@ app = App(
             inputs=[
                 SPREADSHEET,
                 SHEET,
-                InputField("column", "Column", required=True, help_text="Its header."),
+                InputField(
+                    "column",
+                    "Column",
+                    required=True,
+                    dynamic_choices=column_choices,
+                    depends_on=("spreadsheet", "sheet"),
+                    help_text="The column to match, by its header.",
+                ),
                 InputField("value", "Value", required=True, help_text="The value to match."),
             ],
             outputs=[OutputField("row_number", "Row number", FieldType.INTEGER)],
