@@ -133,7 +133,8 @@ async def database_choices(ctx: Context, inputs: Mapping[str, Any], page: int) -
 
 
 async def _schema(ctx: Context, database: Any) -> dict[str, Any]:
-    found = await _call(ctx, "GET", f"/databases/{notion_id(database)}")
+    path = f"/databases/{notion_id(database)}"
+    found = await ctx.cached(("notion", path), lambda: _call(ctx, "GET", path))
     properties: dict[str, Any] = found["properties"]
     return properties
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,6 +39,7 @@ class Context:
         self.credentials = credentials
         self.run_id = run_id
         self.authentication_id = authentication_id
+        self._cache: dict[Hashable, Any] = {}
 
     @property
     def http(self) -> httpx2.AsyncClient:
@@ -47,6 +48,13 @@ class Context:
         if self._http is None:
             self._http = self._make_http()
         return self._http
+
+    async def cached(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        """``load()``'s answer, asked once per call: an action's dynamic fields and its
+        ``perform`` read the same schema (a database's properties) with one request."""
+        if key not in self._cache:
+            self._cache[key] = await load()
+        return self._cache[key]
 
     async def aclose(self) -> None:
         if self._http is not None:
