@@ -60,7 +60,10 @@ class Worker:
         self.name = name or worker_name()
         self.only = only
         self.apps = [app.key for app in executor.registry]
+        self._installed = frozenset(self.apps)
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        # Slots promised to runs submitted in this process, not yet inserted (see ``reserve``).
+        self._reserved = 0
         self._cancelled: set[str] = set()
         # Runs whose attempt is over and being written: the heartbeat must leave them be.
         self._recording: set[str] = set()
@@ -76,7 +79,7 @@ class Worker:
         self._heartbeat_task = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
-                free = self.concurrency - len(self._inflight)
+                free = self.concurrency - len(self._inflight) - self._reserved
                 leased: list[RunRecord] = []
                 if free > 0:
                     self.events.work_submitted.clear()
@@ -96,10 +99,7 @@ class Worker:
                         await self._sleep(IDLE_POLL_SECONDS)
                         continue
                     for run in leased:
-                        self._held_until[run.id] = leased_at + self.settings.lease_seconds
-                        task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
-                        self._inflight[run.id] = task
-                        task.add_done_callback(functools.partial(self._done, run.id))
+                        self._start(run, leased_at + self.settings.lease_seconds)
                 if leased and len(leased) == free:
                     continue
                 await self._wait_for_work(full=free <= 0)
@@ -107,6 +107,39 @@ class Worker:
             # While attempts still run (a drain), their leases must still be renewed.
             if not self._inflight:
                 await self._stop_heartbeat()
+
+    def _start(self, run: RunRecord, held_until: float) -> None:
+        self._held_until[run.id] = held_until
+        task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
+        self._inflight[run.id] = task
+        task.add_done_callback(functools.partial(self._done, run.id))
+
+    def reserve(self, app_key: str) -> bool:
+        """Promise a slot to a run being submitted in this process, if one is free.
+
+        The submitter then inserts the run already leased to this worker and hands it over
+        with ``adopt``: the run starts without a wake-up and a lease transaction. Durability
+        is unchanged: the run is in the store, leased, before the client hears of it, and if
+        this process dies the lease runs out like any other.
+        """
+        if (
+            self._stopping.is_set()
+            or self._heartbeat_task is None
+            or self.only is not None
+            or app_key not in self._installed
+            or len(self._inflight) + self._reserved >= self.concurrency
+        ):
+            return False
+        self._reserved += 1
+        return True
+
+    def adopt(self, run: RunRecord | None) -> None:
+        """Take over a reserved run once it is stored leased to us (None: it was not)."""
+        self._reserved -= 1
+        if run is None or run.lease_expires_at is None:
+            self._slot_freed.set()
+            return
+        self._start(run, run.lease_expires_at)
 
     async def _stop_heartbeat(self) -> None:
         task, self._heartbeat_task = self._heartbeat_task, None
@@ -199,20 +232,23 @@ class Worker:
                 continue
             last_renewal = now
             until = now + lease
+            # Only these: runs taken while the statement runs hold fresh leases of their own.
+            asked = list(self._inflight)
             try:
-                held, cancel = await self.store.extend_leases(
-                    self.name, list(self._inflight), until
-                )
+                held, cancel = await self.store.extend_leases(self.name, asked, until)
             except Exception:
                 log.exception("heartbeat_failed", worker=self.name)
                 continue
             for run_id in held:
                 if run_id in self._held_until:
                     self._held_until[run_id] = until
-            for run_id, task in list(self._inflight.items()):
+            for run_id in asked:
+                task = self._inflight.get(run_id)
+                if task is None or task.done():
+                    continue
                 if run_id in cancel:
                     self._cancel_local(run_id)
-                elif run_id not in held and run_id not in self._recording and not task.done():
+                elif run_id not in held and run_id not in self._recording:
                     log.warning("lease_lost", run_id=run_id, worker=self.name)
                     task.cancel()
 
