@@ -18,12 +18,13 @@ from actionruns.engine.catalog import Catalog
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.metrics import Metrics
+from actionruns.engine.worker import Worker
 from actionruns.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.store import FINISHED_STATUSES, QUEUED, RunRecord, Store
+from actionruns.store import FINISHED_STATUSES, QUEUED, RUNNING, RunRecord, Store
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 MAX_CALLBACK_URL_LENGTH = 2048
@@ -114,6 +115,8 @@ class RunService:
         self.metrics = metrics
         self.settings = settings
         self.clock = clock
+        # The worker in this process, if any: new runs go straight to it while it has room.
+        self.local_worker: Worker | None = None
 
     async def prepare(self, principal: Principal, request: RunRequest) -> PreparedRun:
         """Check the action, authentication and inputs; raise a precise 4xx on any problem."""
@@ -169,42 +172,63 @@ class RunService:
             )
         prepared = await self.prepare(principal, request)
         now = self.clock()
+        available_at = max(now, prepared.throttled_until or now)
+        # The local worker, if it takes the run at once; else the run waits to be leased.
+        worker = self.local_worker
+        if worker is not None and not (available_at <= now and worker.reserve(prepared.app.key)):
+            worker = None
         fingerprint = request.fingerprint() if idempotency_key else None
-        run, created = await self.store.insert_run(
-            {
-                "id": str(uuid.uuid4()),
-                "client_id": principal.client_id,
-                "end_user_id": prepared.end_user_id,
-                "app_key": prepared.app.key,
-                "action_key": prepared.action.key,
-                "authentication_id": prepared.authentication_id,
-                "inputs": prepared.inputs,
-                "status": QUEUED,
-                "results": None,
-                "errors": None,
-                "attempts": 0,
-                "max_attempts": prepared.action.max_attempts or self.settings.max_attempts,
-                "available_at": max(now, prepared.throttled_until or now),
-                "lease_owner": None,
-                "lease_expires_at": None,
-                "cancel_requested": False,
-                "callback_url": request.callback_url,
-                "callback_status": None,
-                "callback_attempts": 0,
-                "callback_next_at": None,
-                "idempotency_key": _scoped_key(principal, idempotency_key),
-                "request_hash": fingerprint,
-                "created_at": now,
-                "started_at": None,
-                "finished_at": None,
-                "limit_key": (
-                    limits.key(prepared.app.key, prepared.authentication_id)
-                    if (limits := prepared.app.limits)
-                    else None
-                ),
-                "holds_limit": False,
-            }
-        )
+        values: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "client_id": principal.client_id,
+            "end_user_id": prepared.end_user_id,
+            "app_key": prepared.app.key,
+            "action_key": prepared.action.key,
+            "authentication_id": prepared.authentication_id,
+            "inputs": prepared.inputs,
+            "status": QUEUED,
+            "results": None,
+            "errors": None,
+            "attempts": 0,
+            "max_attempts": prepared.action.max_attempts or self.settings.max_attempts,
+            "available_at": available_at,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "cancel_requested": False,
+            "callback_url": request.callback_url,
+            "callback_status": None,
+            "callback_attempts": 0,
+            "callback_next_at": None,
+            "idempotency_key": _scoped_key(principal, idempotency_key),
+            "request_hash": fingerprint,
+            "created_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "limit_key": (
+                limits.key(prepared.app.key, prepared.authentication_id)
+                if (limits := prepared.app.limits)
+                else None
+            ),
+            "holds_limit": False,
+        }
+        run: RunRecord | None = None
+        created = False
+        try:
+            if worker is not None:
+                # Stored already leased to the local worker, its first attempt begun.
+                values.update(
+                    status=RUNNING,
+                    attempts=1,
+                    lease_owner=worker.name,
+                    lease_expires_at=now + self.settings.lease_seconds,
+                    started_at=now,
+                )
+            run, created = await self.store.insert_run(
+                values, attempt_by=worker.name if worker is not None else None
+            )
+        finally:
+            if worker is not None:
+                worker.adopt(run if created else None)
         if not created and run.request_hash != fingerprint:
             raise Unprocessable(
                 "This Idempotency-Key was already used with a different request.",
@@ -213,7 +237,8 @@ class RunService:
             )
         if created:
             self.metrics.runs_submitted.labels(run.app_key).inc()
-            self.events.submitted()
+            if worker is None:
+                self.events.submitted()
         return run, created
 
     async def dry_run(self, principal: Principal, request: RunRequest) -> dict[str, Any]:

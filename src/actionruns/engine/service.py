@@ -138,6 +138,7 @@ class Engine:
         if workers:
             worker = self.new_worker(concurrency)
             self._workers.append(worker)
+            self.runs.local_worker = worker
             self._tasks.append(asyncio.create_task(worker.run(), name="worker"))
         self._dispatcher = CallbackDispatcher(
             self.store,
@@ -179,6 +180,7 @@ class Engine:
     async def stop(self, grace: float | None = None) -> None:
         """Stop leasing, give in-flight attempts ``grace`` seconds, hand back the rest."""
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
+        self.runs.local_worker = None
         await asyncio.gather(*(worker.drain(grace) for worker in self._workers))
         if self._dispatcher is not None:
             self._dispatcher.stop()

@@ -83,6 +83,9 @@ _FINISH_RUN = update(runs).where(
     runs.c.lease_owner == bindparam("b_worker"),
     runs.c.status == RUNNING,
 )
+_INSERT_RUN = insert(runs)
+_INSERT_ATTEMPT = insert(run_attempts)
+_NEXT_DUE = select(func.min(runs.c.available_at)).where(runs.c.status == QUEUED)
 _FINISH_ATTEMPT = update(run_attempts).where(
     run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
 )
@@ -430,13 +433,31 @@ class Store:
 
     # -- runs: submission and reading --------------------------------------------------
 
-    async def insert_run(self, values: Mapping[str, Any]) -> tuple[RunRecord, bool]:
+    async def insert_run(
+        self, values: Mapping[str, Any], *, attempt_by: str | None = None
+    ) -> tuple[RunRecord, bool]:
         """Insert a run; with an idempotency key already used, return that run instead.
 
+        ``attempt_by`` names the worker the run is inserted already leased to (``values``
+        carry the lease): its first attempt is recorded in the same transaction.
         Returns the run and whether it was created now.
         """
+
+        def work(conn: Connection) -> None:
+            conn.execute(_INSERT_RUN, values)
+            if attempt_by is not None:
+                conn.execute(
+                    _INSERT_ATTEMPT,
+                    {
+                        "run_id": values["id"],
+                        "number": values["attempts"],
+                        "worker": attempt_by,
+                        "started_at": values["started_at"],
+                    },
+                )
+
         try:
-            await self._execute(insert(runs), values)
+            await self.runner.write(work)
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
@@ -448,7 +469,7 @@ class Store:
                 ),
             )
             if existing is None:  # purged between the two statements: the key is free again
-                return await self.insert_run(values)
+                return await self.insert_run(values, attempt_by=attempt_by)
             return existing, False
         return RunRecord.from_row(values), True
 
@@ -504,7 +525,7 @@ class Store:
                 )
             if leased:
                 conn.execute(
-                    insert(run_attempts),
+                    _INSERT_ATTEMPT,
                     [
                         {"run_id": r.id, "number": r.attempts, "worker": worker, "started_at": now}
                         for r in leased
@@ -773,10 +794,9 @@ class Store:
 
     async def next_due_at(self) -> float | None:
         """When the next queued run becomes due, so an idle worker knows how long to sleep."""
-        query = select(func.min(runs.c.available_at)).where(runs.c.status == QUEUED)
 
         def work(conn: Connection) -> float | None:
-            value = conn.execute(query).scalar()
+            value = conn.execute(_NEXT_DUE).scalar()
             return float(value) if value is not None else None
 
         return await self.runner.read(work)
