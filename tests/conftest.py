@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 
 from actionruns.api.app import create_app
 from actionruns.config import Settings
@@ -21,6 +22,7 @@ from actionruns.logs import configure_logging
 from actionruns.sdk.app import App
 from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
+from actionruns.store.schema import runs
 from tests.postgres import fresh_database
 from tests.testkit import limited, secretive, testkit
 
@@ -113,6 +115,11 @@ class Service:
         return ApiClient(
             self, created.record.id, created.client_secret, created.signing_secret, token
         )
+
+    async def stored_runs(self) -> int:
+        """How many runs the store holds, in any state."""
+        count = select(func.count()).select_from(runs)
+        return int(await self.engine.store.transaction(lambda conn: conn.execute(count).scalar()))
 
 
 @dataclass

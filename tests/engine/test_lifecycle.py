@@ -199,7 +199,7 @@ async def test_dry_run_validates_everything_and_executes_nothing(
         acme.client_id, app_key=None, limit=10, offset=0
     )
     assert len(runs) == 1
-    assert await service.engine.store.next_due_at() is None  # nothing was queued
+    assert await service.stored_runs() == 0
 
 
 async def test_finished_runs_are_purged_after_the_retention_period(

@@ -77,13 +77,16 @@ class Worker:
     async def run(self) -> None:
         """Lease and execute until ``stop`` is called."""
         self._heartbeat_task = asyncio.create_task(self._heartbeat())
+        # Whether due runs may be waiting that this worker has not looked for. The queue is
+        # looked at only then, or when work is signalled: a run that merely finishes (most
+        # of them were handed over, not leased) costs no lease statement.
+        backlog = True
         try:
             while not self._stopping.is_set():
+                self._slot_freed.clear()
                 free = self.concurrency - len(self._inflight) - self._reserved
-                leased: list[RunRecord] = []
-                if free > 0:
+                if free > 0 and (backlog or self.events.work_submitted.is_set()):
                     self.events.work_submitted.clear()
-                    self._slot_freed.clear()
                     leased_at = self.clock()
                     try:
                         leased = await self.store.lease_runs(
@@ -100,9 +103,10 @@ class Worker:
                         continue
                     for run in leased:
                         self._start(run, leased_at + self.settings.lease_seconds)
-                if leased and len(leased) == free:
+                    backlog = len(leased) == free
                     continue
-                await self._wait_for_work(full=free <= 0)
+                if await self._wait_for_work(room=free > 0):
+                    backlog = True  # a retry fell due, or a dead worker's lease may have run out
         finally:
             # While attempts still run (a drain), their leases must still be renewed.
             if not self._inflight:
@@ -184,25 +188,28 @@ class Worker:
         self._held_until.pop(run_id, None)
         self._slot_freed.set()
 
-    async def _wait_for_work(self, *, full: bool) -> None:
-        waits = [
-            asyncio.ensure_future(self._slot_freed.wait()),
-            asyncio.ensure_future(self._stopping.wait()),
-        ]
-        if not full:
-            waits.append(asyncio.ensure_future(self.events.work_submitted.wait()))
+    async def _wait_for_work(self, *, room: bool) -> bool:
+        """Wait for work while there is room, or for room while there is none.
+
+        Returns True when the wait ran out: time to look at the queue anyway.
+        """
+        waits = [asyncio.ensure_future(self._stopping.wait())]
         timeout = IDLE_POLL_SECONDS
-        if not full:
+        if room:
+            waits.append(asyncio.ensure_future(self.events.work_submitted.wait()))
             # Sleep no longer than until the next scheduled retry falls due.
             with contextlib.suppress(Exception):
-                due = await self.store.next_due_at()
+                due = await self.store.next_due_at(self.clock())
                 if due is not None:
                     timeout = max(0.0, min(timeout, due - self.clock()))
-        _done, pending = await asyncio.wait(
+        else:
+            waits.append(asyncio.ensure_future(self._slot_freed.wait()))
+        done, pending = await asyncio.wait(
             waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
         )
         for future in pending:
             future.cancel()
+        return not done
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -85,7 +85,9 @@ _FINISH_RUN = update(runs).where(
 )
 _INSERT_RUN = insert(runs)
 _INSERT_ATTEMPT = insert(run_attempts)
-_NEXT_DUE = select(func.min(runs.c.available_at)).where(runs.c.status == QUEUED)
+_NEXT_DUE = select(func.min(runs.c.available_at)).where(
+    runs.c.status == QUEUED, runs.c.available_at > bindparam("b_after")
+)
 _FINISH_ATTEMPT = update(run_attempts).where(
     run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
 )
@@ -792,11 +794,13 @@ class Store:
 
         return await self.runner.write(cancel)
 
-    async def next_due_at(self) -> float | None:
-        """When the next queued run becomes due, so an idle worker knows how long to sleep."""
+    async def next_due_at(self, after: float) -> float | None:
+        """When the next queued run falls due after ``after``, so an idle worker knows how
+        long to sleep. Runs due already are left out: the worker has just looked for them,
+        and those it cannot take (another app's) must not keep it awake."""
 
         def work(conn: Connection) -> float | None:
-            value = conn.execute(_NEXT_DUE).scalar()
+            value = conn.execute(_NEXT_DUE, {"b_after": after}).scalar()
             return float(value) if value is not None else None
 
         return await self.runner.read(work)
