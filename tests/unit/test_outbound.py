@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import httpx2
@@ -9,7 +10,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from actionruns.sdk.errors import BlockedDestinationError
-from actionruns.sdk.outbound import OutboundGuard, blocked_reason, parse_networks
+from actionruns.sdk.outbound import (
+    MAX_IDLE_CONNECTIONS,
+    OutboundGuard,
+    blocked_reason,
+    parse_networks,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,3 +99,39 @@ async def test_allowed_destinations_are_reached(httpserver: HTTPServer) -> None:
 async def test_raw_sockets_are_vetted_too() -> None:
     with pytest.raises(BlockedDestinationError):
         await OutboundGuard().connect("127.0.0.1", 25, timeout=1)
+
+
+async def test_a_burst_leaves_only_a_few_idle_connections_open() -> None:
+    """Every request probes each idle pooled connection, so the pool keeps few of them."""
+    open_connections: set[asyncio.StreamWriter] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        open_connections.add(writer)
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(0.05)  # slow enough that the burst needs many connections
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            open_connections.discard(writer)
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
+    try:
+        async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
+            url = f"http://127.0.0.1:{port}/"
+            burst = await asyncio.gather(
+                *(client.get(url) for _ in range(MAX_IDLE_CONNECTIONS * 3))
+            )
+            assert {response.status_code for response in burst} == {200}
+            assert (await client.get(url)).status_code == 200
+            await asyncio.sleep(0.1)  # the server sees the surplus closed
+            assert 1 <= len(open_connections) <= MAX_IDLE_CONNECTIONS
+    finally:
+        await guard.aclose()
+        server.close()
+        await server.wait_closed()

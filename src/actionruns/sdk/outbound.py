@@ -18,6 +18,7 @@ import httpx2
 
 from actionruns.sdk.errors import BlockedDestinationError
 
+MAX_IDLE_CONNECTIONS = 16
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -130,7 +131,9 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=ssl.create_default_context(),
             max_connections=100,
-            max_keepalive_connections=100,
+            # The pool probes every idle connection's socket twice per request (about 20 us
+            # each here): after a burst, 100 idle connections added ~2 ms to every call.
+            max_keepalive_connections=MAX_IDLE_CONNECTIONS,
             keepalive_expiry=5.0,
             network_backend=_GuardedBackend(guard),
         )
