@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import psutil
 from rich.console import Console
 from rich.table import Table
 
@@ -61,6 +62,41 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class CpuMeter:
+    """CPU seconds spent by groups of processes (the load generator, the API, the workers,
+    the database…) between two readings: where the machine's cores went during a test."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self._start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        readings: dict[str, float] = {}
+        for name, pids in self.groups.items():
+            total = 0.0
+            for pid in pids():
+                try:
+                    times = psutil.Process(pid).cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+            readings[name] = total
+        return readings
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds of each group since ``start``."""
+        end = self._read()
+        return {name: end[name] - self._start.get(name, 0.0) for name in self.groups}
+
+
+def pids_named(name: str) -> Callable[[], list[int]]:
+    """The processes of a server this bench did not start (PostgreSQL, Redis), by name."""
+    return lambda: [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == name]
 
 
 @contextmanager

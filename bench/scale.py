@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +35,12 @@ from actionruns.vault import Keyring
 from bench.harness import (
     REPO,
     Bench,
+    CpuMeter,
     console,
     end_to_end_seconds,
     free_port,
     percentile,
+    pids_named,
     reference_loop_seconds,
     running,
     service_rate,
@@ -62,6 +64,8 @@ class Result:
     p99_ms: float
     max_queue_depth: float | None = None
     queue_depth: list[float] = field(default_factory=list)
+    # CPU milliseconds per run, by process group, while the measured runs went through.
+    cpu_ms_per_run: dict[str, float] = field(default_factory=dict)
 
 
 @contextmanager
@@ -106,7 +110,7 @@ async def sample_queue(http: httpx2.AsyncClient, into: list[float], stop: asynci
 
 
 async def drive(
-    base_url: str, env: dict[str, str], target: str, args: argparse.Namespace
+    base_url: str, env: dict[str, str], target: str, args: argparse.Namespace, meter: CpuMeter
 ) -> Result:
     """Warm up, then run the workload against the API at ``base_url``."""
     client = json.loads(
@@ -132,9 +136,11 @@ async def drive(
         depths: list[float] = []
         stop = asyncio.Event()
         sampler = asyncio.create_task(sample_queue(http, depths, stop))
+        meter.start()
         documents, _ = await bench.batch(
             "webhooks.send_request", inputs, args.runs, args.concurrency
         )
+        cpu = meter.stop()
         stop.set()
         await sampler
     latencies = end_to_end_seconds(documents)
@@ -145,6 +151,7 @@ async def drive(
         percentile(latencies, 0.99) * 1000,
         max(depths, default=0.0),
         depths,
+        {name: seconds * 1000 / args.runs for name, seconds in cpu.items()},
     )
 
 
@@ -164,24 +171,35 @@ def measure_postgres(workers: int, target: str, args: argparse.Namespace, workdi
                 workdir / "api.log",
             )
         )
+        worker_processes = []
         for _ in range(workers):
-            stack.enter_context(
-                running(
-                    [
-                        PYTHON,
-                        "-m",
-                        "actionruns.cli.main",
-                        "worker",
-                        "--concurrency",
-                        str(args.worker_concurrency),
-                    ],
-                    env,
-                    workdir / "worker.log",
+            worker_processes.append(
+                stack.enter_context(
+                    running(
+                        [
+                            PYTHON,
+                            "-m",
+                            "actionruns.cli.main",
+                            "worker",
+                            "--concurrency",
+                            str(args.worker_concurrency),
+                        ],
+                        env,
+                        workdir / "worker.log",
+                    )
                 )
             )
         base_url = f"http://127.0.0.1:{port}"
         asyncio.run(wait_until_up(f"{base_url}/readyz", api))
-        result = asyncio.run(drive(base_url, env, target, args))
+        meter = CpuMeter(
+            {
+                **load_and_target(args),
+                "API node": lambda: [api.pid],
+                "workers": lambda: [worker.pid for worker in worker_processes],
+                "PostgreSQL": pids_named("postgres"),
+            }
+        )
+        result = asyncio.run(drive(base_url, env, target, args, meter))
     result.setup = f"actionruns, PostgreSQL, 1 API node + {processes(workers)}"
     return result
 
@@ -194,7 +212,8 @@ def measure_embedded(target: str, args: argparse.Namespace, workdir: Path) -> Re
     ) as service:
         base_url = f"http://127.0.0.1:{port}"
         asyncio.run(wait_until_up(f"{base_url}/readyz", service))
-        result = asyncio.run(drive(base_url, env, target, args))
+        meter = CpuMeter({**load_and_target(args), "service": lambda: [service.pid]})
+        result = asyncio.run(drive(base_url, env, target, args, meter))
     result.setup = "actionruns, embedded default (SQLite, 1 process)"
     return result
 
@@ -214,21 +233,32 @@ def measure_celery(workers: int, target: str, args: argparse.Namespace, workdir:
     ]
     command += ["--without-gossip", "--without-mingle"]
     with ExitStack() as stack:
-        for number in range(workers):
+        celery_workers = [
             stack.enter_context(
                 running([*command, "-n", f"bench{number}@%h"], env, workdir / "celery.log")
             )
+            for number in range(workers)
+        ]
         deadline = time.monotonic() + 60
         while len(app.control.ping(timeout=0.5) or []) < workers:
             if time.monotonic() > deadline:
                 raise SystemExit("the Celery workers never answered")
         for warmup in [call.delay(target) for _ in range(max(20, args.runs // 10))]:
             warmup.get(timeout=120)
+        meter = CpuMeter(
+            {
+                **load_and_target(args),
+                "workers": lambda: [worker.pid for worker in celery_workers],
+                "Redis": pids_named("redis-server"),
+            }
+        )
+        meter.start()
         accepted, pending = [], []
         for _ in range(args.runs):
             accepted.append(time.time())
             pending.append(call.delay(target))
         finished = [result.get(timeout=300) for result in pending]
+        cpu = meter.stop()
     latencies = [done - start for start, done in zip(accepted, finished, strict=True)]
     rate = args.runs / (max(finished) - min(accepted))
     return Result(
@@ -236,7 +266,13 @@ def measure_celery(workers: int, target: str, args: argparse.Namespace, workdir:
         rate,
         percentile(latencies, 0.5) * 1000,
         percentile(latencies, 0.99) * 1000,
+        cpu_ms_per_run={name: seconds * 1000 / args.runs for name, seconds in cpu.items()},
     )
+
+
+def load_and_target(args: argparse.Namespace) -> dict[str, Callable[[], list[int]]]:
+    """The two process groups every setup shares: this load generator and the target."""
+    return {"load generator": lambda: [os.getpid()], "target": lambda: [args.target_pid]}
 
 
 def processes(count: int) -> str:
@@ -277,6 +313,7 @@ def main(argv: list[str]) -> None:
             command, {**os.environ, "PYTHONPATH": str(REPO)}, workdir / "target.log"
         ) as server:
             asyncio.run(wait_until_up(target, server))
+            args.target_pid = server.pid
             for workers in args.workers:
                 console.print(f"PostgreSQL with {workers} worker(s)…")
                 results.append(measure_postgres(workers, target, args, workdir))
@@ -291,17 +328,26 @@ def main(argv: list[str]) -> None:
         "p50 ms",
         "p99 ms",
         "max queue depth",
+        "CPU ms per run",
         title=f"{args.runs} webhooks runs each; reference loop {loop_seconds:.2f} s",
     )
     for result in results:
         depth = "" if result.max_queue_depth is None else f"{result.max_queue_depth:,.0f}"
+        cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms_per_run.items())
+        total = sum(result.cpu_ms_per_run.values())
         table.add_row(
             result.setup,
             f"{result.runs_per_second:,.1f}",
             f"{result.p50_ms:,.1f}",
             f"{result.p99_ms:,.1f}",
             depth,
+            f"{total:.1f} ({cpu})",
         )
     console.print(table)
+    console.print(
+        "CPU ms per run: CPU time of each process group over the measured runs, divided by "
+        "their number. On this machine's cores, 1000 / (total / cores) runs/s is the most any "
+        "setup could reach with that much work per run."
+    )
     if args.json:
         args.json.write_text(json.dumps([result.__dict__ for result in results], indent=2))

@@ -190,10 +190,10 @@ class AsyncRunner:
         # new PostgreSQL connection (TLS negotiation, authentication) costs far more than
         # waiting a moment for a pooled one. Statements are short, so a few connections
         # serve many concurrent requests or attempts; every process counts against the
-        # server's max_connections.
-        self.engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True
-        )
+        # server's max_connections. No ping on checkout (a round trip per transaction): a
+        # connection the server dropped fails its statement, which marks the whole pool
+        # stale, and the caller sees the database as unavailable (a 503, a retried lease).
+        self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
         self.dialect = self.engine.dialect.name
 
     async def read(self, work: Callable[[Connection], T]) -> T:
