@@ -8,12 +8,15 @@ a connection; ``engines`` decides where and how it runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import (
     Connection,
+    Float,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -28,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.expression import BindParameter, Executable, Update
+from sqlalchemy.sql.expression import BindParameter, Executable
 
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
 from actionruns.store.records import (
@@ -93,6 +96,47 @@ _FINISH_ATTEMPT = update(run_attempts).where(
 )
 
 
+@functools.cache
+def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
+    """PostgreSQL: the run moved on and its attempt closed in one statement (one round trip).
+
+    Parameters: b_run, b_worker, b_number, run_<column> for each of ``run_columns``, and
+    attempt_finished_at, attempt_outcome, attempt_error. Selects 1 if this worker still
+    held the lease (and so wrote both), else 0.
+    """
+    finished = (
+        update(runs)
+        .where(
+            runs.c.id == bindparam("b_run"),
+            runs.c.lease_owner == bindparam("b_worker"),
+            runs.c.status == RUNNING,
+        )
+        .values(
+            {
+                name: bindparam(f"run_{name}", type_=runs.c[name].type)
+                for name in sorted(run_columns)
+            }
+        )
+        .returning(runs.c.id)
+        .cte("finished")
+    )
+    ended = (
+        update(run_attempts)
+        .where(
+            run_attempts.c.run_id.in_(select(finished.c.id)),
+            run_attempts.c.number == bindparam("b_number"),
+        )
+        .values(
+            {
+                name: bindparam(f"attempt_{name}", type_=run_attempts.c[name].type)
+                for name in ("finished_at", "outcome", "error")
+            }
+        )
+        .cte("ended")
+    )
+    return select(func.count()).select_from(finished).add_cte(ended)
+
+
 SealedKind = Literal["authentication", "client", "oauth_app"]
 # Columns whose values the vault sealed, by the kind of their owner.
 _SEALED = {
@@ -108,8 +152,15 @@ class Store:
         self._skip_locked = runner.dialect == "postgresql"
         self._lease_statement = self._build_lease()
 
-    def _build_lease(self, only: Sequence[str] | None = None) -> Update:
-        now: BindParameter[float] = bindparam("b_now")
+    def _build_lease(self, only: Sequence[str] | None = None) -> Executable:
+        """The lease: due runs marked running for a worker and returned.
+
+        On PostgreSQL the same statement also begins their attempts and closes those their
+        dead workers left open (one round trip); on SQLite ``lease_runs`` writes those rows
+        after it, in the same transaction.
+        """
+        now: BindParameter[float] = bindparam("b_now", type_=Float)
+        worker: BindParameter[str] = bindparam("b_worker", type_=String)
         due = (
             select(runs.c.id)
             .where(
@@ -126,12 +177,12 @@ class Store:
             due = due.where(runs.c.id.in_(only))
         if self._skip_locked:
             due = due.with_for_update(skip_locked=True)
-        return (
+        lease = (
             update(runs)
             .where(runs.c.id.in_(due.scalar_subquery()))
             .values(
                 status=RUNNING,
-                lease_owner=bindparam("b_worker"),
+                lease_owner=worker,
                 lease_expires_at=bindparam("b_until"),
                 attempts=runs.c.attempts + 1,
                 started_at=func.coalesce(runs.c.started_at, now),
@@ -139,6 +190,29 @@ class Store:
             )
             .returning(*runs.c)
         )
+        if not self._skip_locked:
+            return lease
+        leased = lease.cte("leased")
+        # Sub-statements of one statement do not see each other's rows: this closes only
+        # the attempts that were open before, not the ones begun below.
+        lost = (
+            update(run_attempts)
+            .where(
+                run_attempts.c.run_id.in_(select(leased.c.id).where(leased.c.attempts > 1)),
+                run_attempts.c.finished_at.is_(None),
+            )
+            .values(finished_at=now, outcome="lost")
+            .cte("lost")
+        )
+        begun = (
+            insert(run_attempts)
+            .from_select(
+                ["run_id", "number", "worker", "started_at"],
+                select(leased.c.id, leased.c.attempts, worker, now),
+            )
+            .cte("begun")
+        )
+        return select(leased).add_cte(lost, begun)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Store:
@@ -165,7 +239,7 @@ class Store:
     async def _execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> int:
-        """One write statement in its own transaction; the number of rows it touched.
+        """One write statement, atomic by itself; the number of rows it touched.
 
         Values travel as ``parameters``, not baked into the statement: the statement then
         compiles once and is reused from the cache, which matters on the run path.
@@ -174,13 +248,13 @@ class Store:
         def work(conn: Connection) -> int:
             return conn.execute(statement, parameters).rowcount
 
-        return await self.runner.write(work)
+        return await self.runner.write_one(work)
 
     async def _returning(self, record: type[R], statement: Executable) -> list[R]:
         def work(conn: Connection) -> list[R]:
             return [record.from_row(row) for row in conn.execute(statement)]
 
-        return await self.runner.write(work)
+        return await self.runner.write_one(work)
 
     async def transaction(self, work: Callable[[Connection], T]) -> T:
         return await self.runner.write(work)
@@ -459,7 +533,7 @@ class Store:
                 )
 
         try:
-            await self.runner.write(work)
+            await (self.runner.write if attempt_by is not None else self.runner.write_one)(work)
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
@@ -518,6 +592,8 @@ class Store:
 
         def lease(conn: Connection) -> list[RunRecord]:
             leased = [RunRecord.from_row(row) for row in conn.execute(statement, parameters)]
+            if self._skip_locked:
+                return leased  # the statement wrote the attempts too
             retaken = [run.id for run in leased if run.attempts > 1]
             if retaken:  # their previous attempt died with its worker
                 conn.execute(
@@ -535,7 +611,7 @@ class Store:
                 )
             return leased
 
-        return await self.runner.write(lease)
+        return await (self.runner.write_one if self._skip_locked else self.runner.write)(lease)
 
     async def extend_leases(
         self, worker: str, run_ids: Sequence[str], until: float
@@ -554,7 +630,7 @@ class Store:
         def extend(conn: Connection) -> list[tuple[str, bool]]:
             return [(row.id, bool(row.cancel_requested)) for row in conn.execute(statement)]
 
-        held = await self.runner.write(extend)
+        held = await self.runner.write_one(extend)
         return {run_id for run_id, _ in held}, {run_id for run_id, cancel in held if cancel}
 
     async def finish_attempt(
@@ -568,29 +644,32 @@ class Store:
         error: Mapping[str, Any] | None = None,
     ) -> bool:
         """Record an attempt's end and move the run on, if this worker still holds its lease."""
+        run_parameters = {"lease_owner": None, "lease_expires_at": None, **run_values}
+        attempt_parameters = {"finished_at": now, "outcome": outcome, "error": error}
+        if self._skip_locked:
+            statement = _finish_in_one_statement(frozenset(run_parameters))
+            parameters = {
+                "b_run": run.id,
+                "b_worker": worker,
+                "b_number": run.attempts,
+                **{f"run_{name}": value for name, value in run_parameters.items()},
+                **{f"attempt_{name}": value for name, value in attempt_parameters.items()},
+            }
+            return bool(
+                await self.runner.write_one(
+                    lambda conn: conn.execute(statement, parameters).scalar_one()
+                )
+            )
 
         def finish(conn: Connection) -> bool:
             result = conn.execute(
-                _FINISH_RUN,
-                {
-                    "b_run": run.id,
-                    "b_worker": worker,
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    **run_values,
-                },
+                _FINISH_RUN, {"b_run": run.id, "b_worker": worker, **run_parameters}
             )
             if result.rowcount == 0:
                 return False
             conn.execute(
                 _FINISH_ATTEMPT,
-                {
-                    "b_run": run.id,
-                    "b_number": run.attempts,
-                    "finished_at": now,
-                    "outcome": outcome,
-                    "error": error,
-                },
+                {"b_run": run.id, "b_number": run.attempts, **attempt_parameters},
             )
             return True
 
