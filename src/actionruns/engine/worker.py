@@ -283,7 +283,7 @@ class Worker:
                     ),
                 )
             else:
-                if run.limit_key is not None and not await self._acquire_limit(run, now):
+                if run.limit_key is not None and not await self._acquire_limit(run):
                     return
                 outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
@@ -302,7 +302,7 @@ class Worker:
         )
         await self._record(run, outcome)
 
-    async def _acquire_limit(self, run: RunRecord, now: float) -> bool:
+    async def _acquire_limit(self, run: RunRecord) -> bool:
         """Whether the run may start under its app's limits; if not, it goes back to the queue
         until it may (the attempt never happened)."""
         found = self.executor.registry.action(f"{run.app_key}.{run.action_key}")
@@ -311,12 +311,12 @@ class Worker:
             return True
         rate = (limits.rate.runs, limits.rate.seconds) if limits.rate else None
         try:
-            wait = await self.store.acquire_limit(
-                run, self.name, now, concurrency=limits.concurrency, rate=rate
+            retry_at = await self.store.acquire_limit(
+                run, self.name, self.clock, concurrency=limits.concurrency, rate=rate
             )
-            if wait is None:
+            if retry_at is None:
                 return True
-            await self.store.defer_run(run, self.name, now + wait)
+            await self.store.defer_run(run, self.name, retry_at)
         except Exception:  # the database is away: the lease lapses and the run is taken again
             log.exception("limit_check_failed", run_id=run.id, worker=self.name)
         return False

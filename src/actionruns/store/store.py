@@ -679,19 +679,21 @@ class Store:
         self,
         run: RunRecord,
         worker: str,
-        now: float,
+        clock: Callable[[], float],
         *,
         concurrency: int | None,
         rate: tuple[int, float] | None,
     ) -> float | None:
-        """Let a leased run start under its app's limits, or say how long it must wait.
+        """Let a leased run start under its app's limits, or say when it may try again.
 
         The limiter row of the run's key is locked for the decision, so workers in any number
         of processes decide one at a time per key. A run counts towards the concurrency while
         it holds the limit and its lease is alive: a dead worker's hold lapses with its lease.
         ``rate`` is (runs, seconds): starts are spaced at least ``seconds / runs`` apart (GCRA
         without burst), so no window of ``seconds`` ever holds more than ``runs`` starts.
-        Returns None when acquired.
+        The time is read from ``clock`` once the row is locked: a worker that waited for the
+        lock must not record a start earlier than the one it waited behind.
+        Returns None when acquired, else the time from which to try again.
         """
         key = run.limit_key
         assert key is not None
@@ -706,7 +708,7 @@ class Store:
                 runs.c.limit_key == key,
                 runs.c.status == RUNNING,
                 runs.c.holds_limit.is_(True),
-                runs.c.lease_expires_at > now,
+                runs.c.lease_expires_at > bindparam("b_now"),
                 runs.c.id != run.id,
             )
         )
@@ -714,12 +716,16 @@ class Store:
         def acquire(conn: Connection) -> float | None:
             conn.execute(upsert.values(key=key, tat=0.0).on_conflict_do_nothing())
             tat = float(conn.execute(locked).scalar_one())
-            if concurrency is not None and conn.execute(holders).scalar_one() >= concurrency:
-                return LIMIT_RECHECK_SECONDS
+            now = clock()
+            if (
+                concurrency is not None
+                and conn.execute(holders, {"b_now": now}).scalar_one() >= concurrency
+            ):
+                return now + LIMIT_RECHECK_SECONDS
             if rate is not None:
                 count, seconds = rate
                 if tat > now:
-                    return tat - now
+                    return tat
                 conn.execute(
                     update(limiters).where(limiters.c.key == key).values(tat=now + seconds / count)
                 )
