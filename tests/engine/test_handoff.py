@@ -83,3 +83,22 @@ async def test_a_run_taken_while_leases_are_being_renewed_is_left_running(
     assert run["attempts"] == 1
     assert testkit.calls[short_key] == 1
     assert (await acme.post(f"/v2/action-runs/{first}/cancel")).status_code == 202
+
+
+async def test_a_wait_on_a_run_executing_here_keeps_tenancy_and_wakes_at_once(
+    service: Service, acme: ApiClient
+) -> None:
+    globex = await service.new_client("globex")
+    key = uuid.uuid4().hex
+    run_id = await acme.run("testkit.sleep", {"seconds": 0.5, "key": key})
+    await asyncio.wait_for(testkit.started.setdefault(key, asyncio.Event()).wait(), 10)
+    assert service.engine.events.unfinished_here(run_id) is not None
+    for other in (globex, acme.acting_for("someone-else")):
+        response = await other.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": 1})
+        assert response.status_code == 404, response.text
+    pending = await acme.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": 0.05})
+    assert pending.status_code == 202
+    assert pending.json()["data"]["status"] == "running"
+    finished = await acme.wait(run_id, seconds=10)
+    assert finished["status"] == "success"
+    assert service.engine.events.unfinished_here(run_id) is None

@@ -31,6 +31,9 @@ class RunEvents:
         self.work_submitted = asyncio.Event()
         self.callbacks_due = asyncio.Event()
         self.publish: Publish | None = None
+        # Runs executing in this process, as stored when their attempt began: a waiter here
+        # needs no read to know they are unfinished (``run_finished`` removes them).
+        self._running_here: dict[str, RunRecord] = {}
 
     def _announce(self, kind: str, run_id: str = "") -> None:
         if self.publish is not None:
@@ -84,8 +87,21 @@ class RunEvents:
 
     def run_finished(self, run_id: str, run: RunRecord | None = None) -> None:
         """Wake the run's waiters; pass the committed run to spare them a read."""
+        self._running_here.pop(run_id, None)
         self._wake(run_id, run)
         self._announce(FINISHED, run_id)
+
+    def running_here(self, run: RunRecord) -> None:
+        """A worker of this process began an attempt of ``run``."""
+        self._running_here[run.id] = run
+
+    def left_here(self, run_id: str) -> None:
+        """The attempt here is over, whatever became of the run."""
+        self._running_here.pop(run_id, None)
+
+    def unfinished_here(self, run_id: str) -> RunRecord | None:
+        """The run, if it is executing in this process and has not finished yet."""
+        return self._running_here.get(run_id)
 
     def _wake(self, run_id: str, run: RunRecord | None) -> None:
         for future in self._finished.pop(run_id, ()):

@@ -273,7 +273,17 @@ class RunService:
 
     async def wait(self, principal: Principal, run_id: str, wait_seconds: float) -> RunRecord:
         """The run, once finished or when ``wait_seconds`` have passed, whichever is first."""
-        run = await self.get(principal, run_id)
+        # A run executing here is known unfinished without a read; the waiter below is
+        # registered before anything else runs, so its finish cannot slip in between.
+        here = self.events.unfinished_here(run_id)
+        if (
+            here is not None
+            and here.client_id == principal.client_id
+            and principal.can_see(here.end_user_id)
+        ):
+            run = here
+        else:
+            run = await self.get(principal, run_id)
         deadline = self.clock() + wait_seconds
         while not run.is_finished:
             remaining = deadline - self.clock()

@@ -113,6 +113,7 @@ class Worker:
                 await self._stop_heartbeat()
 
     def _start(self, run: RunRecord, held_until: float) -> None:
+        self.events.running_here(run)
         self._held_until[run.id] = held_until
         task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
         self._inflight[run.id] = task
@@ -182,6 +183,7 @@ class Worker:
                 self.events.submitted()
 
     def _done(self, run_id: str, _task: asyncio.Task[None] | None = None) -> None:
+        self.events.left_here(run_id)
         self._inflight.pop(run_id, None)
         self._cancelled.discard(run_id)
         self._recording.discard(run_id)
