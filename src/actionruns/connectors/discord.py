@@ -36,7 +36,7 @@ from actionruns.sdk.http import error_message, raise_for_status, retry_after_sec
 
 API = "https://discord.com/api/v10"
 WEBHOOK_HOSTS = ("discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com")
-WEBHOOK_PATH = re.compile(r"^/api(/v\d+)?/webhooks/\d+/[\w-]+/?$")
+WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([\w-]+)/?$")
 
 
 def _form_errors(tree: Any, path: str = "") -> list[str]:
@@ -131,15 +131,22 @@ async def send_channel_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[
 
 async def send_webhook_message(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     url = httpx2.URL(str(inputs["webhook_url"]))
-    if url.scheme != "https" or url.host not in WEBHOOK_HOSTS or not WEBHOOK_PATH.match(url.path):
+    match = WEBHOOK_PATH.match(url.path)
+    if url.scheme != "https" or url.host not in WEBHOOK_HOSTS or match is None:
         raise HaltError("The webhook URL must be a Discord one: https://discord.com/api/webhooks/…")
+    # The copied URL has no API version, and an unversioned route is served by Discord's
+    # deprecated default version: call the webhook on the same version as the bot's calls.
+    webhook_id, token = match.groups()
     body = _body(inputs)
     for key in ("username", "avatar_url"):
         if inputs.get(key):
             body[key] = inputs[key]
     # The webhook URL is its own credential: the bot token is not sent with it.
     response = await ctx.http.post(
-        url.copy_merge_params({"wait": "true"}), json=body, auth=httpx2.Auth()
+        f"{API}/webhooks/{webhook_id}/{token}",
+        params=url.params.merge({"wait": "true"}),
+        json=body,
+        auth=httpx2.Auth(),
     )
     _raise_for_discord(response, webhook=True)
     return _message(response.json())

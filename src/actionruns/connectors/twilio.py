@@ -15,6 +15,7 @@ https://www.twilio.com/docs/iam/api/account#fetch-an-account-resource.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ from actionruns.sdk.auth import http_basic
 from actionruns.sdk.http import error_message, raise_for_status
 
 API = "https://api.twilio.com/2010-04-01"
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")  # the pattern of Twilio's API description
 THROTTLE_DELAY = 5.0  # a 429 is about concurrency: a short wait is enough
 
 
@@ -53,8 +55,8 @@ def _raise_for_twilio(response: httpx2.Response) -> None:
 
 def _account(ctx: Context) -> str:
     sid = str(ctx.credentials["account_sid"]).strip()
-    if not (sid.startswith("AC") and sid.isalnum()):
-        raise ExpiredAuthError("The Account SID starts with AC and has 34 letters and digits.")
+    if not ACCOUNT_SID.fullmatch(sid):
+        raise ExpiredAuthError("The Account SID is AC followed by 32 hexadecimal digits.")
     return f"{API}/Accounts/{sid}"
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,12 +172,16 @@ class ReplayTransport(httpx2.AsyncBaseTransport):
 
     exchanges: list[Mapping[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Shown every request as sent (e.g. to check it against the vendor's API description).
+    observe: Callable[[httpx2.Request], None] | None = None
 
     def extend(self, exchanges: Sequence[Mapping[str, Any]]) -> None:
         self.exchanges.extend(exchanges)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         await request.aread()
+        if self.observe is not None:
+            self.observe(request)
         if not self.exchanges:
             self.problems.append(f"unexpected request {request.method} {request.url}")
             return httpx2.Response(599, json={"error": "no recorded exchange for this request"})
@@ -228,12 +232,16 @@ def _outcome_problems(case: Case, outcome: Any, error: BaseException | None) -> 
     return []
 
 
-async def replay(fixtures: AppFixtures, case: Case) -> list[str]:
+async def replay(
+    fixtures: AppFixtures,
+    case: Case,
+    observe: Callable[[httpx2.Request], None] | None = None,
+) -> list[str]:
     """Problems found performing ``case`` against its recorded exchanges (none: it passes)."""
     action = fixtures.app.action(case.action)
     if action is None:
         return [f"{case.name}: the app has no action {case.action!r}"]
-    transport = ReplayTransport(list(case.exchanges))
+    transport = ReplayTransport(list(case.exchanges), observe=observe)
     outcome: Any = None
     error: BaseException | None = None
     async with open_context(
@@ -258,13 +266,15 @@ async def replay(fixtures: AppFixtures, case: Case) -> list[str]:
     return [f"{case.name}: {problem}" for problem in problems]
 
 
-async def replay_connection_test(fixtures: AppFixtures) -> list[str]:
+async def replay_connection_test(
+    fixtures: AppFixtures, observe: Callable[[httpx2.Request], None] | None = None
+) -> list[str]:
     test = fixtures.app.test
     if test is None:
         return []
     if not fixtures.connection_test:
         return ["connection test: the app defines one but no exchanges are recorded for it"]
-    transport = ReplayTransport(list(fixtures.connection_test))
+    transport = ReplayTransport(list(fixtures.connection_test), observe=observe)
     async with open_context(
         fixtures.app.auth,
         fixtures.credentials,

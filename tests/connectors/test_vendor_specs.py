@@ -1,0 +1,306 @@
+"""Every request the recorded connector cases make, checked against the vendor's own API
+description: method, path, query, headers (the auth scheme where the description declares
+one), content type and body.
+
+The descriptions are the vendors' own files, trimmed at test time to the operations the
+connector calls (``tests/vendors/descriptions.py`` says where each is published and where it
+is looked for). openapi-core checks each request; on top of it, a query or form argument the
+operation does not declare is a violation too (openapi-core ignores them), as the Slack
+emulator does. A violation is a connector or fixture bug, unless ``ALLOWED`` says why it is
+not.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx2
+import pytest
+from openapi_core import Config, OpenAPI
+from openapi_core.casting.schemas import oas30_write_schema_casters_factory
+from openapi_core.datatypes import RequestParameters
+from openapi_core.deserializing.styles import StyleDeserializersFactory, style_deserializers
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from actionruns.sdk.fixtures import AppFixtures, load_fixtures, replay, replay_connection_test
+from actionruns.sdk.registry import Registry
+from tests.vendors.descriptions import DESCRIPTIONS, trimmed_description, where_to_put
+
+# Asana's description marks some query arguments allowEmptyValue (deprecated in OpenAPI 3).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Use of allowEmptyValue property is deprecated:DeprecationWarning"
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One violation that is not a bug: the description is wrong, out of date or stricter
+    than the API, or the case sends a bad value on purpose to record the vendor's answer."""
+
+    operation: str  # the method and the description's path template: "POST /v3/mail/send"
+    says: str  # a piece of the violation's text
+    why: str
+    case: str = ""  # the recorded case's name (all cases if empty)
+
+
+ALLOWED: dict[str, list[Allowance]] = {
+    "sendgrid": [
+        Allowance(
+            "POST /mail/send",
+            "personalizations/0/to/0/email: 'not-an-address' is not a 'email'",
+            "the case sends a malformed address on purpose, to record SendGrid's error list",
+            case="send_email: an invalid address: every listed error with its field",
+        ),
+    ],
+    "stripe": [
+        Allowance(
+            "POST /v1/invoiceitems",
+            "undeclared form argument 'pricing[price]'",
+            "the description is of API version 2023-08-16 (the newest whose file the mirror "
+            "holds); the connector pins Stripe-Version 2025-03-31.basil, which replaced an "
+            "invoice item's `price` with `pricing[price]` "
+            "(https://docs.stripe.com/changelog/basil/2025-03-31/invoice-item-price-and-pricing)",
+        ),
+    ],
+}
+
+# Where a description's server is not the one the vendor documents.
+SERVERS = {
+    # SendGrid's OpenAPI 3 description says http://; the API is https only, as its reference
+    # (https://www.twilio.com/docs/sendgrid/api-reference) and its Swagger 2 sibling say.
+    "sendgrid": {"http://api.sendgrid.com/v3": "https://api.sendgrid.com/v3"},
+}
+
+RECORDED = [
+    fixtures
+    for app in Registry.from_entry_points()
+    if app.key in DESCRIPTIONS and (fixtures := load_fixtures(app)) is not None
+]
+
+
+def _deep_object(explode: bool, name: str, schema_type: str, location: Mapping[str, Any]) -> Any:
+    """``name[a][b]=v``, ``name[]=v``, ``name[0]=v`` as nested objects and lists.
+
+    openapi-core reads deepObject only for a flat ``type: object``; Stripe's description
+    declares it for arrays (``expand[]``) and ``anyOf`` unions too, which is how the Stripe
+    API reads every form body and query (https://docs.stripe.com/api/metadata,
+    https://docs.stripe.com/api/expanding_objects).
+    """
+    getlist = getattr(location, "getlist", None)
+    pairs: list[tuple[list[str], Any]] = []
+    for key in location:
+        if key.startswith(f"{name}["):
+            parts = key[len(name) + 1 : -1].split("][")
+            values = getlist(key) if getlist else [location[key]]
+            pairs.extend((parts, value) for value in values)
+    if not pairs:
+        raise KeyError(name)
+    root: dict[str, Any] = {}
+    for parts, value in pairs:
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        if parts[-1] == "":
+            node.setdefault("", []).append(value)
+        else:
+            node[parts[-1]] = value
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {""}:
+        return node[""]
+    if node and all(key.isdigit() for key in node):
+        return [_lists(node[key]) for key in sorted(node, key=int)]
+    return {key: _lists(value) for key, value in node.items()}
+
+
+CONFIG_30 = Config(
+    style_deserializers_factory=StyleDeserializersFactory(
+        oas30_write_schema_casters_factory,
+        style_deserializers={**style_deserializers, "deepObject": _deep_object},
+    )
+)
+
+
+@cache
+def document(key: str) -> dict[str, Any]:
+    """The trimmed description, with the corrections openapi-core needs to read it right."""
+    published = trimmed_description(key)
+    if published is None:
+        pytest.skip(where_to_put(key))
+    spec = copy.deepcopy(published)
+    for server in spec.get("servers", []):
+        server["url"] = SERVERS.get(key, {}).get(server["url"], server["url"])
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    for name, scheme in schemes.items():
+        if scheme["type"] == "oauth2":
+            # openapi-core accepts any request for an oauth2 scheme ("Unsupported scheme
+            # type"); its access tokens travel as "Authorization: Bearer" (RFC 6750).
+            schemes[name] = {"type": "http", "scheme": "bearer"}
+    return spec
+
+
+@cache
+def description(key: str) -> OpenAPI:
+    spec = document(key)
+    return OpenAPI.from_dict(spec, config=CONFIG_30 if spec["openapi"].startswith("3.0") else None)
+
+
+class HttpxOpenAPIRequest:
+    """An httpx2 request as openapi-core's ``Request`` protocol."""
+
+    def __init__(self, request: httpx2.Request) -> None:
+        self.request = request
+        query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(query),
+            header=Headers(list(request.headers.multi_items())),
+        )
+
+    @property
+    def host_url(self) -> str:
+        return f"{self.request.url.scheme}://{self.request.url.netloc.decode()}"
+
+    @property
+    def path(self) -> str:
+        return self.request.url.raw_path.decode().partition("?")[0]
+
+    @property
+    def method(self) -> str:
+        return self.request.method.lower()
+
+    @property
+    def body(self) -> bytes | None:
+        return self.request.content or None
+
+    @property
+    def content_type(self) -> str:
+        return self.request.headers.get("content-type", "").lower()
+
+
+def _errors(exc: BaseException) -> Iterator[str]:
+    yield str(exc)
+    for error in getattr(exc, "schema_errors", ()):
+        where = "/".join(str(part) for part in error.absolute_path)
+        yield f"  {where or '(body)'}: {error.message}"
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and cause is not exc:
+        yield from _errors(cause)
+
+
+def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
+    while isinstance(node, Mapping) and "$ref" in node:
+        for part in node["$ref"][2:].split("/"):
+            spec = spec[part.replace("~1", "/").replace("~0", "~")]
+        node = spec
+    return node
+
+
+def _operation(key: str, request: httpx2.Request) -> tuple[str, dict[str, Any]] | None:
+    """The description's path template the request is for, and its operation."""
+    spec = document(key)
+    url = str(request.url.copy_with(query=None))
+    for server in spec.get("servers", []):
+        base = server["url"].rstrip("/")
+        for template, item in spec["paths"].items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base + template))
+            if re.fullmatch(pattern, url) and request.method.lower() in item:
+                operation = dict(item[request.method.lower()])
+                operation["parameters"] = [
+                    *item.get("parameters", []),
+                    *operation.get("parameters", []),
+                ]
+                return template, operation
+    return None
+
+
+def _undeclared(key: str, request: httpx2.Request, operation: Mapping[str, Any]) -> list[str]:
+    """Query and form arguments the operation does not declare (``name[…]`` counts as
+    ``name``), which openapi-core lets through."""
+    spec = document(key)
+    parameters = [_resolve(spec, parameter) for parameter in operation["parameters"]]
+    declared = {p["name"] for p in parameters if p["in"] == "query"}
+    found = [
+        f"undeclared query argument {name!r}"
+        for name in dict.fromkeys(name for name, _ in request.url.params.multi_items())
+        if name.split("[")[0] not in declared
+    ]
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    body = _resolve(spec, operation.get("requestBody", {}))
+    schema = _resolve(spec, body.get("content", {}).get(content_type, {}).get("schema", {}))
+    if content_type == FORM and "properties" in schema:
+        sent = dict.fromkeys(name for name, _ in parse_qsl(request.content.decode(), True))
+        found += [
+            f"undeclared form argument {name!r}"
+            for name in sent
+            if name.split("[")[0] not in schema["properties"]
+        ]
+    return found
+
+
+@dataclass
+class Checker:
+    app: str
+    case: str = ""
+    checked: int = 0
+    violations: list[str] = field(default_factory=list)
+    used: set[Allowance] = field(default_factory=set)
+
+    def observe(self, request: httpx2.Request) -> None:
+        self.checked += 1
+        found: list[str] = []
+        try:
+            description(self.app).validate_request(HttpxOpenAPIRequest(request))
+        except Exception as exc:
+            found.append("\n    ".join(dict.fromkeys(_errors(exc))))
+        matched = _operation(self.app, request)
+        if matched is not None:
+            found += _undeclared(self.app, request, matched[1])
+        template = matched[0] if matched else request.url.path
+        allowed = [
+            allowance
+            for allowance in ALLOWED.get(self.app, [])
+            if allowance.operation == f"{request.method} {template}"
+            and allowance.case in ("", self.case)
+        ]
+        for violation in found:
+            excusing = {allowance for allowance in allowed if allowance.says in violation}
+            self.used |= excusing
+            if not excusing:
+                where = f"{request.method} {request.url.raw_path.decode()}"
+                self.violations.append(f"{self.case}: {where}: {violation}")
+
+
+def _key(fixtures: AppFixtures) -> str:
+    return fixtures.app.key
+
+
+@pytest.mark.parametrize("fixtures", RECORDED, ids=_key)
+async def test_every_recorded_request_follows_the_vendor_description(
+    fixtures: AppFixtures,
+) -> None:
+    checker = Checker(fixtures.app.key, case="connection test")
+    assert await replay_connection_test(fixtures, observe=checker.observe) == []
+    for case in fixtures.cases:
+        checker.case = case.name
+        assert await replay(fixtures, case, observe=checker.observe) == []
+    assert checker.checked, "no request was checked"
+    assert checker.violations == [], "\n".join(checker.violations)
+    unused = set(ALLOWED.get(fixtures.app.key, [])) - checker.used
+    assert not unused, f"allowances nothing needs any more (remove them): {unused}"
+
+
+def test_every_description_has_its_app() -> None:
+    """A description whose app went away (a renamed key?) would silently check nothing."""
+    assert {fixtures.app.key for fixtures in RECORDED} == set(DESCRIPTIONS)

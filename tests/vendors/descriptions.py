@@ -1,0 +1,324 @@
+"""Vendors' published OpenAPI descriptions, read from the vendors' own files at test time.
+
+Nothing of a vendor's description is kept in this repository: ``DESCRIPTIONS`` says where
+each one is published (repository, file, commit, license) and which operations our connector
+calls. At test time the file is read from, in order:
+
+1. ``$ACTIONRUNS_VENDOR_SPECS/<owner>+<name>/<path>`` or
+   ``../shared/reference/vendors/<owner>+<name>/<path>`` (the vendor's file as published);
+2. a local git copy of the vendor's repository at ``/work/.mirror/<owner>+<name>/repo`` (what
+   the workspace's ``fetch`` tool leaves), read with ``git show COMMIT:PATH``.
+
+and trimmed to those operations (their parameters, request bodies and security, and every
+component they refer to; no responses, descriptions or examples), which is what the checks
+need and keeps openapi-core fast. Without the file, the tests that need it skip and say
+where to put it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+REPO = Path(__file__).resolve().parents[2]
+MIRRORS = Path("/work/.mirror")
+
+
+@dataclass(frozen=True)
+class Description:
+    repository: str  # owner/name on GitHub
+    path: str
+    commit: str
+    license: str
+    operations: tuple[str, ...]  # what the connector calls: "POST /v1/customers"
+    note: str = ""
+
+    @property
+    def source(self) -> str:
+        return f"{self.repository}@{self.commit[:10]}:{self.path}"
+
+
+DESCRIPTIONS: dict[str, Description] = {
+    "asana": Description(
+        "Asana/openapi",
+        "defs/asana_oas.yaml",
+        "fc9f8dcf224efa8e06bfc955d91dd95aac7a398d",
+        "Apache-2.0",
+        ("GET /users/{user_gid}", "GET /workspaces", "GET /projects", "POST /tasks"),
+        note="the license is the description's own info.license",
+    ),
+    "discord": Description(
+        "discord/discord-api-spec",
+        "specs/openapi.json",
+        "74fda0fad044407ea280043a03ffc9bc64c4e49e",
+        "MIT",
+        (
+            "GET /users/@me",
+            "POST /channels/{channel_id}/messages",
+            "POST /webhooks/{webhook_id}/{webhook_token}",
+        ),
+    ),
+    "github": Description(
+        "octokit/openapi",
+        "cache/api.github.com.json",
+        "9acf9c835337092fdc1b5adc98749912bdcf334c",
+        "MIT",
+        (
+            "GET /user",
+            "GET /user/repos",
+            "POST /repos/{owner}/{repo}/issues",
+            "PATCH /repos/{owner}/{repo}/issues/{issue_number}",
+            "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+            "POST /repos/{owner}/{repo}/releases",
+            "GET /search/issues",
+        ),
+        note="octokit's copy (June 2022) of github/rest-api-description, too large to fetch",
+    ),
+    "intercom": Description(
+        "intercom/Intercom-OpenAPI",
+        "descriptions/2.11/api.intercom.io.yaml",
+        "8889625a7b931d8649e18726e7f872ff073520fc",
+        "MIT",
+        ("GET /me", "POST /contacts", "POST /contacts/search", "PUT /contacts/{contact_id}"),
+        note="API version 2.11, the one the connector sends in Intercom-Version",
+    ),
+    "sendgrid": Description(
+        "sendgrid/sendgrid-oai",
+        "oai_v3_stoplight.json",
+        "bef1536aeed2eb7b1ad4fde110a8ec65c583c4c5",
+        "MIT",
+        ("GET /scopes", "POST /mail/send"),
+    ),
+    "stripe": Description(
+        "stripe/openapi",
+        "openapi/spec3.yaml",
+        "63a674638635c68de26b9f3add13e58198f4df44",
+        "MIT",
+        ("GET /v1/balance", "GET /v1/customers", "POST /v1/customers", "POST /v1/invoiceitems"),
+        note="September 2023: newer snapshots here lack the large files",
+    ),
+    "twilio": Description(
+        "twilio/twilio-oai",
+        "spec/json/twilio_api_v2010.json",
+        "d50069b44ea8cd23141385bdb6db48f16ff75bb5",
+        "MIT",
+        (
+            "GET /2010-04-01/Accounts/{Sid}.json",
+            "POST /2010-04-01/Accounts/{AccountSid}/Messages.json",
+        ),
+    ),
+}
+
+
+def _published_file(description: Description) -> str | None:
+    folder = description.repository.replace("/", "+")
+    roots = [
+        Path(os.environ["ACTIONRUNS_VENDOR_SPECS"])
+        if "ACTIONRUNS_VENDOR_SPECS" in os.environ
+        else None,
+        REPO.parent / "shared" / "reference" / "vendors",
+    ]
+    for root in roots:
+        if root is not None and (root / folder / description.path).is_file():
+            return (root / folder / description.path).read_text()
+    git_dir = MIRRORS / folder / "repo"
+    if git_dir.is_dir():
+        shown = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "show", f"{description.commit}:{description.path}"],
+            capture_output=True,
+            text=True,
+        )
+        if shown.returncode == 0:
+            return shown.stdout
+    return None
+
+
+@cache
+def trimmed_description(app_key: str) -> dict[str, Any] | None:
+    """The app's vendor description, trimmed to the operations the connector calls; None
+    when the vendor's file is not on this machine."""
+    description = DESCRIPTIONS[app_key]
+    text = _published_file(description)
+    if text is None:
+        return None
+    if description.path.endswith(".json"):
+        document = json.loads(text)
+    else:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(text, Loader=loader)
+    return trim(document, description.operations, description.source)
+
+
+def where_to_put(app_key: str) -> str:
+    description = DESCRIPTIONS[app_key]
+    folder = description.repository.replace("/", "+")
+    return (
+        f"{description.source} ({description.license}) is not on this machine: put the "
+        f"file at ../shared/reference/vendors/{folder}/{description.path} (or under "
+        "ACTIONRUNS_VENDOR_SPECS), or fetch the repository"
+    )
+
+
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# Keywords whose values are maps from names (properties, components…) to schemas, where a
+# key called "description" or "example" is a name to keep, not documentation to drop.
+NAME_MAPS = {
+    "properties",
+    "patternProperties",
+    "schemas",
+    "parameters",
+    "requestBodies",
+    "headers",
+    "securitySchemes",
+    "encoding",
+    "content",
+    "$defs",
+    "definitions",
+}
+DOCUMENTATION = {"example", "examples", "externalDocs"}
+PROSE = {"description", "summary", "title"}  # dropped where they are text, not a name
+NOT_CHECKED = {"default": {"description": "not checked"}}
+
+
+def _git(git_dir: Path, *arguments: str) -> str:
+    command = ["git", "--git-dir", str(git_dir), *arguments]
+    # The caller's own git directory and arguments; git is whichever is on PATH.
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def _read(git_dir: Path, commit: str, path: str) -> tuple[str, Any]:
+    sha = _git(git_dir, "rev-parse", "--verify", f"{commit}^{{commit}}").strip()
+    text = _git(git_dir, "show", f"{sha}:{path}")
+    if path.endswith(".json"):
+        return sha, json.loads(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return sha, yaml.load(text, Loader=loader)
+
+
+def _documentation(key: str, value: Any) -> bool:
+    return key.startswith("x-") or key in DOCUMENTATION or (key in PROSE and isinstance(value, str))
+
+
+def _clean(node: Any, *, names: bool = False) -> Any:
+    """``node`` without documentation, examples and ``x-`` extensions."""
+    if isinstance(node, list):
+        return [_clean(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    cleaned: dict[str, Any] = {}
+    for raw_key, value in node.items():
+        key = str(raw_key)  # YAML reads status codes as integers
+        if names:
+            cleaned[key] = _clean(value)
+        elif not _documentation(key, value):
+            cleaned[key] = _clean(value, names=key in NAME_MAPS)
+    return cleaned
+
+
+def _refs(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_refs(item) for item in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+    for value in node.values():
+        found |= _refs(value)
+    return found
+
+
+def _pointer(document: Any, ref: str) -> Any:
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local references are supported, not {ref}")
+    node = document
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _set_pointer(document: dict[str, Any], ref: str, value: Any) -> None:
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
+    node = document
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def trim(document: dict[str, Any], operations: Sequence[str], source: str) -> dict[str, Any]:
+    """Only ``operations`` ("POST /path") of ``document``, with everything they refer to."""
+    version = str(document.get("openapi", document.get("swagger", "")))
+    if not version.startswith("3."):
+        raise ValueError(f"{source}: OpenAPI 3 is needed, this is {version or 'not OpenAPI'}")
+    paths: dict[str, Any] = {}
+    for operation in operations:
+        method, _, path = operation.partition(" ")
+        item = document["paths"].get(path)
+        if item is None or method.lower() not in item:
+            raise LookupError(f"{operation} is not in {source}")
+        kept = paths.setdefault(path, {})
+        if "parameters" in item:
+            kept["parameters"] = _clean(item["parameters"])
+        chosen = _clean(item[method.lower()])
+        chosen["responses"] = NOT_CHECKED
+        chosen.pop("callbacks", None)
+        kept[method.lower()] = chosen
+    trimmed: dict[str, Any] = {
+        "openapi": document["openapi"],
+        "info": {
+            "title": document["info"].get("title", source),
+            "version": document["info"].get("version", ""),
+            **({"license": document["info"]["license"]} if "license" in document["info"] else {}),
+        },
+        "servers": [
+            {"url": s["url"], **({"variables": s["variables"]} if "variables" in s else {})}
+            for s in document.get("servers", [])
+        ],
+        "paths": paths,
+    }
+    if "security" in document:
+        trimmed["security"] = document["security"]
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    used = {name for requirement in trimmed.get("security", []) for name in requirement}
+    for item in paths.values():
+        for method, chosen in item.items():
+            if method in METHODS:
+                used |= {name for requirement in chosen.get("security", []) for name in requirement}
+    if used:
+        trimmed["components"] = {
+            "securitySchemes": {
+                name: _clean({k: v for k, v in schemes[name].items() if k != "flows"})
+                | ({"flows": _flows(schemes[name]["flows"])} if "flows" in schemes[name] else {})
+                for name in sorted(used)
+            }
+        }
+    pending = _refs(trimmed)
+    done: set[str] = set()
+    while pending:
+        ref = pending.pop()
+        done.add(ref)
+        target = _clean(_pointer(document, ref))
+        if ref.startswith("#/components/responses/"):
+            target = {"description": "not checked"}
+        _set_pointer(trimmed, ref, target)
+        pending |= _refs(target) - done
+    if "components" in trimmed:  # in a stable order
+        trimmed["components"] = {
+            section: dict(sorted(members.items()))
+            for section, members in sorted(trimmed["components"].items())
+        }
+    return trimmed
+
+
+def _flows(flows: dict[str, Any]) -> dict[str, Any]:
+    """OAuth flows with their URLs but no scope catalogue (the scopes map is required)."""
+    return {
+        name: {**{k: v for k, v in flow.items() if k != "scopes"}, "scopes": {}}
+        for name, flow in flows.items()
+    }
