@@ -64,6 +64,10 @@ class Worker:
         self._inflight: dict[str, asyncio.Task[None]] = {}
         # Slots promised to runs submitted in this process, not yet inserted (see ``reserve``).
         self._reserved = 0
+        # Whether due runs may be waiting that this worker has not looked for. The queue is
+        # looked at only then, or when work is signalled: a run that merely finishes (most
+        # of them were handed over, not leased) costs no lease statement.
+        self._backlog = True
         self._cancelled: set[str] = set()
         # Runs whose attempt is over and being written: the heartbeat must leave them be.
         self._recording: set[str] = set()
@@ -77,15 +81,11 @@ class Worker:
     async def run(self) -> None:
         """Lease and execute until ``stop`` is called."""
         self._heartbeat_task = asyncio.create_task(self._heartbeat())
-        # Whether due runs may be waiting that this worker has not looked for. The queue is
-        # looked at only then, or when work is signalled: a run that merely finishes (most
-        # of them were handed over, not leased) costs no lease statement.
-        backlog = True
         try:
             while not self._stopping.is_set():
                 self._slot_freed.clear()
                 free = self.concurrency - len(self._inflight) - self._reserved
-                if free > 0 and (backlog or self.events.work_submitted.is_set()):
+                if free > 0 and (self._backlog or self.events.work_submitted.is_set()):
                     self.events.work_submitted.clear()
                     leased_at = self.clock()
                     try:
@@ -103,10 +103,10 @@ class Worker:
                         continue
                     for run in leased:
                         self._start(run, leased_at + self.settings.lease_seconds)
-                    backlog = len(leased) == free
+                    self._backlog = len(leased) == free
                     continue
                 if await self._wait_for_work(room=free > 0):
-                    backlog = True  # a retry fell due, or a dead worker's lease may have run out
+                    self._backlog = True  # a retry fell due, or a dead worker's lease ran out
         finally:
             # While attempts still run (a drain), their leases must still be renewed.
             if not self._inflight:
@@ -130,6 +130,9 @@ class Worker:
         if (
             self._stopping.is_set()
             or self._heartbeat_task is None
+            # Runs already waiting in the queue go first: no overtaking them.
+            or self._backlog
+            or self.events.work_submitted.is_set()
             or self.only is not None
             or app_key not in self._installed
             or len(self._inflight) + self._reserved >= self.concurrency
