@@ -211,18 +211,18 @@ class RunService:
             ),
             "holds_limit": False,
         }
+        if worker is not None:
+            # Stored already leased to the local worker, its first attempt begun.
+            values.update(
+                status=RUNNING,
+                attempts=1,
+                lease_owner=worker.name,
+                lease_expires_at=now + self.settings.lease_seconds,
+                started_at=now,
+            )
         run: RunRecord | None = None
         created = False
         try:
-            if worker is not None:
-                # Stored already leased to the local worker, its first attempt begun.
-                values.update(
-                    status=RUNNING,
-                    attempts=1,
-                    lease_owner=worker.name,
-                    lease_expires_at=now + self.settings.lease_seconds,
-                    started_at=now,
-                )
             run, created = await self.store.insert_run(
                 values, attempt_by=worker.name if worker is not None else None
             )

@@ -208,14 +208,16 @@ class AsyncRunner:
         self.dialect = self.engine.dialect.name
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        async with self._autocommit.connect() as conn:
-            return await conn.run_sync(work)
+        return await self._without_transaction(work)
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
 
     async def write_one(self, work: Callable[[Connection], T]) -> T:
+        return await self._without_transaction(work)
+
+    async def _without_transaction(self, work: Callable[[Connection], T]) -> T:
         async with self._autocommit.connect() as conn:
             return await conn.run_sync(work)
 

@@ -149,7 +149,9 @@ _SEALED = {
 class Store:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
-        self._skip_locked = runner.dialect == "postgresql"
+        # PostgreSQL: due rows are taken with SKIP LOCKED, and a lease or a finish is one
+        # statement (data-modifying CTEs); SQLite runs several in one local transaction.
+        self._postgresql = runner.dialect == "postgresql"
         self._lease_statement = self._build_lease()
 
     def _build_lease(self, only: Sequence[str] | None = None) -> Executable:
@@ -175,7 +177,7 @@ class Store:
         )
         if only is not None:
             due = due.where(runs.c.id.in_(only))
-        if self._skip_locked:
+        if self._postgresql:
             due = due.with_for_update(skip_locked=True)
         lease = (
             update(runs)
@@ -190,7 +192,7 @@ class Store:
             )
             .returning(*runs.c)
         )
-        if not self._skip_locked:
+        if not self._postgresql:
             return lease
         leased = lease.cte("leased")
         # Sub-statements of one statement do not see each other's rows: this closes only
@@ -592,7 +594,7 @@ class Store:
 
         def lease(conn: Connection) -> list[RunRecord]:
             leased = [RunRecord.from_row(row) for row in conn.execute(statement, parameters)]
-            if self._skip_locked:
+            if self._postgresql:
                 return leased  # the statement wrote the attempts too
             retaken = [run.id for run in leased if run.attempts > 1]
             if retaken:  # their previous attempt died with its worker
@@ -611,7 +613,7 @@ class Store:
                 )
             return leased
 
-        return await (self.runner.write_one if self._skip_locked else self.runner.write)(lease)
+        return await (self.runner.write_one if self._postgresql else self.runner.write)(lease)
 
     async def extend_leases(
         self, worker: str, run_ids: Sequence[str], until: float
@@ -646,7 +648,7 @@ class Store:
         """Record an attempt's end and move the run on, if this worker still holds its lease."""
         run_parameters = {"lease_owner": None, "lease_expires_at": None, **run_values}
         attempt_parameters = {"finished_at": now, "outcome": outcome, "error": error}
-        if self._skip_locked:
+        if self._postgresql:
             statement = _finish_in_one_statement(frozenset(run_parameters))
             parameters = {
                 "b_run": run.id,
@@ -699,7 +701,7 @@ class Store:
         assert key is not None
         upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(limiters)
         locked = select(limiters.c.tat).where(limiters.c.key == key)
-        if self._skip_locked:
+        if self._postgresql:
             locked = locked.with_for_update()
         holders = (
             select(func.count())
@@ -808,7 +810,7 @@ class Store:
             rate_windows
         )
         locked = select(rate_windows.c.used).where(rate_windows.c.key == key)
-        if self._skip_locked:
+        if self._postgresql:
             locked = locked.with_for_update()
 
         def claim(conn: Connection) -> tuple[int, int]:
@@ -933,7 +935,7 @@ class Store:
             .order_by(runs.c.callback_next_at)
             .limit(limit)
         )
-        if self._skip_locked:
+        if self._postgresql:
             due = due.with_for_update(skip_locked=True)
         return await self._returning(
             RunRecord,
