@@ -184,8 +184,11 @@ async def test_two_worker_processes_refresh_once(
     service, alice, authentication = await connected(
         start_service, provider, workers=False, refresh_margin_seconds=4000.0
     )
-    provider.access_seconds = 7200  # the refreshed token is not due again
-    provider.refresh_delay = 0.5
+    # The refreshed token is not due again, not even for the background loop, which looks
+    # twice the margin ahead (a worker starting late would otherwise refresh it once more).
+    provider.access_seconds = 20_000
+    # The refresh waits until both processes hold runs that need it.
+    provider.refresh_gate = asyncio.Event()
     environment = {
         "ACTIONRUNS_CONNECTORS": "tests.vendors.oauth_provider:demo",
         "ACTIONRUNS_TEST_PROVIDER_URL": provider.base_url,
@@ -195,8 +198,15 @@ async def test_two_worker_processes_refresh_once(
     workers = [start_worker(service, concurrency=8, **environment) for _ in range(2)]
     try:
         runs = [await alice.run("demo.read_profile", {}, authentication) for _ in range(16)]
+        for _ in range(600):
+            attempts = [await service.engine.store.list_attempts(run_id) for run_id in runs]
+            if len({a.worker for attempt_list in attempts for a in attempt_list}) == 2:
+                break
+            await asyncio.sleep(0.05)
+        provider.refresh_gate.set()
         finished = [await alice.wait(run_id, seconds=30) for run_id in runs]
     finally:
+        provider.refresh_gate.set()
         for worker in workers:
             worker.terminate()
         for worker in workers:

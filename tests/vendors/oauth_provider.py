@@ -54,6 +54,8 @@ class Provider:
     reject_refresh: bool = False
     fail_refresh_status: int | None = None  # e.g. 503: the provider is down for a while
     refresh_delay: float = 0.0
+    # While set and closed, refresh requests wait at the door (a test opens it).
+    refresh_gate: asyncio.Event | None = None
     issued: list[str] = field(default_factory=list)  # every token handed out, for scans
 
     def revoke_access(self) -> None:
@@ -126,6 +128,8 @@ class Provider:
             return JSONResponse(self.issue(), headers={"Cache-Control": "no-store"})
         if form.get("grant_type") == "refresh_token":
             self.refresh_calls += 1
+            if self.refresh_gate is not None:
+                await self.refresh_gate.wait()
             if self.refresh_delay:
                 await asyncio.sleep(self.refresh_delay)
             if self.fail_refresh_status is not None:
