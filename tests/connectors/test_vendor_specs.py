@@ -8,11 +8,19 @@ is looked for). openapi-core checks each request; on top of it, a query or form 
 operation does not declare is a violation too (openapi-core ignores them), as the Slack
 emulator does. A violation is a connector or fixture bug, unless ``ALLOWED`` says why it is
 not.
+
+GraphQL APIs (``SCHEMAS``) are checked against the vendor's own schema with graphql-core
+instead: the request is a POST of JSON ``{"query", "variables"}`` to the documented endpoint,
+with the credential where and as the vendor documents it for the app's auth type; its document
+parses, validates (deprecated fields and arguments are violations too), holds one operation to
+run, calls only the root fields the entry lists; its variables are all declared and coerce to
+their declared types.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +30,22 @@ from urllib.parse import parse_qsl
 
 import httpx2
 import pytest
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from graphql.validation import NoDeprecatedCustomRule
 from openapi_core import Config, OpenAPI
 from openapi_core.casting.schemas import oas30_write_schema_casters_factory
 from openapi_core.datatypes import RequestParameters
@@ -30,7 +54,13 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from actionruns.sdk.fixtures import AppFixtures, load_fixtures, replay, replay_connection_test
 from actionruns.sdk.registry import Registry
-from tests.vendors.descriptions import DESCRIPTIONS, trimmed_description, where_to_put
+from tests.vendors.descriptions import (
+    DESCRIPTIONS,
+    SCHEMAS,
+    graphql_schema,
+    trimmed_description,
+    where_to_put,
+)
 
 # Asana's description marks some query arguments allowEmptyValue (deprecated in OpenAPI 3).
 pytestmark = pytest.mark.filterwarnings(
@@ -45,7 +75,9 @@ class Allowance:
     """One violation that is not a bug: the description is wrong, out of date or stricter
     than the API, or the case sends a bad value on purpose to record the vendor's answer."""
 
-    operation: str  # the method and the description's path template: "POST /v3/mail/send"
+    # The method and the description's path template: "POST /v3/mail/send"; for GraphQL, a
+    # root field the request calls: "mutation issueCreate".
+    operation: str
     says: str  # a piece of the violation's text
     why: str
     case: str = ""  # the recorded case's name (all cases if empty)
@@ -72,17 +104,25 @@ ALLOWED: dict[str, list[Allowance]] = {
     ],
 }
 
-# Where a description's server is not the one the vendor documents.
+# Where a description's server is not the one the vendor documents; a ``{name}`` in the
+# replacement is a server variable (one host label).
 SERVERS = {
+    # Jira's description names an example site; each customer has their own
+    # (https://developer.atlassian.com/cloud/jira/platform/rest/v3/intro/#uri-structure).
+    "jira": {"https://your-domain.atlassian.net": "https://{site}.atlassian.net"},
     # SendGrid's OpenAPI 3 description says http://; the API is https only, as its reference
     # (https://www.twilio.com/docs/sendgrid/api-reference) and its Swagger 2 sibling say.
     "sendgrid": {"http://api.sendgrid.com/v3": "https://api.sendgrid.com/v3"},
 }
 
+APPS = list(Registry.from_entry_points())
 RECORDED = [
     fixtures
-    for app in Registry.from_entry_points()
+    for app in APPS
     if app.key in DESCRIPTIONS and (fixtures := load_fixtures(app)) is not None
+]
+GRAPHQL_RECORDED = [
+    fixtures for app in APPS if app.key in SCHEMAS and (fixtures := load_fixtures(app)) is not None
 ]
 
 
@@ -142,6 +182,8 @@ def document(key: str) -> dict[str, Any]:
     spec = copy.deepcopy(published)
     for server in spec.get("servers", []):
         server["url"] = SERVERS.get(key, {}).get(server["url"], server["url"])
+        for name in re.findall(r"\{([^}]+)\}", server["url"]):
+            server.setdefault("variables", {}).setdefault(name, {"default": name})
     schemes = spec.get("components", {}).get("securitySchemes", {})
     for name, scheme in schemes.items():
         if scheme["type"] == "oauth2":
@@ -304,3 +346,211 @@ async def test_every_recorded_request_follows_the_vendor_description(
 def test_every_description_has_its_app() -> None:
     """A description whose app went away (a renamed key?) would silently check nothing."""
     assert {fixtures.app.key for fixtures in RECORDED} == set(DESCRIPTIONS)
+    assert {fixtures.app.key for fixtures in GRAPHQL_RECORDED} == set(SCHEMAS)
+
+
+# What a GraphQL request's JSON body may hold
+# (https://graphql.github.io/graphql-over-http/draft/#sec-Request-Parameters).
+GRAPHQL_BODY = {"query", "operationName", "variables", "extensions"}
+GRAPHQL_RULES = (*specified_rules, NoDeprecatedCustomRule)
+
+
+@cache
+def schema(key: str) -> GraphQLSchema:
+    published = graphql_schema(key)
+    if published is None:
+        pytest.skip(where_to_put(key))
+    return published
+
+
+def _template(template: str) -> str:
+    """A URL template as a pattern: ``{name}`` is one host label or path segment."""
+    return re.sub(r"\\\{[^}]+\\\}", "[^/.]+", re.escape(template))
+
+
+def _root_fields(
+    fragments: Mapping[str, FragmentDefinitionNode],
+    selections: SelectionSetNode,
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[str]:
+    """The root fields an operation selects, through its fragments."""
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(fragments, selection.selection_set, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            name = selection.name.value
+            if name not in seen:
+                yield from _root_fields(fragments, fragments[name].selection_set, seen | {name})
+
+
+def _messages(errors: list[GraphQLError]) -> list[str]:
+    return [
+        error.message
+        + "".join(f" (line {where.line}, column {where.column})" for where in error.locations or ())
+        for error in errors
+    ]
+
+
+@dataclass
+class GraphQLChecker:
+    fixtures: AppFixtures
+    case: str = ""
+    checked: int = 0
+    called: set[str] = field(default_factory=set)  # "mutation issueCreate"…
+    violations: list[str] = field(default_factory=list)
+    used: set[Allowance] = field(default_factory=set)
+
+    @property
+    def app(self) -> str:
+        return self.fixtures.app.key
+
+    def observe(self, request: httpx2.Request) -> None:
+        self.checked += 1
+        operations: list[str] = []
+        found = self._transport(request) + self._graphql(request, operations)
+        allowed = [
+            allowance
+            for allowance in ALLOWED.get(self.app, [])
+            if allowance.operation in operations and allowance.case in ("", self.case)
+        ]
+        for violation in found:
+            excusing = {allowance for allowance in allowed if allowance.says in violation}
+            self.used |= excusing
+            if not excusing:
+                called = ", ".join(operations) or f"{request.method} {request.url}"
+                self.violations.append(f"{self.case}: {called}: {violation}")
+
+    def _transport(self, request: httpx2.Request) -> list[str]:
+        """Method, endpoint, credential and content type."""
+        entry = SCHEMAS[self.app]
+        found: list[str] = []
+        if request.method != "POST":
+            found.append(f"sent {request.method}, GraphQL requests are POSTs")
+        url = str(request.url.copy_with(query=None))
+        if request.url.query or not re.fullmatch(_template(entry.endpoint), url):
+            found.append(f"sent to {request.url}, the endpoint is {entry.endpoint}")
+        auth = self.fixtures.app.auth.type.value
+        documented = entry.auth.get(auth)
+        if documented is None:
+            found.append(f"the vendor documents no way to send a credential of type {auth}")
+        else:
+            header, _, template = documented.partition(": ")
+            expected = template.format(**self.fixtures.credentials)
+            sent = request.headers.get(header)
+            if sent != expected:
+                found.append(f"{header}: {sent!r}, documented for {auth} as {template!r}")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type != "application/json":
+            found.append(f"sent {content_type or 'no content type'}, not application/json")
+        return found
+
+    def _graphql(self, request: httpx2.Request, operations: list[str]) -> list[str]:
+        """The body: its document against the schema, its variables against the document;
+        the root fields it calls go in ``operations``."""
+        entry = SCHEMAS[self.app]
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return [f"the body is not JSON: {request.content[:200]!r}"]
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return [f"the body is not a GraphQL request {{query, variables}}: {body!r}"[:300]]
+        found = [f"unexpected body member {name!r}" for name in body if name not in GRAPHQL_BODY]
+        variables = body.get("variables")
+        if variables is None:
+            variables = {}
+        elif not isinstance(variables, dict):
+            return [*found, f"variables is not an object: {variables!r}"]
+        try:
+            document = parse(body["query"])
+        except GraphQLError as error:
+            return [*found, *_messages([error])]
+        found += _messages(validate(schema(self.app), document, GRAPHQL_RULES))
+        operation = get_operation_ast(document, body.get("operationName"))
+        if not isinstance(operation, OperationDefinitionNode):
+            return [*found, "the document holds no single operation to run"]
+        kind = operation.operation.value
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        for name in _root_fields(fragments, operation.selection_set):
+            if name != "__typename":
+                operations.append(f"{kind} {name}")
+        self.called.update(operations)
+        found += [
+            f"{called} is not among the operations SCHEMAS lists for {self.app}"
+            for called in operations
+            if called not in entry.operations
+        ]
+        definitions = operation.variable_definitions or ()
+        declared = {definition.variable.name.value for definition in definitions}
+        found += [f"undeclared variable {name!r}" for name in variables if name not in declared]
+        coerced = get_variable_values(schema(self.app), definitions, variables)
+        if isinstance(coerced, list):
+            found += _messages(coerced)
+        return found
+
+
+@pytest.mark.parametrize("fixtures", GRAPHQL_RECORDED, ids=_key)
+async def test_every_recorded_graphql_request_follows_the_vendor_schema(
+    fixtures: AppFixtures,
+) -> None:
+    schema(fixtures.app.key)  # skips without the vendor's file
+    checker = GraphQLChecker(fixtures, case="connection test")
+    assert await replay_connection_test(fixtures, observe=checker.observe) == []
+    for case in fixtures.cases:
+        checker.case = case.name
+        assert await replay(fixtures, case, observe=checker.observe) == []
+    assert checker.checked, "no request was checked"
+    assert checker.violations == [], "\n".join(checker.violations)
+    unused = set(ALLOWED.get(fixtures.app.key, [])) - checker.used
+    assert not unused, f"allowances nothing needs any more (remove them): {unused}"
+    uncalled = set(SCHEMAS[fixtures.app.key].operations) - checker.called
+    assert not uncalled, f"SCHEMAS lists operations no recorded request calls: {uncalled}"
+
+
+def test_the_graphql_check_finds_what_is_wrong() -> None:
+    """The check is no rubber stamp: each kind of mistake in a Linear request is reported."""
+    (fixtures,) = [fixtures for fixtures in GRAPHQL_RECORDED if fixtures.app.key == "linear"]
+    schema("linear")  # skips without Linear's schema
+    key = fixtures.credentials["api_key"]
+    checker = GraphQLChecker(fixtures, case="mistakes")
+    create = """mutation IssueCreate($input: IssueCreateInput!) {
+      issueCreate(input: $input) { success issue { id boardOrder titel } }
+    }"""
+    checker.observe(
+        httpx2.Request(
+            "POST",
+            "https://api.linear.app/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "query": create,
+                "variables": {"input": {"teamId": "t", "priority": "high"}, "extra": 1},
+            },
+        )
+    )
+    checker.observe(
+        httpx2.Request(
+            "GET",
+            "https://api.linear.app/graphql?query=x",
+            headers={"Authorization": key},
+            json={"query": "query { issues { nodes { id } } }", "operation": "x"},
+        )
+    )
+    violations = "\n".join(checker.violations)
+    for expected in (
+        "Authorization: 'Bearer lin_api_",  # a personal API key goes without Bearer
+        "Cannot query field 'titel' on type 'Issue'",
+        "The field Issue.boardOrder is deprecated",
+        "undeclared variable 'extra'",
+        "Variable '$input' has invalid value at .priority: Int cannot represent",
+        "sent GET, GraphQL requests are POSTs",
+        "the endpoint is https://api.linear.app/graphql",
+        "unexpected body member 'operation'",
+        "query issues is not among the operations SCHEMAS lists for linear",
+    ):
+        assert expected in violations, f"{expected!r} not in:\n{violations}"
+    assert checker.called == {"mutation issueCreate", "query issues"}

@@ -1,18 +1,21 @@
-"""Vendors' published OpenAPI descriptions, read from the vendors' own files at test time.
+"""Vendors' published API descriptions (OpenAPI) and GraphQL schemas, read from the vendors'
+own files at test time.
 
-Nothing of a vendor's description is kept in this repository: ``DESCRIPTIONS`` says where
-each one is published (repository, file, commit, license) and which operations our connector
-calls. At test time the file is read from, in order:
+Nothing of a vendor's file is kept in this repository: ``DESCRIPTIONS`` (OpenAPI) and
+``SCHEMAS`` (GraphQL) say where each one is published (repository, file, commit, license) and
+which operations our connector calls. At test time the file is read from, in order:
 
 1. ``$ACTIONRUNS_VENDOR_SPECS/<owner>+<name>/<path>`` or
    ``../shared/reference/vendors/<owner>+<name>/<path>`` (the vendor's file as published);
 2. a local git copy of the vendor's repository at ``/work/.mirror/<owner>+<name>/repo`` (what
    the workspace's ``fetch`` tool leaves), read with ``git show COMMIT:PATH``.
 
-and trimmed to those operations (their parameters, request bodies and security, and every
-component they refer to; no responses, descriptions or examples), which is what the checks
-need and keeps openapi-core fast. Without the file, the tests that need it skip and say
-where to put it.
+An OpenAPI description is trimmed to those operations (their parameters, request bodies and
+security, and every component they refer to; no responses, descriptions or examples), which is
+what the checks need and keeps openapi-core fast. A GraphQL schema (SDL) is used whole, as
+validating a document needs every type it reaches; its entry also says where the endpoint is
+and how the vendor documents sending each kind of credential, which a schema does not tell.
+Without the file, the tests that need it skip and say where to put it.
 """
 
 from __future__ import annotations
@@ -20,30 +23,53 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
+from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
 REPO = Path(__file__).resolve().parents[2]
 MIRRORS = Path("/work/.mirror")
 
 
 @dataclass(frozen=True)
-class Description:
+class Published:
+    """A vendor's file as published: where, at which commit, under which license."""
+
     repository: str  # owner/name on GitHub
     path: str
     commit: str
     license: str
-    operations: tuple[str, ...]  # what the connector calls: "POST /v1/customers"
-    note: str = ""
 
     @property
     def source(self) -> str:
         return f"{self.repository}@{self.commit[:10]}:{self.path}"
+
+
+@dataclass(frozen=True)
+class Description(Published):
+    """An OpenAPI description."""
+
+    operations: tuple[str, ...]  # what the connector calls: "POST /v1/customers"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Schema(Published):
+    """A GraphQL schema (SDL), and what the vendor documents beside it."""
+
+    # The URL the requests go to; a ``{name}`` stands for one path segment or host label.
+    endpoint: str
+    # How the vendor documents sending a credential, by the app's auth type (``AuthType``
+    # value): "Header: template", the template formatted with the app's credentials.
+    auth: Mapping[str, str]
+    # The root fields the connector calls: "query viewer", "mutation issueCreate".
+    operations: tuple[str, ...]
+    note: str = ""
 
 
 DESCRIPTIONS: dict[str, Description] = {
@@ -90,6 +116,26 @@ DESCRIPTIONS: dict[str, Description] = {
         ("GET /me", "POST /contacts", "POST /contacts/search", "PUT /contacts/{contact_id}"),
         note="API version 2.11, the one the connector sends in Intercom-Version",
     ),
+    "jira": Description(
+        "jarekbird/jira-api-mcp-wrapper",
+        "swagger-v3.v3.json",
+        "fea6054694f99860c85887a64b9f169fec71ed18",
+        "Apache-2.0",
+        (
+            "GET /rest/api/3/myself",
+            "GET /rest/api/3/project/search",
+            "GET /rest/api/3/issue/createmeta/{projectIdOrKey}/issuetypes",
+            "POST /rest/api/3/issue",
+            "POST /rest/api/3/issue/{issueIdOrKey}/comment",
+            "GET /rest/api/3/issue/{issueIdOrKey}/transitions",
+            "POST /rest/api/3/issue/{issueIdOrKey}/transitions",
+            "POST /rest/api/3/search/jql",
+        ),
+        note="Atlassian's Jira Cloud platform description as published at "
+        "https://developer.atlassian.com/cloud/jira/platform/swagger-v3.v3.json, copied "
+        "unchanged (December 2025) into a small repository that has no license of its own; "
+        "the license is the description's own info.license",
+    ),
     "sendgrid": Description(
         "sendgrid/sendgrid-oai",
         "oai_v3_stoplight.json",
@@ -118,8 +164,48 @@ DESCRIPTIONS: dict[str, Description] = {
 }
 
 
-def _published_file(description: Description) -> str | None:
-    folder = description.repository.replace("/", "+")
+SCHEMAS: dict[str, Schema] = {
+    "linear": Schema(
+        "linear/linear",
+        "packages/sdk/src/schema.graphql",
+        "8335e09a17dd8aa351dace3d05a94a55e78dad2a",
+        "MIT",
+        endpoint="https://api.linear.app/graphql",
+        auth={
+            "api_key": "Authorization: {api_key}",
+            "oauth2": "Authorization: Bearer {access_token}",
+        },
+        operations=("query viewer", "query teams", "mutation issueCreate"),
+        note="the schema of Linear's SDK (@linear/sdk), July 2026. Credentials: a personal API "
+        "key as it is, an OAuth access token as Bearer "
+        "(https://linear.app/developers/graphql#authentication; the SDK's own client does the "
+        "same, packages/sdk/src/client.ts)",
+    ),
+    "shopify": Schema(
+        "Shopify/bluejay",
+        "data/admin_schema_2026-01_public.graphql",
+        "82842b93c8db5c74bb2f998ebd1c443060da0074",
+        "MIT",
+        endpoint="https://{shop}.myshopify.com/admin/api/{version}/graphql.json",
+        auth={"custom": "X-Shopify-Access-Token: {access_token}"},
+        operations=(
+            "query shop",
+            "query locations",
+            "query orders",
+            "mutation customerCreate",
+            "mutation inventoryAdjustQuantities",
+        ),
+        note="Shopify's public Admin API schema of version 2026-01, which Shopify's GraphQL "
+        "toolkit keeps as test data: the newest in a repository of Shopify's. The connector "
+        "pins 2026-10, where changeFromQuantity became required (optional in 2026-01, so not "
+        "checked). The access token goes in X-Shopify-Access-Token "
+        "(https://shopify.dev/docs/api/usage/authentication)",
+    ),
+}
+
+
+def _published_file(published: Published) -> str | None:
+    folder = published.repository.replace("/", "+")
     roots = [
         Path(os.environ["ACTIONRUNS_VENDOR_SPECS"])
         if "ACTIONRUNS_VENDOR_SPECS" in os.environ
@@ -127,12 +213,12 @@ def _published_file(description: Description) -> str | None:
         REPO.parent / "shared" / "reference" / "vendors",
     ]
     for root in roots:
-        if root is not None and (root / folder / description.path).is_file():
-            return (root / folder / description.path).read_text()
+        if root is not None and (root / folder / published.path).is_file():
+            return (root / folder / published.path).read_text()
     git_dir = MIRRORS / folder / "repo"
     if git_dir.is_dir():
         shown = subprocess.run(
-            ["git", "--git-dir", str(git_dir), "show", f"{description.commit}:{description.path}"],
+            ["git", "--git-dir", str(git_dir), "show", f"{published.commit}:{published.path}"],
             capture_output=True,
             text=True,
         )
@@ -157,12 +243,38 @@ def trimmed_description(app_key: str) -> dict[str, Any] | None:
     return trim(document, description.operations, description.source)
 
 
+@cache
+def graphql_schema(app_key: str) -> GraphQLSchema | None:
+    """The app's vendor GraphQL schema; None when the vendor's file is not on this machine.
+
+    Built without checking the schema itself: graphql-core 3.3 enforces rules newer than some
+    vendors' schemas (Shopify's deprecates fields that implement interface fields which are
+    not deprecated), which do not matter to validating a request against it.
+    """
+    schema = SCHEMAS[app_key]
+    text = _published_file(schema)
+    if text is None:
+        return None
+    built = build_schema(text, assume_valid=True)
+    missing = [operation for operation in schema.operations if root_field(built, operation) is None]
+    if missing:
+        raise LookupError(f"{', '.join(missing)} not in {schema.source}")
+    return built
+
+
+def root_field(schema: GraphQLSchema, operation: str) -> GraphQLField | None:
+    """The schema's root field for "query viewer", "mutation issueCreate"…"""
+    kind, _, name = operation.partition(" ")
+    root = schema.get_root_type(OperationType(kind))
+    return None if root is None else root.fields.get(name)
+
+
 def where_to_put(app_key: str) -> str:
-    description = DESCRIPTIONS[app_key]
-    folder = description.repository.replace("/", "+")
+    published: Published = DESCRIPTIONS.get(app_key) or SCHEMAS[app_key]
+    folder = published.repository.replace("/", "+")
     return (
-        f"{description.source} ({description.license}) is not on this machine: put the "
-        f"file at ../shared/reference/vendors/{folder}/{description.path} (or under "
+        f"{published.source} ({published.license}) is not on this machine: put the "
+        f"file at ../shared/reference/vendors/{folder}/{published.path} (or under "
         "ACTIONRUNS_VENDOR_SPECS), or fetch the repository"
     )
 
