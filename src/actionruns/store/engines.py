@@ -3,9 +3,10 @@
 The store's SQL is written once, as synchronous SQLAlchemy Core functions of a connection.
 Two runners execute them:
 
-- SQLite: reads run inline (a read in WAL mode never waits for a lock and takes tens of
-  microseconds, far less than a hop to another thread), and writes go to one writer thread
-  that commits concurrent callers together (group commit) inside ``BEGIN IMMEDIATE``.
+- SQLite: reads run inline, outside a transaction (a read in WAL mode never waits for a lock
+  and takes tens of microseconds, far less than a hop to another thread), and writes go to
+  one writer thread that commits concurrent callers together (group commit) inside
+  ``BEGIN IMMEDIATE``.
 - Anything else (PostgreSQL): the async engine, each function through ``run_sync``.
 """
 
@@ -31,7 +32,10 @@ DEFAULT_POOL_SIZE = 10
 class Runner(Protocol):
     dialect: str
 
-    async def read(self, work: Callable[[Connection], T]) -> T: ...
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` outside a transaction: each statement sees what was committed when
+        it began, so a read of several statements may see commits between them."""
+        ...
 
     async def write(self, work: Callable[[Connection], T]) -> T: ...
 
@@ -79,7 +83,7 @@ def runner_for(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Runner:
     return AsyncRunner(parsed.render_as_string(hide_password=False), pool_size=pool_size)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, writer: bool) -> Engine:
     engine = create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=4, max_overflow=4
     )
@@ -99,12 +103,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # A writer takes the lock up front: a read-then-write transaction could otherwise
-        # fail at once with SQLITE_BUSY when another process wrote in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if writer:
 
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            # A writer takes the lock up front: a read-then-write transaction could otherwise
+            # fail at once with SQLITE_BUSY when another process wrote in between.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    # A reader opens no transaction: each statement reads its own snapshot, as reads do on
+    # PostgreSQL, and a BEGIN and ROLLBACK around every read cost as much as the read.
     return engine
 
 
@@ -113,8 +121,8 @@ class SQLiteRunner:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._reader = _sqlite_engine(url, immediate=False)
-        self._writer = _sqlite_engine(url, immediate=True)
+        self._reader = _sqlite_engine(url, writer=False)
+        self._writer = _sqlite_engine(url, writer=True)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
         self._pending = asyncio.Event()
