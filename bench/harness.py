@@ -212,23 +212,26 @@ class Bench:
         return service_rate(documents), runs / wall
 
     async def latencies(self, iterations: int) -> dict[str, list[float]]:
-        """One request at a time: the target directly, then a run of each kind.
+        """One request at a time: the target directly, then a run of each kind, in turn.
 
-        On a fresh client: the throughput tests leave dozens of pooled connections behind,
-        and httpx checks every pooled connection on each request.
+        Interleaved, so that each kind is sampled under the same conditions: this machine's
+        speed drifts by up to 2x within minutes, and a baseline taken before the runs would
+        charge any slowdown in between to the service. On a fresh client: the throughput
+        tests leave dozens of pooled connections behind, and httpx checks every pooled
+        connection on each request.
         """
         samples: dict[str, list[float]] = {"direct": [], "noop": [], "webhooks": []}
+        runs = (
+            ("noop", "bench.noop", {}),
+            ("webhooks", "webhooks.send_request", {"url": self.target, "body": {"n": 1}}),
+        )
         async with httpx2.AsyncClient(base_url=self.http.base_url, timeout=120) as http:
             single = Bench(http, self.headers, self.target)
             for _ in range(iterations):
                 began = time.perf_counter()
                 (await http.post(self.target, json={"event": "ping"})).raise_for_status()
                 samples["direct"].append(time.perf_counter() - began)
-            for kind, action, inputs in (
-                ("noop", "bench.noop", {}),
-                ("webhooks", "webhooks.send_request", {"url": self.target, "body": {"n": 1}}),
-            ):
-                for _ in range(iterations):
+                for kind, action, inputs in runs:
                     began = time.perf_counter()
                     document = await single.finished(await single.submit(action, inputs))
                     samples[kind].append(time.perf_counter() - began)
