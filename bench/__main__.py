@@ -58,12 +58,12 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
     base_url = f"http://127.0.0.1:{service_port}"
     figures = [Figure("machine: reference Python loop", reference_loop_seconds(), "s")]
     with (
-        running(target_command, env, workdir / "target.log") as target,
+        running(target_command, env, workdir / "target.log") as target_server,
         running(
             [python, "-m", "actionruns.cli.main", "serve"], env, workdir / "serve.log"
         ) as service,
     ):
-        await wait_until_up(target_url, target)
+        await wait_until_up(target_url, target_server)
         await wait_until_up(f"{base_url}/readyz", service)
         created = subprocess.run(  # noqa: ASYNC221 (once, before anything is measured)
             [python, "-m", "actionruns.cli.main", "clients", "create", "--name", "bench", "--json"],

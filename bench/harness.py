@@ -221,7 +221,7 @@ class Bench:
         connection on each request.
         """
         samples: dict[str, list[float]] = {"direct": [], "noop": [], "webhooks": []}
-        runs = (
+        runs: tuple[tuple[str, str, dict[str, Any]], ...] = (
             ("noop", "bench.noop", {}),
             ("webhooks", "webhooks.send_request", {"url": self.target, "body": {"n": 1}}),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ class Service:
     async def stored_runs(self) -> int:
         """How many runs the store holds, in any state."""
         count = select(func.count()).select_from(runs)
-        return int(await self.engine.store.transaction(lambda conn: conn.execute(count).scalar()))
+        return await self.engine.store.transaction(lambda conn: conn.execute(count).scalar_one())
 
 
 @dataclass
@@ -187,7 +187,7 @@ class ApiClient:
         return str(response.json()["data"][0]["id"])
 
 
-ServiceFactory = Callable[..., Any]
+ServiceFactory = Callable[..., Awaitable[Service]]
 
 
 @pytest.fixture

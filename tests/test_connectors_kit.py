@@ -36,7 +36,7 @@ def test_the_lint_names_each_problem() -> None:
                 "do_it",
                 "",
                 "Does it.",
-                _nothing,  # type: ignore[arg-type]
+                _nothing,
                 inputs=[
                     InputField("a", "A", depends_on=("missing",), help_text="x"),
                     InputField("b", "B", choices=(Choice("x"), Choice("x")), help_text="y"),

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
 import jwt
@@ -16,8 +17,8 @@ from actionruns.engine.clients import NewClient
 from tests.conftest import ApiClient, Service, ServiceFactory
 
 
-def assert_error_shape(body: dict[str, object], status: int) -> None:
-    [error] = body["errors"]  # type: ignore[misc]
+def assert_error_shape(body: dict[str, Any], status: int) -> None:
+    [error] = body["errors"]
     assert error["status"] == status
     assert {"code", "title", "detail"} <= set(error)
 
@@ -145,7 +146,8 @@ BAD_AUTHORIZATIONS = [
         "a-guessed-key-of-thirty-two-bytes",
         algorithm="HS256",
     ),
-    "Bearer " + jwt.encode({"sub": "cl_x", "exp": 9999999999}, key=None, algorithm="none"),
+    # PyJWT's annotation of ``key`` leaves out None, the only key that alg "none" accepts.
+    "Bearer " + jwt.encode({"sub": "cl_x", "exp": 9999999999}, key=None, algorithm="none"),  # type: ignore[arg-type]
 ]
 
 
@@ -266,7 +268,10 @@ async def token_response(service: Service, created: NewClient) -> httpx2.Respons
 
 # -- scopes -------------------------------------------------------------------------------
 
-ROUTES_BY_SCOPE = {
+# A request: its method, path and JSON body (None: no body).
+Route = tuple[str, str, dict[str, Any] | None]
+
+ROUTES_BY_SCOPE: dict[str, list[Route]] = {
     "zap": [
         ("GET", "/v2/apps", None),
         ("GET", "/v2/actions?app=testkit", None),
@@ -416,7 +421,7 @@ async def test_an_allowlist_restricts_a_client_to_some_apps(service: Service) ->
     allowed = await service.http.get("/v2/actions", params={"app": "webhooks"}, headers=headers)
     assert allowed.status_code == 200 and allowed.json()["data"]
 
-    for method, path, body in [
+    outside_the_allowlist: list[Route] = [
         ("GET", "/v2/actions?app=testkit", None),
         ("POST", "/v2/actions/testkit.noop/inputs", {"data": {}}),
         ("POST", "/v2/actions/testkit.noop/inputs/color/choices", {"data": {}}),
@@ -434,7 +439,8 @@ async def test_an_allowlist_restricts_a_client_to_some_apps(service: Service) ->
             {"data": {"app": "secretive", "authentication_fields": {"api_key": "k"}}},
         ),
         ("GET", "/v2/authentications?app=secretive", None),
-    ]:
+    ]
+    for method, path, body in outside_the_allowlist:
         response = await service.http.request(method, path, json=body, headers=headers)
         assert response.status_code == 403, (method, path, response.text)
         assert_error_shape(response.json(), 403)
@@ -476,7 +482,7 @@ async def test_bodies_that_are_too_large_malformed_or_unexpected(
 ) -> None:
     service = await start_service(max_body_bytes=2048)
     acme = await service.new_client("acme")
-    cases = [
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"content": b"x" * 4096, "headers": {"Content-Type": "application/json"}}, 413),
         ({"content": b'{"data": ', "headers": {"Content-Type": "application/json"}}, 400),
         ({"content": b"data=1", "headers": {"Content-Type": "text/plain"}}, 400),

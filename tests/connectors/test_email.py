@@ -57,9 +57,23 @@ class Mailbox:
     @property
     def messages(self) -> list[Message]:
         return [
-            message_from_bytes(bytes(envelope.content or b""), policy=policy.default)
+            message_from_bytes(_raw_content(envelope), policy=policy.default)
             for envelope in self.envelopes
         ]
+
+
+def _raw_content(envelope: Envelope) -> bytes:
+    """The message as received: without ``decode_data`` the server keeps it as bytes."""
+    content = envelope.content or b""
+    assert isinstance(content, bytes)
+    return content
+
+
+def _decoded_text(part: Message) -> str:
+    """A single-part body, its transfer encoding undone, read as UTF-8."""
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return str(payload, "utf-8")
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
@@ -185,8 +199,8 @@ async def test_a_message_arrives_in_each_security_mode(
     assert message["Subject"] == "Your order shipped"
     assert message["Message-ID"] == result["message_id"]
     parts = {part.get_content_type(): part for part in message.walk()}
-    assert "It is on its way." in str(parts["text/plain"].get_payload(decode=True), "utf-8")
-    assert "<b>way</b>" in str(parts["text/html"].get_payload(decode=True), "utf-8")
+    assert "It is on its way." in _decoded_text(parts["text/plain"])
+    assert "<b>way</b>" in _decoded_text(parts["text/html"])
 
 
 async def test_unicode_and_html_only(
@@ -205,7 +219,7 @@ async def test_unicode_and_html_only(
     assert message["Subject"] == "Grüße ✓"
     assert message["From"] == "Zoë <support@example.com>"
     assert message.get_content_type() == "text/html"
-    assert "héllo" in str(message.get_payload(decode=True), "utf-8")
+    assert "héllo" in _decoded_text(message)
 
 
 async def test_wrong_password_expires_the_authentication(
@@ -327,7 +341,7 @@ async def test_end_to_end_over_http(
     assert run["results"][0]["accepted"] == ["ada@example.com"]
     [message] = mailbox.messages
     assert (message["To"], message["Subject"]) == ("ada@example.com", "Welcome")
-    assert "Hello Ada" in str(message.get_payload(decode=True), "utf-8")
+    assert "Hello Ada" in _decoded_text(message)
     assert PASSWORD not in (await acme.get(f"/v2/action-runs/{run_id}")).text
 
 

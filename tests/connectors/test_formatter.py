@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -20,7 +21,10 @@ async def run(action: str, **inputs: Any) -> Any:
     spec = actions[action]
     fields = await spec.input_fields(None, inputs)  # static fields; options checked in perform
     values = validate_inputs(fields, inputs)
-    return (await spec.perform(None, values))["output"]  # type: ignore[arg-type,index]
+    # The formatter's actions never read their context, so none is built for them.
+    result = await spec.perform(None, values)  # type: ignore[arg-type]
+    assert isinstance(result, Mapping)
+    return result["output"]
 
 
 @pytest.mark.parametrize(

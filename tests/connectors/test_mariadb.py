@@ -150,14 +150,15 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, database: Dat
         json={"data": {"authentication": authentication, "inputs": {"table": "orders"}}},
     )
     assert "column_customer" in {field["id"] for field in fields.json()["data"]}
-    for action, inputs in [
+    steps: list[tuple[str, dict[str, Any]]] = [
         ("insert_row", {"table": "orders", "column_customer": "Grace", "column_total": 3}),
         (
             "update_rows",
             {"table": "orders", "match_column": "id", "match_value": "1", "column_total": 4},
         ),
         ("run_query", {"query": "SELECT customer, total FROM orders"}),
-    ]:
+    ]
+    for action, inputs in steps:
         run = await acme.wait(await acme.run(f"mariadb.{action}", inputs, authentication))
         assert run["status"] == "success", run
     assert run["results"] == [{"customer": "Grace", "total": 4}]

@@ -154,7 +154,7 @@ async def test_end_to_end_over_http(
     )
     assert run["status"] == "success", run
     assert await connection.fetchval("SELECT customer FROM orders") == "Grace"
-    for action, inputs in [
+    steps: list[tuple[str, dict[str, Any]]] = [
         (
             "update_rows",
             {
@@ -165,7 +165,8 @@ async def test_end_to_end_over_http(
             },
         ),
         ("run_query", {"query": "SELECT customer, paid FROM orders"}),
-    ]:
+    ]
+    for action, inputs in steps:
         run = await acme.wait(await acme.run(f"postgresql.{action}", inputs, authentication))
         assert run["status"] == "success", run
     assert run["results"] == [{"customer": "Grace", "paid": True}]

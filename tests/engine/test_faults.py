@@ -111,7 +111,7 @@ async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
         assert all(attempt.outcome == "lost" for attempt in attempts[:-1])
         lost += len(attempts) - 1
         if run.status == "error":  # only a run interrupted as often as its attempt limit
-            assert run.errors[0]["title"] == "Run abandoned", run.errors
+            assert run.errors is not None and run.errors[0]["title"] == "Run abandoned", run.errors
             # Its last lease only records the abandonment: every attempt before it was lost.
             assert run.attempts == run.max_attempts + 1, run
     assert statuses["success"] + statuses["error"] == len(run_ids), dict(statuses)

@@ -27,11 +27,12 @@ async def test_a_run_finishing_on_a_worker_node_wakes_the_waiter_on_an_api_node(
     client = await api.new_client("acme")
     heard: list[tuple[str, str]] = []
     receive = api.engine.events.receive
-    monkeypatch.setattr(
-        api.engine.events,
-        "receive",
-        lambda kind, run: (heard.append((kind, run)), receive(kind, run)),
-    )
+
+    def record_and_receive(kind: str, run: str) -> None:
+        heard.append((kind, run))
+        receive(kind, run)
+
+    monkeypatch.setattr(api.engine.events, "receive", record_and_receive)
 
     run_id = await client.run("testkit.sleep", {"seconds": 0.2, "key": "scale-wake"})
     response = await client.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": 60})

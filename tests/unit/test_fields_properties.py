@@ -221,7 +221,9 @@ def test_partial_validation_never_reports_a_missing_field(
 ) -> None:
     keys = [spec.key for spec in specs]
     chosen = data.draw(st.sets(st.sampled_from(keys))) if keys else set()
-    inputs = {key: data.draw(st.sampled_from([None, "", [], {}])) for key in chosen}
+    inputs: dict[str, object] = {
+        key: data.draw(st.sampled_from([None, "", [], {}])) for key in chosen
+    }
     assert validate_inputs(specs, inputs, partial=True) == {}
 
 

@@ -36,7 +36,7 @@ APP = App(
         )
     ],
 )
-RECORDED = {
+RECORDED: dict[str, dict[str, Any]] = {
     "request": {
         "method": "POST",
         "url": URL,
