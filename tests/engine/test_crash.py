@@ -4,10 +4,14 @@ another worker runs it again, with the lost attempt on record."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
+from typing import Any
 
-from actionruns.store import RUNNING
+import pytest
+
+from actionruns.store import RUNNING, RunRecord
 from tests.conftest import ServiceFactory
 from tests.processes import start_worker, wait_for_status
 
@@ -78,3 +82,38 @@ async def test_sigterm_hands_back_what_outlasts_the_grace_period(
         for process in (first, second):
             if process is not None and process.poll() is None:
                 process.kill()
+
+
+async def test_a_run_leased_as_shutdown_begins_is_finished_not_left_leased(
+    start_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM can arrive while a lease statement is in flight: the runs it returns are
+    already leased to this worker, so the drain must wait for them too, not exit while they
+    sit leased (to wait out the lease) with no one running them."""
+    service = await start_service(workers=False)
+    client = await service.new_client("acme")
+    store = service.engine.store
+    leased, resume = asyncio.Event(), asyncio.Event()
+    lease = store.lease_runs
+
+    async def slow_lease(*args: Any, **kwargs: Any) -> list[RunRecord]:
+        runs = await lease(*args, **kwargs)
+        if runs:
+            leased.set()
+            await resume.wait()  # the rows are committed; the answer is still on its way
+        return runs
+
+    monkeypatch.setattr(store, "lease_runs", slow_lease)
+    run_id = await client.run("testkit.sleep", {"seconds": 0.1})
+    worker = service.engine.new_worker()
+    looping = asyncio.create_task(worker.run())
+    await asyncio.wait_for(leased.wait(), 10)
+    draining = asyncio.create_task(worker.drain(grace=10))
+    await asyncio.sleep(0.2)  # the shutdown has begun while the lease is in flight
+    resume.set()
+    await asyncio.wait_for(draining, 20)
+    looping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await looping
+    run = await store.get_run(run_id)
+    assert run is not None and run.status == "success", run

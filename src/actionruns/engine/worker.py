@@ -75,11 +75,16 @@ class Worker:
         self._held_until: dict[str, float] = {}
         self._slot_freed = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Set while ``run`` is not leasing: a lease statement in flight when shutdown begins
+        # returns runs that are this worker's to finish or hand back.
+        self._not_looping = asyncio.Event()
+        self._not_looping.set()
         self._heartbeat_task: asyncio.Task[None] | None = None
         events.on_cancel(self._cancel_local)
 
     async def run(self) -> None:
         """Lease and execute until ``stop`` is called."""
+        self._not_looping.clear()
         self._heartbeat_task = asyncio.create_task(self._heartbeat())
         try:
             while not self._stopping.is_set():
@@ -108,6 +113,7 @@ class Worker:
                 if await self._wait_for_work(room=free > 0):
                     self._backlog = True  # a retry fell due, or a dead worker's lease ran out
         finally:
+            self._not_looping.set()
             # While attempts still run (a drain), their leases must still be renewed.
             if not self._inflight:
                 await self._stop_heartbeat()
@@ -166,10 +172,14 @@ class Worker:
         database is away), their leases run out and they are taken again all the same.
         """
         self.stop()
+        deadline = asyncio.get_running_loop().time() + grace
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._not_looping.wait(), grace)
         if not self._inflight:
             await self._stop_heartbeat()
             return
-        _done, pending = await asyncio.wait(list(self._inflight.values()), timeout=grace)
+        remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+        _done, pending = await asyncio.wait(list(self._inflight.values()), timeout=remaining)
         unfinished = [run_id for run_id, task in self._inflight.items() if task in pending]
         for task in pending:
             task.cancel()
