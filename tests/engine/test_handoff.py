@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
+from actionruns.store import RunRecord
 from tests import testkit
 from tests.conftest import ApiClient, Service, ServiceFactory
 
@@ -102,3 +104,45 @@ async def test_a_wait_on_a_run_executing_here_keeps_tenancy_and_wakes_at_once(
     finished = await acme.wait(run_id, seconds=10)
     assert finished["status"] == "success"
     assert service.engine.events.unfinished_here(run_id) is None
+
+
+async def test_a_run_submitted_while_the_worker_looks_at_the_queue_is_still_handed_over(
+    service: Service, acme: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Work signalled while the worker looks at the queue must not turn submissions away
+    when slots are free: each would be queued and signal the worker again, so under a
+    steady stream of submissions no run would be handed over at all."""
+    store = service.engine.store
+    looking, resume = asyncio.Event(), asyncio.Event()
+    lease = store.lease_runs
+
+    async def slow_lease(*args: Any, **kwargs: Any) -> list[RunRecord]:
+        looking.set()
+        await resume.wait()  # the statement is on its way
+        return await lease(*args, **kwargs)
+
+    monkeypatch.setattr(store, "lease_runs", slow_lease)
+    service.engine.events.submitted()  # as a submission elsewhere would
+    await asyncio.wait_for(looking.wait(), 10)
+    service.engine.events.submitted()  # and another, while the worker looks
+    run_id = await acme.run("testkit.noop", {})
+    stored = await store.get_run(run_id)
+    resume.set()
+    assert stored is not None and stored.status == "running", stored
+    assert (await acme.wait(run_id))["status"] == "success"
+
+
+async def test_runs_waiting_for_a_slot_start_before_later_submissions(
+    start_service: ServiceFactory,
+) -> None:
+    """Under overload the queue is first come, first served: a slot that frees goes to the
+    oldest waiting run, not to a run submitted after it."""
+    service = await start_service(worker_concurrency=1)
+    client = await service.new_client("acme")
+    key = uuid.uuid4().hex
+    first = await client.run("testkit.sleep", {"seconds": 0.3, "key": key})
+    waiting = await client.run("testkit.sleep", {"seconds": 0.01, "key": key})
+    await client.wait(first)
+    later = await client.run("testkit.sleep", {"seconds": 0.01, "key": key})
+    runs = {run_id: await client.wait(run_id) for run_id in (waiting, later)}
+    assert runs[waiting]["started_at"] <= runs[later]["started_at"]

@@ -68,6 +68,11 @@ class Worker:
         # looked at only then, or when work is signalled: a run that merely finishes (most
         # of them were handed over, not leased) costs no lease statement.
         self._backlog = True
+        # Whether runs may be waiting for a slot: the last lease took as many as there were
+        # free slots (or none was made yet, after a restart). Only then would a run handed
+        # over (see ``reserve``) overtake them; with a slot to spare, a run queued meanwhile
+        # is leased by the next look at the queue, as soon as it would have been anyway.
+        self._slots_short = True
         self._cancelled: set[str] = set()
         # Runs whose attempt is over and being written: the heartbeat must leave them be.
         self._recording: set[str] = set()
@@ -108,7 +113,7 @@ class Worker:
                         continue
                     for run in leased:
                         self._start(run, leased_at + self.settings.lease_seconds)
-                    self._backlog = len(leased) == free
+                    self._backlog = self._slots_short = len(leased) == free
                     continue
                 if await self._wait_for_work(room=free > 0):
                     self._backlog = True  # a retry fell due, or a dead worker's lease ran out
@@ -136,9 +141,8 @@ class Worker:
         if (
             self._stopping.is_set()
             or self._heartbeat_task is None
-            # Runs already waiting in the queue go first: no overtaking them.
-            or self._backlog
-            or self.events.work_submitted.is_set()
+            # Runs already waiting for a slot go first: no overtaking them.
+            or self._slots_short
             or self.only is not None
             or app_key not in self._installed
             or len(self._inflight) + self._reserved >= self.concurrency
