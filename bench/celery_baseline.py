@@ -7,7 +7,7 @@ import os
 import time
 
 import httpx2
-from celery import Celery  # type: ignore[import-untyped]  # Celery ships no type hints
+from celery import Celery
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
