@@ -332,7 +332,13 @@ def _key(fixtures: AppFixtures) -> str:
 async def test_every_recorded_request_follows_the_vendor_description(
     fixtures: AppFixtures,
 ) -> None:
-    checker = Checker(fixtures.app.key, case="connection test")
+    await replay_checked(fixtures, Checker(fixtures.app.key))
+
+
+async def replay_checked(fixtures: AppFixtures, checker: Checker | GraphQLChecker) -> None:
+    """Replay the app's connection test and every case with ``checker`` watching each
+    request: no violation, and no allowance left that nothing needed."""
+    checker.case = "connection test"
     assert await replay_connection_test(fixtures, observe=checker.observe) == []
     for case in fixtures.cases:
         checker.case = case.name
@@ -499,15 +505,8 @@ async def test_every_recorded_graphql_request_follows_the_vendor_schema(
     fixtures: AppFixtures,
 ) -> None:
     schema(fixtures.app.key)  # skips without the vendor's file
-    checker = GraphQLChecker(fixtures, case="connection test")
-    assert await replay_connection_test(fixtures, observe=checker.observe) == []
-    for case in fixtures.cases:
-        checker.case = case.name
-        assert await replay(fixtures, case, observe=checker.observe) == []
-    assert checker.checked, "no request was checked"
-    assert checker.violations == [], "\n".join(checker.violations)
-    unused = set(ALLOWED.get(fixtures.app.key, [])) - checker.used
-    assert not unused, f"allowances nothing needs any more (remove them): {unused}"
+    checker = GraphQLChecker(fixtures)
+    await replay_checked(fixtures, checker)
     uncalled = set(SCHEMAS[fixtures.app.key].operations) - checker.called
     assert not uncalled, f"SCHEMAS lists operations no recorded request calls: {uncalled}"
 
