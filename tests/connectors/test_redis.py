@@ -59,8 +59,7 @@ async def test_publish_reaches_subscribers(server: aioredis.Redis) -> None:
     await pubsub.get_message(timeout=1)  # the subscription confirmation
     result = await perform("publish", channel=channel, message="order 42 shipped")
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
-    # redis-py (8.1) leaves the asyncio PubSub.aclose unannotated, unlike Redis.aclose.
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
     assert result == {"channel": channel, "receivers": 1}
     assert message is not None and message["data"] == "order 42 shipped"
 
@@ -121,5 +120,4 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, server: aiore
     assert published["status"] == "success", published
     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5)
     assert message is not None and message["data"] == "hi"
-    # redis-py (8.1) leaves the asyncio PubSub.aclose unannotated, unlike Redis.aclose.
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
+    await pubsub.aclose()
