@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, create_engine, event, exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.sql.dml import UpdateBase
 
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
@@ -42,6 +45,13 @@ class Runner(Protocol):
     async def write_one(self, work: Callable[[Connection], T]) -> T:
         """Like ``write``, for work that is a single statement (atomic by itself): where
         the engine allows, it runs without a transaction around it."""
+        ...
+
+    def execute(
+        self, conn: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> int:
+        """Inside ``work``: run an INSERT, UPDATE or DELETE made on every run; returns the
+        number of rows it changed."""
         ...
 
     async def erase_history(self) -> None:
@@ -129,6 +139,40 @@ def _usable(held: Connection | None, engine: Engine) -> Connection:
     return engine.connect()
 
 
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled once, with what turns its parameters into the driver's."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    constants: dict[str, Any]
+
+    def driver_parameters(self, parameters: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = parameters[name] if name in parameters else self.constants[name]
+            values.append(value if process is None else process(value))
+        return values
+
+
+@functools.lru_cache(maxsize=128)  # a few hot statements, each with one set of keys
+def _compiled_for_driver(
+    statement: UpdateBase, keys: frozenset[str], dialect: Dialect
+) -> _DriverStatement:
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Column defaults computed in Python are filled in by SQLAlchemy's execution path.
+        raise ValueError(f"Pass every column to run on the driver: {compiled.string}")
+    names = tuple(compiled.positiontup or ())
+    return _DriverStatement(
+        sql=compiled.string,
+        names=names,
+        processors=tuple(compiled.binds[name].type.bind_processor(dialect) for name in names),
+        constants={name: bind.value for name, bind in compiled.binds.items() if name not in keys},
+    )
+
+
 class SQLiteRunner:
     dialect = "sqlite"
 
@@ -169,6 +213,24 @@ class SQLiteRunner:
 
     async def write_one(self, work: Callable[[Connection], T]) -> T:
         return await self.write(work)
+
+    def execute(
+        self, conn: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> int:
+        # Straight to the driver, with the statement compiled once by SQLAlchemy and its
+        # values converted by the same type processors: SQLAlchemy's execution path cost
+        # twice what SQLite took to write the run (insert and finish each ~0.2 ms of a
+        # run's latency). Errors still come out as SQLAlchemy's.
+        compiled = _compiled_for_driver(statement, frozenset(parameters), conn.dialect)
+        values = compiled.driver_parameters(parameters)
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a checked-out connection has its driver's
+        try:
+            return int(driver.execute(compiled.sql, values).rowcount)
+        except conn.dialect.loaded_dbapi.Error as error:
+            raise exc.DBAPIError.instance(
+                compiled.sql, values, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from error
 
     async def _write_forever(self) -> None:
         loop = asyncio.get_running_loop()
@@ -249,6 +311,11 @@ class AsyncRunner:
 
     async def write_one(self, work: Callable[[Connection], T]) -> T:
         return await self._without_transaction(work)
+
+    def execute(
+        self, conn: Connection, statement: UpdateBase, parameters: Mapping[str, Any]
+    ) -> int:
+        return int(conn.execute(statement, parameters).rowcount)
 
     async def _without_transaction(self, work: Callable[[Connection], T]) -> T:
         async with self._autocommit.connect() as conn:

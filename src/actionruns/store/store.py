@@ -536,9 +536,10 @@ class Store:
         """
 
         def work(conn: Connection) -> None:
-            conn.execute(_INSERT_RUN, values)
+            self.runner.execute(conn, _INSERT_RUN, values)
             if attempt_by is not None:
-                conn.execute(
+                self.runner.execute(
+                    conn,
                     _INSERT_ATTEMPT,
                     {
                         "run_id": values["id"],
@@ -677,12 +678,13 @@ class Store:
             )
 
         def finish(conn: Connection) -> bool:
-            result = conn.execute(
-                _FINISH_RUN, {"b_run": run.id, "b_worker": worker, **run_parameters}
+            changed = self.runner.execute(
+                conn, _FINISH_RUN, {"b_run": run.id, "b_worker": worker, **run_parameters}
             )
-            if result.rowcount == 0:
+            if changed == 0:
                 return False
-            conn.execute(
+            self.runner.execute(
+                conn,
                 _FINISH_ATTEMPT,
                 {"b_run": run.id, "b_number": run.attempts, **attempt_parameters},
             )

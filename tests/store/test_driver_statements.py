@@ -1,0 +1,111 @@
+"""Hot statements on SQLite run straight on the driver: they must write exactly what
+SQLAlchemy's own execution path writes, and fail the same way."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from actionruns.store.engines import SQLiteRunner
+from actionruns.store.schema import clients, metadata, runs
+
+
+@pytest.fixture
+async def runner(tmp_path: Path) -> AsyncIterator[SQLiteRunner]:
+    sqlite = SQLiteRunner(f"sqlite:///{tmp_path / 'store.db'}")
+    metadata.create_all(sqlite.sync_engine)
+    client = {
+        "id": "client-1",
+        "name": "acme",
+        "secret_hash": "x",
+        "scopes": ["action:run"],
+        "signing_secret": b"secret",
+        "disabled": False,
+        "created_at": time.time(),
+    }
+    await sqlite.write(lambda conn: conn.execute(insert(clients), client))
+    yield sqlite
+    await sqlite.close()
+
+
+def run_values(run_id: str) -> dict[str, Any]:
+    now = time.time()
+    return {
+        "id": run_id,
+        "client_id": "client-1",
+        "end_user_id": None,
+        "app_key": "webhooks",
+        "action_key": "send_request",
+        "authentication_id": None,
+        "inputs": {"url": "https://example.com/hook", "body": {"n": 1, "ok": True}},
+        "status": "queued",
+        "results": None,
+        "errors": [{"code": "user", "title": "é ✓"}],
+        "attempts": 0,
+        "max_attempts": 3,
+        "available_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "cancel_requested": True,
+        "callback_url": None,
+        "callback_status": None,
+        "callback_attempts": 0,
+        "callback_next_at": None,
+        "idempotency_key": None,
+        "request_hash": None,
+        "created_at": now,
+        "started_at": None,
+        "finished_at": None,
+        "limit_key": None,
+        "holds_limit": False,
+    }
+
+
+def stored(conn: Connection, run_id: str) -> dict[str, Any]:
+    row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().one()
+    return {key: value for key, value in row.items() if key != "id"}
+
+
+async def test_a_driver_insert_stores_what_sqlalchemy_stores(runner: SQLiteRunner) -> None:
+    values = run_values("through-driver")
+    await runner.write(lambda conn: runner.execute(conn, insert(runs), values))
+    await runner.write(lambda conn: conn.execute(insert(runs), run_values("through-sqlalchemy")))
+
+    by_driver = await runner.read(lambda conn: stored(conn, "through-driver"))
+    by_sqlalchemy = await runner.read(lambda conn: stored(conn, "through-sqlalchemy"))
+    assert by_driver == by_sqlalchemy | {
+        "available_at": values["available_at"],
+        "created_at": values["created_at"],
+    }
+    assert by_driver["inputs"] == values["inputs"] and by_driver["cancel_requested"] is True
+
+
+async def test_a_driver_update_counts_the_rows_it_changed(runner: SQLiteRunner) -> None:
+    await runner.write(lambda conn: conn.execute(insert(runs), run_values("run-1")))
+    finish = update(runs).where(runs.c.id == "run-1", runs.c.status == "queued")
+    parameters = {"status": "success", "results": [{"id": 7}]}
+
+    assert await runner.write(lambda conn: runner.execute(conn, finish, parameters)) == 1
+    assert await runner.write(lambda conn: runner.execute(conn, finish, parameters)) == 0
+    row = await runner.read(lambda conn: stored(conn, "run-1"))
+    assert row["status"] == "success" and row["results"] == [{"id": 7}]
+
+
+async def test_driver_errors_are_sqlalchemy_errors(runner: SQLiteRunner) -> None:
+    values = run_values("run-1")
+    await runner.write(lambda conn: runner.execute(conn, insert(runs), values))
+    with pytest.raises(IntegrityError):
+        await runner.write(lambda conn: runner.execute(conn, insert(runs), values))
+
+
+async def test_a_statement_needing_python_defaults_is_refused(runner: SQLiteRunner) -> None:
+    # "attempts" has a default SQLAlchemy fills in; the driver path would store NULL.
+    values = {key: value for key, value in run_values("run-1").items() if key != "attempts"}
+    with pytest.raises(ValueError, match="Pass every column"):
+        await runner.write(lambda conn: runner.execute(conn, insert(runs), values))
