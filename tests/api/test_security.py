@@ -167,6 +167,26 @@ async def test_requests_without_a_valid_token_get_401(service: Service) -> None:
     assert await service.stored_runs() == 0
 
 
+async def test_the_openapi_document_says_which_operations_take_a_token(
+    service: Service,
+) -> None:
+    document = (await service.http.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    operations = {
+        (path, method): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    for secured in [
+        ("/v2/action-runs", "post"),
+        ("/v2/action-runs/{run_id}", "get"),
+        ("/v2/apps", "get"),
+        ("/v2/authentications", "post"),
+    ]:
+        assert operations[secured]["security"] == [{"HTTPBearer": []}], secured
+    assert "security" not in operations[("/oauth/token", "post")]
+
+
 def forged(service: Service, token: str, **changes: object) -> str:
     """``token`` with some claims changed (None drops one), signed with the service's key."""
     claims = jwt.decode(token, options={"verify_signature": False})

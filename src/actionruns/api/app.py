@@ -19,7 +19,7 @@ from actionruns.api.routes import (
     operations,
     runs,
 )
-from actionruns.api.security import TokenIssuer
+from actionruns.api.security import TokenIssuer, document_bearer_tokens
 from actionruns.engine import Engine
 
 
@@ -97,8 +97,13 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     install_error_handlers(app)
     # Runs first: a request is matched against the routes in order, and nearly every request
     # is a run submitted or read (matching cost ~0.1 ms a request with runs sixth).
-    for module in (runs, oauth, apps, authentications, events, connect, operations):
-        app.include_router(module.router)
+    routers = [
+        module.router
+        for module in (runs, oauth, apps, authentications, events, connect, operations)
+    ]
+    for router in routers:
+        app.include_router(router)
+    document_bearer_tokens(app, routers)
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     return app
