@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actionruns.store.engines import SQLiteRunner
@@ -138,3 +138,9 @@ async def test_the_write_ahead_log_is_copied_into_the_database_beside_the_writes
         assert database.stat().st_size > 9_000_000
     finally:
         await sqlite.close()
+
+
+async def test_a_parameter_the_statement_needs_must_be_given(runner: SQLiteRunner) -> None:
+    finish = update(runs).where(runs.c.id == bindparam("b_run"), runs.c.status == "queued")
+    with pytest.raises(KeyError, match="b_run"):
+        await runner.write(lambda conn: runner.execute(conn, finish, {"status": "success"}))

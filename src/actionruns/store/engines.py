@@ -184,7 +184,13 @@ def _compiled_for_driver(
         sql=compiled.string,
         names=names,
         processors=tuple(compiled.binds[name].type.bind_processor(dialect) for name in names),
-        constants={name: bind.value for name, bind in compiled.binds.items() if name not in keys},
+        # Values the statement carries itself (status == 'running'); a parameter it requires
+        # and was not given fails, as SQLAlchemy's path would, rather than becoming NULL.
+        constants={
+            name: bind.value
+            for name, bind in compiled.binds.items()
+            if name not in keys and not bind.required
+        },
     )
 
 
