@@ -278,13 +278,17 @@ class SQLiteRunner:
         copies what no reader still needs while writes go on, and the next write then
         starts the log over."""
         conn: Connection | None = None
+        failing = False
         while not self._stopping.wait(CHECKPOINT_SECONDS):
             try:
                 conn = _usable(conn, self._reader)
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
                 conn.rollback()
+                failing = False
             except Exception:
-                log.exception("sqlite_checkpoint_failed")
+                if not failing:  # once per spell, not ten times a second
+                    log.exception("sqlite_checkpoint_failed")
+                failing = True
         if conn is not None:
             conn.close()
 
