@@ -332,6 +332,8 @@ async def test_every_route_needs_its_scope(service: Service, scope: str) -> None
 # -- tenancy ------------------------------------------------------------------------------
 
 
+# On both databases: the owner of a run or an account is checked on the row read by its id.
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_one_client_never_sees_anothers_runs_or_accounts(service: Service) -> None:
     acme = await service.new_client("acme")
     globex = await service.new_client("globex")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Float,
     ForeignKey,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+
+LEASED_WHILE_RUNNING = "(status = 'running') = (lease_owner IS NOT NULL)"
 
 metadata = MetaData(
     naming_convention={
@@ -131,6 +134,8 @@ runs = Table(
     Column("limit_key", String(200), nullable=True),
     Column("holds_limit", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("client_id", "idempotency_key", name="uq_runs_client_idempotency"),
+    # Leased exactly while running, so a lease is checked by its owner alone (see the store).
+    CheckConstraint(LEASED_WHILE_RUNNING, name="ck_runs_leased_while_running"),
     # The queue: due queued runs, and running runs whose lease may have expired.
     Index("ix_runs_queue", "status", "available_at"),
     Index("ix_runs_lease", "status", "lease_expires_at"),
