@@ -128,8 +128,11 @@ def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
     ended = (
         update(run_attempts)
         .where(
-            run_attempts.c.run_id.in_(select(finished.c.id)),
+            # By primary key (a join with ``finished`` may be planned as a scan of all
+            # attempts), once the run's own update went through.
+            run_attempts.c.run_id == bindparam("b_run"),
             run_attempts.c.number == bindparam("b_number"),
+            select(finished.c.id).exists(),
         )
         .values(
             {
