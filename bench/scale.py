@@ -8,7 +8,8 @@ One workload, webhooks runs POSTing to a local HTTP target, on:
   broker, each task POSTing to the same target.
 
 For each: runs/s from first accepted to last finished, p50/p99 end-to-end latency (accepted to
-finished), and for actionruns the queue depth sampled from /metrics while it ran.
+finished), and for actionruns the queue depth sampled from /metrics while it ran. Every setup
+runs once per round; the table shows medians over the rounds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx2
+import uvloop
 from rich.table import Table
 
 from actionruns.vault import Keyring
@@ -199,7 +202,7 @@ def measure_postgres(workers: int, target: str, args: argparse.Namespace, workdi
                 "PostgreSQL": pids_named("postgres"),
             }
         )
-        result = asyncio.run(drive(base_url, env, target, args, meter))
+        result = uvloop.run(drive(base_url, env, target, args, meter))
     result.setup = f"actionruns, PostgreSQL, 1 API node + {processes(workers)}"
     return result
 
@@ -213,7 +216,7 @@ def measure_embedded(target: str, args: argparse.Namespace, workdir: Path) -> Re
         base_url = f"http://127.0.0.1:{port}"
         asyncio.run(wait_until_up(f"{base_url}/readyz", service))
         meter = CpuMeter({**load_and_target(args), "service": lambda: [service.pid]})
-        result = asyncio.run(drive(base_url, env, target, args, meter))
+        result = uvloop.run(drive(base_url, env, target, args, meter))
     result.setup = "actionruns, embedded default (SQLite, 1 process)"
     return result
 
@@ -292,17 +295,52 @@ def base_env(home: Path) -> dict[str, str]:
     }
 
 
+def measure_round(target: str, args: argparse.Namespace, workdir: Path) -> list[Result]:
+    results = []
+    for workers in args.workers:
+        console.print(f"PostgreSQL with {workers} worker(s)…")
+        results.append(measure_postgres(workers, target, args, workdir))
+    console.print("embedded default…")
+    results.append(measure_embedded(target, args, workdir))
+    for workers in args.workers:
+        console.print(f"Celery with {workers} worker(s)…")
+        results.append(measure_celery(workers, target, args, workdir))
+    return results
+
+
+def summary(setups: list[Result]) -> Result:
+    """One setup over the rounds: the median of each figure."""
+    return Result(
+        setups[0].setup,
+        statistics.median(r.runs_per_second for r in setups),
+        statistics.median(r.p50_ms for r in setups),
+        statistics.median(r.p99_ms for r in setups),
+        max((r.max_queue_depth for r in setups if r.max_queue_depth is not None), default=None),
+        cpu_ms_per_run={
+            name: statistics.median(r.cpu_ms_per_run[name] for r in setups)
+            for name in setups[0].cpu_ms_per_run
+        },
+    )
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench scale", description=__doc__)
-    parser.add_argument("--runs", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
     parser.add_argument("--worker-concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="every setup once per round; the table shows medians (this machine's speed "
+        "drifts by up to 2x within minutes, so setups are compared round by round)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     WORKER_CONCURRENCY[0] = args.worker_concurrency
     loop_seconds = reference_loop_seconds()
-    results: list[Result] = []
+    rounds: list[list[Result]] = []
     with tempfile.TemporaryDirectory(prefix="actionruns-scale-") as folder:
         workdir = Path(folder)
         target_port = free_port()
@@ -314,30 +352,29 @@ def main(argv: list[str]) -> None:
         ) as server:
             asyncio.run(wait_until_up(target, server))
             args.target_pid = server.pid
-            for workers in args.workers:
-                console.print(f"PostgreSQL with {workers} worker(s)…")
-                results.append(measure_postgres(workers, target, args, workdir))
-            console.print("embedded default…")
-            results.append(measure_embedded(target, args, workdir))
-            for workers in args.workers:
-                console.print(f"Celery with {workers} worker(s)…")
-                results.append(measure_celery(workers, target, args, workdir))
+            for number in range(args.rounds):
+                console.print(f"[bold]round {number + 1} of {args.rounds}[/]")
+                rounds.append(measure_round(target, args, workdir))
+    by_setup = [list(setup) for setup in zip(*rounds, strict=True)]
     table = Table(
         "setup",
-        "runs/s",
+        "runs/s (rounds)",
         "p50 ms",
         "p99 ms",
         "max queue depth",
         "CPU ms per run",
-        title=f"{args.runs} webhooks runs each; reference loop {loop_seconds:.2f} s",
+        title=f"{args.runs} webhooks runs each, medians of {args.rounds} rounds; "
+        f"reference loop {loop_seconds:.2f} s",
     )
-    for result in results:
+    for setups in by_setup:
+        result = summary(setups)
         depth = "" if result.max_queue_depth is None else f"{result.max_queue_depth:,.0f}"
         cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms_per_run.items())
         total = sum(result.cpu_ms_per_run.values())
+        each = " / ".join(f"{r.runs_per_second:,.0f}" for r in setups)
         table.add_row(
             result.setup,
-            f"{result.runs_per_second:,.1f}",
+            f"{result.runs_per_second:,.1f} ({each})",
             f"{result.p50_ms:,.1f}",
             f"{result.p99_ms:,.1f}",
             depth,
@@ -349,5 +386,18 @@ def main(argv: list[str]) -> None:
         "their number. On this machine's cores, 1000 / (total / cores) runs/s is the most any "
         "setup could reach with that much work per run."
     )
+    count = len(args.workers)
+    for index, workers in enumerate(args.workers):
+        ratios = [
+            results[count + 1 + index].runs_per_second / results[index].runs_per_second
+            for results in rounds
+        ]
+        console.print(
+            f"Celery / PostgreSQL runs/s with {processes(workers)}, round by round: "
+            + ", ".join(f"{ratio:.2f}x" for ratio in ratios)
+            + f" (median {statistics.median(ratios):.2f}x)"
+        )
     if args.json:
-        args.json.write_text(json.dumps([result.__dict__ for result in results], indent=2))
+        args.json.write_text(
+            json.dumps([[result.__dict__ for result in results] for results in rounds], indent=2)
+        )
