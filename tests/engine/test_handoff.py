@@ -128,7 +128,9 @@ async def test_a_run_submitted_while_the_worker_looks_at_the_queue_is_still_hand
     run_id = await acme.run("testkit.noop", {})
     stored = await store.get_run(run_id)
     resume.set()
-    assert stored is not None and stored.status == "running", stored
+    # Not queued: the lease that could take a queued run is still held back, so a run that
+    # started (or even finished) by now was handed over.
+    assert stored is not None and stored.status in ("running", "success"), stored
     assert (await acme.wait(run_id))["status"] == "success"
 
 

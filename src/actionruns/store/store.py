@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -28,11 +29,13 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.expression import BindParameter, Executable
 
+from actionruns.store.coalesce import Coalescer
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
 from actionruns.store.records import (
     ERROR,
@@ -102,6 +105,8 @@ _FINISH_ATTEMPT = update(run_attempts).where(
 _CLIENT = select(clients).where(clients.c.id == bindparam("b_id"))
 # By primary key alone; the owner is checked on the row read (see ``_owned``).
 _RUN = select(runs).where(runs.c.id == bindparam("b_id"))
+# PostgreSQL: several at once, by primary key (one statement, however many).
+_RUNS = select(runs).where(runs.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
 _AUTHENTICATION = select(authentications).where(authentications.c.id == bindparam("b_id"))
 
 
@@ -179,6 +184,9 @@ class Store:
         # statement (data-modifying CTEs); SQLite runs several in one local transaction.
         self._postgresql = runner.dialect == "postgresql"
         self._lease_statement = self._build_lease()
+        # PostgreSQL: runs inserted or read by id at the same moment share a round trip.
+        self._insert_runs = Coalescer(self._insert_run_rows)
+        self._read_runs = Coalescer(self._run_rows)
 
     def _build_lease(self, only: Sequence[str] | None = None) -> Executable:
         """The lease: due runs marked running for a worker and returned.
@@ -562,7 +570,12 @@ class Store:
                 )
 
         try:
-            await (self.runner.write if attempt_by is not None else self.runner.write_one)(work)
+            if attempt_by is not None:
+                await self.runner.write(work)
+            elif self._postgresql:
+                await self._insert_runs(values)
+            else:
+                await self.runner.write_one(work)
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
@@ -579,7 +592,24 @@ class Store:
         return RunRecord.from_row(values), True
 
     async def get_run(self, run_id: str, *, client_id: str | None = None) -> RunRecord | None:
+        if self._postgresql:
+            return _owned(await self._read_runs(run_id), client_id)
         return _owned(await self._one(RunRecord, _RUN, {"b_id": run_id}), client_id)
+
+    async def _insert_run_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[None]:
+        """PostgreSQL: runs inserted by concurrent submissions, in one atomic statement."""
+        await self.runner.write_one(lambda conn: conn.execute(_INSERT_RUN, list(rows)))
+        return [None] * len(rows)
+
+    async def _run_rows(self, run_ids: Sequence[str]) -> list[RunRecord | None]:
+        """PostgreSQL: runs read by concurrent requests, in one statement."""
+
+        def read(conn: Connection) -> dict[str, RunRecord]:
+            rows = conn.execute(_RUNS, {"b_ids": list(run_ids)})
+            return {row.id: RunRecord.from_row(row) for row in rows}
+
+        found = await self.runner.read(read)
+        return [found.get(run_id) for run_id in run_ids]
 
     async def list_attempts(self, run_id: str) -> list[AttemptRecord]:
         query = (
