@@ -10,20 +10,32 @@ import pytest
 from actionruns.store.coalesce import Coalescer
 
 
+class Unavailable(Exception):
+    """The database is away: every item of the batch would fail alike."""
+
+
 class Doubling:
-    """A stand-in for one all-or-nothing statement: doubles numbers, refuses negative ones."""
+    """A stand-in for one all-or-nothing statement: doubles numbers, refuses negative ones,
+    and fails every batch while ``away``."""
 
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
         self.release = asyncio.Event()
         self.release.set()
+        self.away = False
 
     async def __call__(self, items: Sequence[int]) -> list[int]:
         self.batches.append(list(items))
         await self.release.wait()
+        if self.away:
+            raise Unavailable()
         if any(item < 0 for item in items):
             raise ValueError("negative")
         return [item * 2 for item in items]
+
+
+def refused(error: Exception) -> bool:
+    return isinstance(error, ValueError)
 
 
 async def ticks() -> None:
@@ -35,7 +47,7 @@ async def ticks() -> None:
 async def test_calls_made_while_a_batch_is_in_flight_go_out_together() -> None:
     send = Doubling()
     send.release.clear()
-    coalescer = Coalescer(send)
+    coalescer = Coalescer(send, refused)
     first = asyncio.create_task(coalescer(1))
     await ticks()
     assert send.batches == [[1]]  # the first call is not held back
@@ -50,7 +62,7 @@ async def test_calls_made_while_a_batch_is_in_flight_go_out_together() -> None:
 async def test_batches_are_capped() -> None:
     send = Doubling()
     send.release.clear()
-    coalescer = Coalescer(send, max_batch=2)
+    coalescer = Coalescer(send, refused, max_batch=2)
     calls = [asyncio.create_task(coalescer(n)) for n in range(5)]
     await ticks()
     send.release.set()
@@ -61,7 +73,7 @@ async def test_batches_are_capped() -> None:
 async def test_a_failing_batch_is_sent_again_item_by_item() -> None:
     send = Doubling()
     send.release.clear()
-    coalescer = Coalescer(send)
+    coalescer = Coalescer(send, refused)
     calls = [asyncio.create_task(coalescer(n)) for n in (1, -1, 3)]
     await ticks()
     send.release.set()
@@ -74,7 +86,7 @@ async def test_a_failing_batch_is_sent_again_item_by_item() -> None:
 async def test_a_cancelled_caller_does_not_stop_its_batch() -> None:
     send = Doubling()
     send.release.clear()
-    coalescer = Coalescer(send)
+    coalescer = Coalescer(send, refused)
     first = asyncio.create_task(coalescer(1))
     second = asyncio.create_task(coalescer(2))
     await ticks()
@@ -84,3 +96,16 @@ async def test_a_cancelled_caller_does_not_stop_its_batch() -> None:
     send.release.set()
     assert await second == 4
     assert send.batches == [[1, 2]]
+
+
+async def test_a_batch_that_could_not_be_sent_fails_every_caller_at_once() -> None:
+    send = Doubling()
+    send.release.clear()
+    send.away = True
+    coalescer = Coalescer(send, refused)
+    calls = [asyncio.create_task(coalescer(n)) for n in (1, 2, 3)]
+    await ticks()
+    send.release.set()
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(result, Unavailable) for result in results)
+    assert send.batches == [[1, 2, 3]]  # not sent again one by one

@@ -21,18 +21,21 @@ MAX_BATCH = 256
 class Coalescer(Generic[Item, Result]):
     """Calls ``send`` with batches of items; each caller gets the result for its own item.
 
-    ``send`` must be all-or-nothing (one statement, or one transaction): when a batch of
-    several fails, each item is sent again alone, so one caller's bad row (a duplicate key,
-    a value the database refuses) fails that caller only.
+    ``send`` must be all-or-nothing (one statement, or one transaction). When a batch of
+    several fails with an error that ``item_refused`` blames on an item (a duplicate key, a
+    value the database refuses), each item is sent again alone, so one caller's bad row fails
+    that caller only. Any other error (the database is away) fails the whole batch at once.
     """
 
     def __init__(
         self,
         send: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        item_refused: Callable[[Exception], bool],
         *,
         max_batch: int = MAX_BATCH,
     ) -> None:
         self._send = send
+        self._item_refused = item_refused
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._sender: asyncio.Task[None] | None = None
@@ -58,14 +61,14 @@ class Coalescer(Generic[Item, Result]):
         try:
             results = await self._send([item for item, _ in batch])
         except Exception as exc:
-            if len(batch) > 1:
+            if len(batch) > 1 and self._item_refused(exc):
                 for single in batch:
                     await self._send_batch([single])
                 return
-            future = batch[0][1]
-            future.set_exception(exc)
-            # Retrieved here too: a caller that was cancelled meanwhile will never look.
-            future.exception()
+            for _, future in batch:
+                future.set_exception(exc)
+                # Retrieved here too: a caller that was cancelled meanwhile will never look.
+                future.exception()
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.sql.expression import BindParameter, Executable
 
 from actionruns.store.coalesce import Coalescer
@@ -163,6 +163,12 @@ def _owned(record: Owned | None, client_id: str | None) -> Owned | None:
     return record
 
 
+def _refused_for_its_values(error: Exception) -> bool:
+    """Whether the database refused a statement for the values it carried (a duplicate key,
+    text it cannot store), rather than failing to run it at all."""
+    return isinstance(error, (IntegrityError, DataError))
+
+
 def _run_in(conn: Connection, run_id: str) -> RunRecord | None:
     row = conn.execute(_RUN, {"b_id": run_id}).first()
     return RunRecord.from_row(row) if row else None
@@ -185,8 +191,8 @@ class Store:
         self._postgresql = runner.dialect == "postgresql"
         self._lease_statement = self._build_lease()
         # PostgreSQL: runs inserted or read by id at the same moment share a round trip.
-        self._insert_runs = Coalescer(self._insert_run_rows)
-        self._read_runs = Coalescer(self._run_rows)
+        self._insert_runs = Coalescer(self._insert_run_rows, _refused_for_its_values)
+        self._read_runs = Coalescer(self._run_rows, _refused_for_its_values)
 
     def _build_lease(self, only: Sequence[str] | None = None) -> Executable:
         """The lease: due runs marked running for a worker and returned.
