@@ -109,3 +109,18 @@ async def test_a_batch_that_could_not_be_sent_fails_every_caller_at_once() -> No
     results = await asyncio.gather(*calls, return_exceptions=True)
     assert all(isinstance(result, Unavailable) for result in results)
     assert send.batches == [[1, 2, 3]]  # not sent again one by one
+
+
+async def test_callers_are_not_left_waiting_when_the_sender_stops() -> None:
+    send = Doubling()
+    send.release.clear()
+    coalescer = Coalescer(send, refused)
+    calls = [asyncio.create_task(coalescer(n)) for n in (1, 2)]
+    await ticks()
+    later = asyncio.create_task(coalescer(3))  # waits for the next batch
+    await ticks()
+    sender = coalescer._sender
+    assert sender is not None
+    sender.cancel()  # as at shutdown
+    results = await asyncio.gather(*calls, later, return_exceptions=True)
+    assert all(isinstance(result, asyncio.CancelledError) for result in results)

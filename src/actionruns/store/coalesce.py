@@ -49,17 +49,27 @@ class Coalescer(Generic[Item, Result]):
         return await asyncio.shield(future)
 
     async def _send_pending(self) -> None:
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
         try:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 await self._send_batch(batch)
+        except BaseException:
+            # Stopped (the process shuts down): no caller may wait for an answer forever.
+            waiting, self._pending = batch + self._pending, []
+            for _, future in waiting:
+                if not future.done():
+                    future.cancel()
+            raise
         finally:
             self._sender = None
 
     async def _send_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = await self._send([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for {len(batch)} items")
         except Exception as exc:
             if len(batch) > 1 and self._item_refused(exc):
                 for single in batch:
