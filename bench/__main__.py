@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx2
 
 from bench.harness import (
+    PYTHONPATH,
     REPO,
     Bench,
     Figure,
@@ -43,7 +44,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
     target_port, service_port = free_port(), free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": PYTHONPATH,
         "ACTIONRUNS_HOME": str(workdir / "home"),
         "ACTIONRUNS_PORT": str(service_port),
         "ACTIONRUNS_CONNECTORS": "bench.noop:app",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import time
@@ -19,6 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
+# For the processes a benchmark starts: actionruns from this checkout (not whichever copy is
+# installed), and the bench package.
+PYTHONPATH = os.pathsep.join((str(REPO / "src"), str(REPO)))
 console = Console()
 
 

@@ -36,6 +36,7 @@ from rich.table import Table
 
 from actionruns.vault import Keyring
 from bench.harness import (
+    PYTHONPATH,
     REPO,
     Bench,
     CpuMeter,
@@ -225,7 +226,7 @@ def measure_celery(workers: int, target: str, args: argparse.Namespace, workdir:
     from bench.celery_baseline import app, call
 
     app.control.purge()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_REDIS_URL": REDIS_URL}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH, "BENCH_REDIS_URL": REDIS_URL}
     command = [PYTHON, "-m", "celery", "-A", "bench.celery_baseline", "worker", "--pool", "threads"]
     command += [
         "--concurrency",
@@ -285,7 +286,7 @@ def processes(count: int) -> str:
 def base_env(home: Path) -> dict[str, str]:
     return {
         **os.environ,
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": PYTHONPATH,
         "ACTIONRUNS_HOME": str(home),
         "ACTIONRUNS_OUTBOUND_ALLOW": "127.0.0.0/8",
         "ACTIONRUNS_RATE_LIMIT_PER_MINUTE": "100000000",
@@ -348,7 +349,7 @@ def main(argv: list[str]) -> None:
         command = [PYTHON, "-m", "uvicorn", "bench.target:app", "--port", str(target_port)]
         command += ["--log-level", "warning", "--no-access-log"]
         with running(
-            command, {**os.environ, "PYTHONPATH": str(REPO)}, workdir / "target.log"
+            command, {**os.environ, "PYTHONPATH": PYTHONPATH}, workdir / "target.log"
         ) as server:
             asyncio.run(wait_until_up(target, server))
             args.target_pid = server.pid
