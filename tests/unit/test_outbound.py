@@ -135,3 +135,33 @@ async def test_a_burst_leaves_only_a_few_idle_connections_open() -> None:
         await guard.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
+    """The pool notices an idle connection the server has since closed and opens another,
+    instead of sending the next request into it and failing."""
+    connections = 0
+
+    async def serve_one_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        # Says keep-alive, then closes anyway: as servers do at their idle timeout.
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve_one_request, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
+    try:
+        async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
+            for _ in range(3):
+                response = await client.get(f"http://127.0.0.1:{port}/")
+                assert response.text == "ok"
+                await asyncio.sleep(0.05)  # the close reaches this side
+        assert connections == 3
+    finally:
+        await guard.aclose()
+        server.close()
+        await server.wait_closed()
