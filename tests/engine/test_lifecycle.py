@@ -219,6 +219,26 @@ async def test_finished_runs_are_purged_after_the_retention_period(
     assert await service.engine.runs.purge() == 1
 
 
+async def test_a_lease_takes_runs_of_dead_workers_first_then_the_longest_queued(
+    start_service: ServiceFactory,
+) -> None:
+    service = await start_service(workers=False)
+    client = await service.new_client("acme")
+    store, apps = service.engine.store, ["testkit"]
+    first, second, third = [await client.run("testkit.noop", {"n": n}) for n in range(3)]
+    service.clock.advance(1)
+    # A worker takes the oldest and dies: its lease runs out after 5 s.
+    assert [r.id for r in await store.lease_runs("dead", 1, service.clock(), 5.0, apps=apps)] == [
+        first
+    ]
+    service.clock.advance(1)
+    fourth = await client.run("testkit.noop", {"n": 3})
+    service.clock.advance(10)
+    now = service.clock()
+    taken = [{r.id for r in await store.lease_runs("w", 2, now, 5.0, apps=apps)} for _ in range(3)]
+    assert taken == [{first, second}, {third, fourth}, set()]
+
+
 async def test_workers_lease_only_runs_of_apps_they_have(start_service: ServiceFactory) -> None:
     # During a rolling upgrade, a worker without an app must leave its runs for others.
     service = await start_service(workers=False)

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import (
     Connection,
     Float,
+    Integer,
     Select,
     String,
     and_,
@@ -24,16 +25,18 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.sql.expression import BindParameter, Executable
+from sqlalchemy.sql.expression import CTE, BindParameter, ColumnElement, Executable
 
 from actionruns.store.coalesce import Coalescer
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
@@ -84,6 +87,12 @@ def _callback_due(now: float) -> dict[str, Any]:
     }
 
 
+def _in_status(status: str) -> ColumnElement[bool]:
+    """``status = '<status>'`` with the value in the SQL text, not a parameter: only then may
+    the planner use the queue's partial indexes (see the schema), whatever its statistics."""
+    return runs.c.status == literal(status, literal_execute=True)
+
+
 # The hot statements, built once; their SET clauses come from the execution parameters.
 # A lease is checked by its owner alone: lease_owner is set exactly while a run is running
 # (a CHECK constraint holds it). A status condition as well would let PostgreSQL, without
@@ -95,7 +104,7 @@ _FINISH_RUN = update(runs).where(
 _INSERT_RUN = insert(runs)
 _INSERT_ATTEMPT = insert(run_attempts)
 _NEXT_DUE = select(func.min(runs.c.available_at)).where(
-    runs.c.status == QUEUED, runs.c.available_at > bindparam("b_after")
+    _in_status(QUEUED), runs.c.available_at > bindparam("b_after")
 )
 _FINISH_ATTEMPT = update(run_attempts).where(
     run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
@@ -203,25 +212,35 @@ class Store:
         """
         now: BindParameter[float] = bindparam("b_now", type_=Float)
         worker: BindParameter[str] = bindparam("b_worker", type_=String)
-        due = (
-            select(runs.c.id)
-            .where(
-                or_(
-                    and_(runs.c.status == QUEUED, runs.c.available_at <= now),
-                    and_(runs.c.status == RUNNING, runs.c.lease_expires_at < now),
-                ),
-                runs.c.app_key.in_(bindparam("b_apps", expanding=True)),
+        limit: BindParameter[int] = bindparam("b_limit", type_=Integer)
+
+        def due(status: str, order: ColumnElement[float], condition: ColumnElement[bool]) -> CTE:
+            # Each kind on its own index, in order, stopping at the limit. One query for both
+            # (an OR) cannot: it gathers and sorts every due run, 90 ms a lease with 100,000
+            # queued, where this takes 0.1 ms.
+            taken = (
+                select(runs.c.id)
+                .where(
+                    _in_status(status),
+                    condition,
+                    runs.c.app_key.in_(bindparam("b_apps", expanding=True)),
+                )
+                .order_by(order)
+                .limit(limit)
             )
-            .order_by(runs.c.available_at)
-            .limit(bindparam("b_limit"))
-        )
-        if only is not None:
-            due = due.where(runs.c.id.in_(only))
-        if self._postgresql:
-            due = due.with_for_update(skip_locked=True)
+            if only is not None:
+                taken = taken.where(runs.c.id.in_(only))
+            if self._postgresql:
+                taken = taken.with_for_update(skip_locked=True)
+            return taken.cte(f"due_{status}")
+
+        # Runs whose worker died first: they have waited longest.
+        lapsed = due(RUNNING, runs.c.lease_expires_at, runs.c.lease_expires_at < now)
+        queued = due(QUEUED, runs.c.available_at, runs.c.available_at <= now)
+        taken = union_all(select(lapsed.c.id), select(queued.c.id)).subquery("taken")
         lease = (
             update(runs)
-            .where(runs.c.id.in_(due.scalar_subquery()))
+            .where(runs.c.id.in_(select(taken.c.id).limit(limit).scalar_subquery()))
             .values(
                 status=RUNNING,
                 lease_owner=worker,
@@ -960,28 +979,22 @@ class Store:
 
     async def queue_stats(self, now: float) -> QueueStats:
         """Unfinished runs and pending callbacks; each query stays on an index."""
-        unfinished = (
-            select(
-                runs.c.status,
-                func.count(),
-                func.sum(case((runs.c.available_at <= now, 1), else_=0)),
-                func.min(runs.c.started_at),
-            )
-            .where(runs.c.status.in_((QUEUED, RUNNING)))
-            .group_by(runs.c.status)
-        )
+        queued = select(
+            func.count(), func.coalesce(func.sum(case((runs.c.available_at <= now, 1), else_=0)), 0)
+        ).where(_in_status(QUEUED))
+        running = select(func.count(), func.min(runs.c.started_at)).where(_in_status(RUNNING))
         callbacks = (
             select(func.count()).select_from(runs).where(runs.c.callback_status == "pending")
         )
 
         def work(conn: Connection) -> QueueStats:
-            by_status = {row[0]: row for row in conn.execute(unfinished)}
-            queued, running = by_status.get(QUEUED), by_status.get(RUNNING)
+            queued_count, due = conn.execute(queued).one()
+            running_count, oldest = conn.execute(running).one()
             return QueueStats(
-                queued=int(queued[1]) if queued else 0,
-                due=int(queued[2] or 0) if queued else 0,
-                running=int(running[1]) if running else 0,
-                oldest_running_since=float(running[3]) if running and running[3] else None,
+                queued=int(queued_count),
+                due=int(due),
+                running=int(running_count),
+                oldest_running_since=float(oldest) if oldest is not None else None,
                 callbacks_pending=int(conn.execute(callbacks).scalar_one()),
             )
 
