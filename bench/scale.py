@@ -324,6 +324,13 @@ def summary(setups: list[Result]) -> Result:
     )
 
 
+def sparkline(values: list[float]) -> str:
+    """Values as bar heights, scaled to the largest."""
+    bars = " ▁▂▃▄▅▆▇█"
+    top = max(values) or 1.0
+    return "".join(bars[round(value / top * (len(bars) - 1))] for value in values)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench scale", description=__doc__)
     parser.add_argument("--runs", type=int, default=2000)
@@ -387,6 +394,11 @@ def main(argv: list[str]) -> None:
         "their number. On this machine's cores, 1000 / (total / cores) runs/s is the most any "
         "setup could reach with that much work per run."
     )
+    console.print("Queue depth every 0.5 s while the measured runs went through (last round):")
+    for result in rounds[-1]:
+        if result.queue_depth:
+            peak = max(result.queue_depth)
+            console.print(f"  {result.setup}: {sparkline(result.queue_depth)} (max {peak:,.0f})")
     count = len(args.workers)
     for index, workers in enumerate(args.workers):
         ratios = [
