@@ -216,8 +216,8 @@ class Store:
 
         def due(status: str, order: ColumnElement[float], condition: ColumnElement[bool]) -> CTE:
             # Each kind on its own index, in order, stopping at the limit. One query for both
-            # (an OR) cannot: it gathers and sorts every due run, 90 ms a lease with 100,000
-            # queued, where this takes 0.1 ms.
+            # (an OR) cannot: it gathers and sorts every due run. With 100,000 queued, picking
+            # 32 took 90 ms on PostgreSQL that way, 0.1 ms this way.
             taken = (
                 select(runs.c.id)
                 .where(
@@ -622,7 +622,8 @@ class Store:
         return _owned(await self._one(RunRecord, _RUN, {"b_id": run_id}), client_id)
 
     async def _insert_run_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[None]:
-        """PostgreSQL: runs inserted by concurrent submissions, in one atomic statement."""
+        """PostgreSQL: runs inserted by concurrent submissions, all or none, in one round
+        trip (asyncpg's executemany)."""
         await self.runner.write_one(lambda conn: conn.execute(_INSERT_RUN, list(rows)))
         return [None] * len(rows)
 
