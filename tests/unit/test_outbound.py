@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx2
 import pytest
@@ -118,23 +120,12 @@ async def test_a_burst_leaves_only_a_few_idle_connections_open() -> None:
             open_connections.discard(writer)
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
-    try:
-        async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
-            url = f"http://127.0.0.1:{port}/"
-            burst = await asyncio.gather(
-                *(client.get(url) for _ in range(MAX_IDLE_CONNECTIONS * 3))
-            )
-            assert {response.status_code for response in burst} == {200}
-            assert (await client.get(url)).status_code == 200
-            await asyncio.sleep(0.1)  # the server sees the surplus closed
-            assert 1 <= len(open_connections) <= MAX_IDLE_CONNECTIONS
-    finally:
-        await guard.aclose()
-        server.close()
-        await server.wait_closed()
+    async with guarded_client_of(serve) as (client, url):
+        burst = await asyncio.gather(*(client.get(url) for _ in range(MAX_IDLE_CONNECTIONS * 3)))
+        assert {response.status_code for response in burst} == {200}
+        assert (await client.get(url)).status_code == 200
+        await asyncio.sleep(0.1)  # the server sees the surplus closed
+        assert 1 <= len(open_connections) <= MAX_IDLE_CONNECTIONS
 
 
 async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
@@ -151,16 +142,25 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(serve_one_request, "127.0.0.1", 0)
+    async with guarded_client_of(serve_one_request) as (client, url):
+        for _ in range(3):
+            assert (await client.get(url)).text == "ok"
+            await asyncio.sleep(0.05)  # the close reaches this side
+    assert connections == 3
+
+
+@contextlib.asynccontextmanager
+async def guarded_client_of(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[tuple[httpx2.AsyncClient, str]]:
+    """A local server that hands each connection to ``handle``, and a client through the
+    guard (with loopback allowed), with the server's address."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     guard = OutboundGuard(parse_networks("127.0.0.0/8"))
     try:
         async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
-            for _ in range(3):
-                response = await client.get(f"http://127.0.0.1:{port}/")
-                assert response.text == "ok"
-                await asyncio.sleep(0.05)  # the close reaches this side
-        assert connections == 3
+            yield client, f"http://127.0.0.1:{port}/"
     finally:
         await guard.aclose()
         server.close()
