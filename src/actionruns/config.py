@@ -1,104 +1,202 @@
-"""Settings, read once from the environment (``ACTIONRUNS_*``)."""
+"""Settings, declared once here and read from the environment (``ACTIONRUNS_*``).
+
+Each field is one variable, ``ACTIONRUNS_<FIELD>`` unless its ``env`` says otherwise; its
+description and shown default make the README's table (``settings_table``; a test checks the
+README against it). A bad value fails at start with one line that names the variable, the
+value and what it expects.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import annotated_types
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from actionruns.sdk.outbound import IPNetwork, parse_networks
 
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = env.get(name)
-    return int(value) if value else default
+PREFIX = "ACTIONRUNS_"
+_OAUTH_PREFIX, _OAUTH_ID, _OAUTH_SECRET = f"{PREFIX}OAUTH_", "_CLIENT_ID", "_CLIENT_SECRET"
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name)
-    return float(value) if value else default
+# The environment ``Settings.from_env`` is reading; plain construction reads none.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("environ", default=None)
 
 
-def _oauth_clients(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
-    """``ACTIONRUNS_OAUTH_<APP>_CLIENT_ID`` and ``_CLIENT_SECRET`` pairs, by app key."""
-    found = {}
-    for name, client_id in env.items():
-        if name.startswith("ACTIONRUNS_OAUTH_") and name.endswith("_CLIENT_ID"):
-            app = name[len("ACTIONRUNS_OAUTH_") : -len("_CLIENT_ID")]
-            secret = env.get(f"ACTIONRUNS_OAUTH_{app}_CLIENT_SECRET")
-            if app and client_id and secret:
-                found[app.lower()] = (client_id, secret)
-    return found
+class SettingsError(ValueError):
+    """A variable holds a value its setting cannot take; the message is one line per variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path = Path(".actionruns")
-    database_url: str = ""
-    db_pool_size: int = 10
-    secret_keys: str = ""
-    host: str = "127.0.0.1"
-    port: int = 8080
-    public_url: str = ""
-    retention_days: float = 7.0
-    outbound_allow: tuple[IPNetwork, ...] = ()
-    worker_concurrency: int = 32
-    lease_seconds: float = 60.0
-    shutdown_grace_seconds: float = 10.0
-    action_timeout: float = 60.0
-    max_attempts: int = 5
-    retry_base_seconds: float = 2.0
-    retry_max_seconds: float = 300.0
-    callback_retry_base_seconds: float = 5.0
-    callback_max_attempts: int = 8
-    rate_limit_per_minute: int = 6000
-    token_ttl_seconds: int = 3600
-    max_body_bytes: int = 1_048_576
-    extra_connectors: tuple[str, ...] = ()
+def setting(
+    default: Any,
+    description: str,
+    *,
+    shown: str | None = None,
+    variable: str | None = None,
+    expects: str | None = None,
+    **constraints: Any,
+) -> Any:
+    """A field with what the README says of it: ``shown`` stands for the default in the
+    table (else the default itself, as code), ``variable`` for the variable's name (else
+    the one it is read from), ``expects`` says what a bad value should have been (else it
+    follows from the type and bounds)."""
+    extra = {"shown": shown, "variable": variable, "expects": expects}
+    return Field(
+        default,
+        description=description,
+        json_schema_extra={key: value for key, value in extra.items() if value is not None},
+        **constraints,
+    )
+
+
+Networks = Annotated[tuple[IPNetwork, ...], NoDecode]
+Names = Annotated[tuple[str, ...], NoDecode]
+OAuthClients = Annotated[Mapping[str, tuple[str, str]], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX,
+        env_ignore_empty=True,
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+    )
+
+    home: Path = setting(
+        Path(".actionruns"),
+        "data directory (database, key file)",
+        shown="`./.actionruns`",
+        expects="a folder",
+    )
+    # Never in a repr: a database URL may hold a password, the keys are the keys.
+    database_url: str = setting(
+        "",
+        "`postgresql://…` to scale out (see `docs/deployment.md`)",
+        shown="SQLite in the home",
+        repr=False,
+    )
+    secret_keys: str = setting(
+        "", "`id:base64key,…`, the first is primary", shown="key file", repr=False
+    )
+    host: str = setting("127.0.0.1", "the address the API listens on")
+    port: int = setting(8080, "the port the API listens on", ge=1, le=65535)
+    public_url: str = setting(
+        "", "the address clients use; the issuer of access tokens", shown="none"
+    )
+    retention_days: float = setting(7.0, "finished runs are deleted after this", gt=0)
+    outbound_allow: Networks = setting(
+        (),
+        "CIDRs connectors may reach beyond the public internet",
+        shown="none",
+        expects="comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1",
+    )
+    worker_concurrency: int = setting(32, "runs at a time per worker process", ge=1)
+    lease_seconds: float = setting(
+        60.0, "how long a dead worker's runs wait before another takes them", gt=0
+    )
+    db_pool_size: int = setting(10, "database connections per process (PostgreSQL)", ge=1)
+    shutdown_grace_seconds: float = setting(
+        10.0, "on SIGTERM, how long attempts may finish before they are handed back", ge=0
+    )
+    action_timeout: float = setting(60.0, "seconds per attempt (an action may set its own)", gt=0)
+    max_attempts: int = setting(5, "attempts for transient failures", ge=1)
+    retry_base_seconds: float = setting(
+        2.0, "first retry delay; each next one doubles, with jitter", gt=0
+    )
+    retry_max_seconds: float = setting(300.0, "the longest delay between two attempts", gt=0)
+    callback_retry_base_seconds: float = setting(
+        5.0, "first delay before a failed callback is sent again; then it doubles", gt=0
+    )
+    callback_max_attempts: int = setting(8, "deliveries tried per callback", ge=1)
+    rate_limit_per_minute: int = setting(6000, "requests per client per minute", ge=1)
+    token_ttl_seconds: int = setting(3600, "how long an access token is valid", ge=60)
+    max_body_bytes: int = setting(1_048_576, "largest request body accepted", ge=1024)
+    extra_connectors: Names = setting(
+        (),
+        "extra connectors as `module:attribute`, comma-separated, served from a checkout",
+        shown="none",
+        validation_alias=f"{PREFIX}CONNECTORS",
+        expects="module:attribute references, comma-separated",
+    )
     # OAuth2 client registrations from the environment, by app key: (client id, secret).
-    oauth_clients: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    # How long before an access token expires it is refreshed.
-    refresh_margin_seconds: float = 300.0
-    refresh_cooldown_seconds: float = 60.0
+    oauth_clients: OAuthClients = setting(
+        {},
+        "an OAuth2 app registration (else `actionruns oauth-apps set`)",
+        shown="none",
+        variable=f"`{_OAUTH_PREFIX}<APP>{_OAUTH_ID}` / `{_OAUTH_SECRET}`",
+        repr=False,
+    )
+    refresh_margin_seconds: float = setting(
+        300.0, "OAuth2 tokens are refreshed this long before they expire", ge=0
+    )
+    refresh_cooldown_seconds: float = setting(
+        60.0, "after a failed refresh, wait this long before the next", ge=0
+    )
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        return parse_networks(value) if isinstance(value, str) else value
+
+    @field_validator("extra_connectors", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(ref.strip() for ref in value.split(",") if ref.strip())
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            return (init_settings,)
+        return (
+            init_settings,
+            _MappingEnvSource(settings_cls, environ),
+            _OAuthClientsSource(settings_cls, environ),
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        env = os.environ if env is None else env
-        home = Path(env.get("ACTIONRUNS_HOME", ".actionruns")).expanduser()
-        settings = cls(
-            home=home,
-            database_url=env.get("ACTIONRUNS_DATABASE_URL", ""),
-            db_pool_size=_int(env, "ACTIONRUNS_DB_POOL_SIZE", 10),
-            secret_keys=env.get("ACTIONRUNS_SECRET_KEYS", ""),
-            host=env.get("ACTIONRUNS_HOST", "127.0.0.1"),
-            port=_int(env, "ACTIONRUNS_PORT", 8080),
-            public_url=env.get("ACTIONRUNS_PUBLIC_URL", ""),
-            retention_days=_float(env, "ACTIONRUNS_RETENTION_DAYS", 7.0),
-            outbound_allow=parse_networks(env.get("ACTIONRUNS_OUTBOUND_ALLOW", "")),
-            worker_concurrency=_int(env, "ACTIONRUNS_WORKER_CONCURRENCY", 32),
-            lease_seconds=_float(env, "ACTIONRUNS_LEASE_SECONDS", 60.0),
-            shutdown_grace_seconds=_float(env, "ACTIONRUNS_SHUTDOWN_GRACE_SECONDS", 10.0),
-            action_timeout=_float(env, "ACTIONRUNS_ACTION_TIMEOUT", 60.0),
-            max_attempts=_int(env, "ACTIONRUNS_MAX_ATTEMPTS", 5),
-            retry_base_seconds=_float(env, "ACTIONRUNS_RETRY_BASE_SECONDS", 2.0),
-            retry_max_seconds=_float(env, "ACTIONRUNS_RETRY_MAX_SECONDS", 300.0),
-            callback_retry_base_seconds=_float(env, "ACTIONRUNS_CALLBACK_RETRY_BASE_SECONDS", 5.0),
-            callback_max_attempts=_int(env, "ACTIONRUNS_CALLBACK_MAX_ATTEMPTS", 8),
-            rate_limit_per_minute=_int(env, "ACTIONRUNS_RATE_LIMIT_PER_MINUTE", 6000),
-            token_ttl_seconds=_int(env, "ACTIONRUNS_TOKEN_TTL_SECONDS", 3600),
-            max_body_bytes=_int(env, "ACTIONRUNS_MAX_BODY_BYTES", 1_048_576),
-            extra_connectors=tuple(
-                ref.strip()
-                for ref in env.get("ACTIONRUNS_CONNECTORS", "").split(",")
-                if ref.strip()
-            ),
-            oauth_clients=_oauth_clients(env),
-            refresh_margin_seconds=_float(env, "ACTIONRUNS_REFRESH_MARGIN_SECONDS", 300.0),
-            refresh_cooldown_seconds=_float(env, "ACTIONRUNS_REFRESH_COOLDOWN_SECONDS", 60.0),
-        )
-        return replace(settings, **overrides)
+        """The settings from ``env`` (the process environment by default), ``overrides``
+        first; a bad value raises ``SettingsError`` naming each variable."""
+        environ = dict(os.environ if env is None else env)
+        reading = _ENVIRON.set(environ)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc, environ)) from None
+        finally:
+            _ENVIRON.reset(reading)
+
+    def with_values(self, **values: Any) -> Settings:
+        """These settings with some fields changed, validated like the rest."""
+        return type(self)(**{**self.model_dump(), **values})
 
     @property
     def db_url(self) -> str:
@@ -116,3 +214,94 @@ class Settings:
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over a given mapping instead of ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._mapping = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name if self.case_sensitive else name.lower(): value
+            for name, value in self._mapping.items()
+            if value or not self.env_ignore_empty
+        }
+
+
+class _OAuthClientsSource(PydanticBaseSettingsSource):
+    """``ACTIONRUNS_OAUTH_<APP>_CLIENT_ID`` and ``_CLIENT_SECRET`` pairs, by app key."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything is read in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name, client_id in self._environ.items():
+            if name.startswith(_OAUTH_PREFIX) and name.endswith(_OAUTH_ID):
+                app = name[len(_OAUTH_PREFIX) : -len(_OAUTH_ID)]
+                secret = self._environ.get(f"{_OAUTH_PREFIX}{app}{_OAUTH_SECRET}")
+                if app and client_id and secret:
+                    found[app.lower()] = (client_id, secret)
+        return {"oauth_clients": found} if found else {}
+
+
+def env_name(field_name: str) -> str:
+    """The variable that sets ``field_name``."""
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias if isinstance(alias, str) else f"{PREFIX}{field_name.upper()}"
+
+
+def _expects(field_name: str) -> str:
+    info = Settings.model_fields[field_name]
+    extra = info.json_schema_extra
+    if isinstance(extra, dict) and extra.get("expects"):
+        return str(extra["expects"])
+    if info.annotation not in (int, float):
+        return "text"
+    kind = "a whole number" if info.annotation is int else "a number"
+    low = next(
+        (m for m in info.metadata if isinstance(m, annotated_types.Ge | annotated_types.Gt)), None
+    )
+    high = next((m.le for m in info.metadata if isinstance(m, annotated_types.Le)), None)
+    if isinstance(low, annotated_types.Ge):
+        return (
+            f"{kind} from {low.ge} to {high}" if high is not None else f"{kind}, {low.ge} or more"
+        )
+    if isinstance(low, annotated_types.Gt):
+        return f"{kind} above {low.gt}"
+    return kind
+
+
+def _explain(error: ValidationError, environ: Mapping[str, str]) -> str:
+    lines = []
+    for problem in error.errors():
+        field_name = str(problem["loc"][0]) if problem["loc"] else ""
+        if field_name not in Settings.model_fields:
+            lines.append(problem["msg"])
+            continue
+        name = env_name(field_name)
+        value = environ.get(name, problem.get("input"))
+        lines.append(f"{name}: got {value!r}, expected {_expects(field_name)}")
+    return "\n".join(lines)
+
+
+def _shown(default: Any) -> str:
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def settings_table() -> str:
+    """The README's table of variables, from the fields above."""
+    rows = ["| Variable | Default | |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        variable = extra.get("variable") or f"`{env_name(name)}`"
+        shown = extra.get("shown") or f"`{_shown(info.default)}`"
+        rows.append(f"| {variable} | {shown} | {info.description} |")
+    return "\n".join(rows)

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Column, Table
 
 from actionruns.cli.connectors import connectors_app
-from actionruns.config import Settings
+from actionruns.config import Settings, SettingsError
 from actionruns.engine import Engine
 from actionruns.engine.clients import ALL_SCOPES
 from actionruns.engine.documents import run_document
@@ -53,6 +53,11 @@ app.add_typer(connectors_app, name="connectors")
 @app.callback()
 def _setup() -> None:
     configure_logging()
+    try:
+        Settings.from_env()  # a bad value is one line now, not a traceback later
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 console = Console()
