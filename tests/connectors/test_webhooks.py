@@ -58,6 +58,32 @@ async def test_json_post_with_headers_and_query(ctx: Context, httpserver: HTTPSe
     assert result["headers"]["x-request-id"] == "r-1"
 
 
+async def test_the_query_in_the_url_is_kept_and_merged_with_the_query_input(
+    ctx: Context, httpserver: HTTPServer
+) -> None:
+    seen: list[Request] = []
+
+    def record(request: Request) -> Response:
+        seen.append(request)
+        return Response("ok", content_type="text/plain")
+
+    httpserver.expect_request("/p").respond_with_handler(record)
+    as_given = await send(ctx, method="GET", url=httpserver.url_for("/p") + "?a=1&b=2")
+    merged = await send(
+        ctx,
+        method="GET",
+        url=httpserver.url_for("/p") + "?a=1&b=2&keep=%20x",
+        query={"b": "3", "tag": ["x", "y"]},
+    )
+
+    assert [request.query_string.decode() for request in seen] == [
+        "a=1&b=2",
+        "a=1&keep=%20x&b=3&tag=x&tag=y",
+    ]
+    assert as_given["url"].endswith("/p?a=1&b=2")
+    assert merged["status"] == 200
+
+
 async def test_form_and_raw_bodies(ctx: Context, httpserver: HTTPServer) -> None:
     seen: list[Request] = []
 

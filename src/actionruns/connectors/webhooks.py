@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_plus, urlencode
 
 import httpx2
 
@@ -59,6 +60,20 @@ def _query(raw: Mapping[str, Any]) -> dict[str, str | list[str]]:
     }
 
 
+def _with_query(url: httpx2.URL, query: Mapping[str, str | list[str]]) -> httpx2.URL:
+    """``url`` with ``query`` added to its query string (passed to httpx as ``params`` it
+    would replace it). The URL's own parameters stay byte for byte as given, less those
+    that ``query`` sets."""
+    if not query:
+        return url
+    kept = [
+        part
+        for part in url.query.decode("ascii").split("&")
+        if part and unquote_plus(part.partition("=")[0]) not in query
+    ]
+    return url.copy_with(query="&".join([*kept, urlencode(query, doseq=True)]).encode("ascii"))
+
+
 def _body(body_type: str, body: Any) -> dict[str, Any]:
     """The keyword arguments httpx needs to send ``body`` as ``body_type``."""
     if body is None:
@@ -87,11 +102,10 @@ def _parse(response: httpx2.Response) -> Any:
 
 
 async def send_request(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    url = _url(inputs["url"])
+    url = _with_query(_url(inputs["url"]), _query(inputs.get("query") or {}))
     request = ctx.http.build_request(
         inputs["method"],
         url,
-        params=_query(inputs.get("query") or {}),
         headers=_headers(inputs.get("headers") or {}),
         **_body(inputs["body_type"], inputs.get("body")),
     )
@@ -194,7 +208,8 @@ app = App(
                     "query",
                     "Query parameters",
                     FieldType.DICT,
-                    help_text="Added to the URL's query string.",
+                    help_text="Added to the URL's query string; a key the URL already has "
+                    "takes the value given here.",
                 ),
                 InputField("headers", "Headers", FieldType.DICT, help_text="Request headers."),
                 InputField(
