@@ -20,12 +20,12 @@ from tests.conftest import ServiceFactory
 SECRETS = [f"sk_live_rotation_secret_{number:02d}" for number in range(7)]
 
 
-async def cli(home: Path, *args: str) -> str:
+async def cli(home: Path, *args: str, exit_code: int = 0) -> str:
     runner = CliRunner()
     env = {"ACTIONRUNS_HOME": str(home), "ACTIONRUNS_CONNECTORS": "tests.testkit:secretive"}
     result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.output
+    assert result.exit_code == exit_code, result.output
+    return " ".join(result.output.split())  # as said, whatever the terminal's width
 
 
 async def test_rotate_resume_and_retire_beside_a_running_service(
@@ -50,10 +50,9 @@ async def test_rotate_resume_and_retire_beside_a_running_service(
         await rotation.reseal_all(crash)
     in_use = await rotation.keys_in_use()
     assert in_use[keyring.primary] == 3 and in_use[old_key] == len(SECRETS) + 1 - 3
-    retire_refused = await asyncio.to_thread(
-        CliRunner().invoke, app, ["keys", "retire"], env={"ACTIONRUNS_HOME": str(home)}
-    )
-    assert retire_refused.exit_code == 1 and "still in use" in retire_refused.output
+    refused = await cli(home, "keys", "retire", "--force", exit_code=1)
+    assert f"{old_key} seals {len(SECRETS) + 1 - 3} stored values" in refused
+    assert "keys rotate --resume" in refused
 
     # The running service reads values under the key it has never seen, from the key file.
     for authentication in (authentications[0], authentications[-1]):
@@ -67,7 +66,12 @@ async def test_rotate_resume_and_retire_beside_a_running_service(
     await cli(home, "keys", "rotate")
     newest = Keyring.load(home / "keys.json")
     assert len(newest.keys) == 3
-    retired = await cli(home, "keys", "retire")
+    # acme's access token, signed with the first key, is valid for an hour yet.
+    refused = await cli(home, "keys", "retire", exit_code=1)
+    assert "access tokens, connect links or sign-ins signed with the old key" in refused
+    assert f"{old_key} until" in refused and "--force" in refused
+    assert len(Keyring.load(home / "keys.json").keys) == 3
+    retired = await cli(home, "keys", "retire", "--force")
     assert newest.primary in retired
     assert list(Keyring.load(home / "keys.json").keys) == [newest.primary]
 

@@ -75,7 +75,7 @@ def _client_token(config: Settings) -> str:
         await engine.migrate()
         try:
             created = await engine.clients.create("fuzzer")
-            issued = TokenIssuer(engine).issue(created.record, list(ALL_SCOPES))
+            issued = await TokenIssuer(engine).issue(created.record, list(ALL_SCOPES))
             return str(issued["access_token"])
         finally:
             await engine.stop()

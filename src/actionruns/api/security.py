@@ -55,13 +55,14 @@ class TokenIssuer:
         # Verified tokens, briefly: a partner sends the same token many times a second.
         self._verified: dict[str, tuple[float, Principal]] = {}
 
-    def issue(
+    async def issue(
         self, client: ClientRecord, scopes: list[str], end_user_id: str | None = None
     ) -> dict[str, Any]:
         """An access token for the client, or bound to one of its end users."""
         key_id, key = self.engine.vault.derived_key(TOKEN_PURPOSE)
         now = int(time.time())
         ttl = self.engine.settings.token_ttl_seconds
+        await self.engine.key_uses.signed(key_id, now + ttl)  # before the token exists
         claims: dict[str, Any] = {
             "iss": self.engine.settings.token_issuer,
             "sub": client.id,

@@ -199,18 +199,25 @@ def keys_rotate(
         f"{result.skipped} changed meanwhile (already current)"
     )
     console.print(
-        "restart running processes so they encrypt with the new key, then run "
-        "'actionruns keys retire' once their access tokens have expired (1 hour)"
+        "restart running processes so they sign and encrypt with the new key, then run "
+        "'actionruns keys retire' once the access tokens they issued have expired "
+        f"({settings.token_ttl_seconds // 60} minutes)"
     )
 
 
 @keys_app.command("retire")
-def keys_retire() -> None:
-    """Drop the keys no stored value uses any more (refused while one still does)."""
+def keys_retire(
+    force: bool = typer.Option(
+        False, "--force", help="Retire even while access tokens signed with an old key are valid"
+    ),
+) -> None:
+    """Drop every key but the primary: refused while a stored value is sealed with one, or
+    while access tokens, connect links or sign-ins signed with one are still valid."""
     settings = Settings.from_env()
 
     async def work(engine: Engine) -> Keyring:
-        return await KeyRotation(engine.store, engine.vault).retire(engine.vault.keyring)
+        rotation = KeyRotation(engine.store, engine.vault)
+        return await rotation.retire(engine.vault.keyring, now=engine.clock(), force=force)
 
     try:
         keyring = _with_engine(work)

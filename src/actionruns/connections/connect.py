@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 
+from actionruns.connections.key_uses import KeyUses
 from actionruns.errors import Forbidden, Unprocessable
 from actionruns.principal import Principal
 from actionruns.store import ClientRecord, Store
@@ -40,12 +41,15 @@ class ConnectGrant:
 
 
 class ConnectTokens:
-    def __init__(self, store: Store, vault: Vault, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: Store, vault: Vault, key_uses: KeyUses, clock: Callable[[], float]
+    ) -> None:
         self.store = store
         self.vault = vault
+        self.key_uses = key_uses
         self.clock = clock
 
-    def issue(
+    async def issue(
         self,
         client: ClientRecord,
         principal: Principal,
@@ -71,6 +75,7 @@ class ConnectTokens:
             expires_at=int(self.clock()) + CONNECT_TOKEN_SECONDS,
         )
         key_id, key = self.vault.derived_key(CONNECT_TOKEN_PURPOSE)
+        await self.key_uses.signed(key_id, grant.expires_at)
         claims: dict[str, Any] = {
             "jti": grant.token_id,
             "sub": grant.client_id,

@@ -11,7 +11,14 @@ from typing import Any
 import httpx2
 
 from actionruns.config import Settings
-from actionruns.connections.oauth import OAuthClient, OAuthFlows, OAuthNotConfigured, config_of
+from actionruns.connections.key_uses import KeyUses
+from actionruns.connections.oauth import (
+    STATE_SECONDS,
+    OAuthClient,
+    OAuthFlows,
+    OAuthNotConfigured,
+    config_of,
+)
 from actionruns.errors import NotFound, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import App
@@ -53,8 +60,10 @@ class ConnectionService:
         clock: Callable[[], float],
         registry: Registry,
         settings: Settings,
+        key_uses: KeyUses,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
+        self.key_uses = key_uses
         self.registry = registry
         self.settings = settings
         self.flows = OAuthFlows(vault, settings.base_url, clock)
@@ -199,6 +208,13 @@ class ConnectionService:
             )
         secret = self.vault.decrypt(record.client_secret, owner=oauth_app_owner(app.key))
         return OAuthClient(record.client_id, secret.decode())
+
+    async def authorization_url(
+        self, app: App, client: OAuthClient, payload: Mapping[str, Any]
+    ) -> str:
+        """Where the user signs in at the provider; ``payload`` comes back in the state."""
+        await self.key_uses.signed(self.vault.primary_key_id, self.clock() + STATE_SECONDS)
+        return self.flows.authorization_url(app, client, payload, self.oauth_transport)
 
     async def set_oauth_client(self, app: App, client_id: str, client_secret: str) -> None:
         config_of(app)  # an app without OAuth2 has nothing to register

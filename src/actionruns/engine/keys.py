@@ -3,11 +3,14 @@
 Rotation is resumable: each value is resealed on its own (compare-and-swap, so a credential
 refreshed meanwhile is left to its newer value, which is sealed under the primary anyway),
 and a run that stops half way leaves values under both keys, all readable, until it is run
-again. A key is retired only once no stored value uses it.
+again. A key is retired only once no stored value uses it, and, unless forced, once what it
+signed without storing (access tokens, connect links, OAuth states) has expired.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -35,10 +38,11 @@ class Resealed:
 
 
 class KeyInUse(Exception):
-    def __init__(self, in_use: Counter[str]) -> None:
-        listed = ", ".join(f"{key_id} ({count} values)" for key_id, count in in_use.items())
-        super().__init__(f"still in use: {listed}; run 'actionruns keys rotate --resume' first")
-        self.in_use = in_use
+    """A key that something still needs; the message says what, and what to do."""
+
+
+def _clock_time(epoch: float) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch))
 
 
 class KeyRotation:
@@ -83,10 +87,39 @@ class KeyRotation:
                 advance(len(batch))
         return Resealed(resealed, current, skipped)
 
-    async def retire(self, keyring: Keyring) -> Keyring:
-        """``keyring`` without the keys no stored value uses (the primary always stays)."""
-        in_use = await self.keys_in_use()
-        old = {key_id: n for key_id, n in in_use.items() if key_id != keyring.primary}
-        if old:
-            raise KeyInUse(Counter(old))
+    async def retire(self, keyring: Keyring, *, now: float, force: bool = False) -> Keyring:
+        """``keyring`` with only its primary key, refused (``KeyInUse``) while a stored value
+        is sealed with another (forcing would lose it), and unless ``force`` while something
+        another signed is still valid (forcing makes it invalid: clients ask again)."""
+        sealed = {
+            key_id: count
+            for key_id, count in (await self.keys_in_use()).items()
+            if key_id != keyring.primary
+        }
+        if sealed:
+            listed = ", ".join(
+                f"{key_id} seals {count} stored values" for key_id, count in sealed.items()
+            )
+            raise KeyInUse(
+                f"{listed}; run 'actionruns keys rotate --resume' to re-encrypt them first "
+                "(retiring the key now would lose them, so --force does not)"
+            )
+        signed = {
+            key_id: until
+            for key_id, until in (await self.store.key_uses(now)).items()
+            if key_id != keyring.primary and key_id in keyring.keys
+        }
+        if signed and not force:
+            last = max(signed.values())
+            listed = ", ".join(
+                f"{key_id} until {_clock_time(until)}" for key_id, until in sorted(signed.items())
+            )
+            raise KeyInUse(
+                f"access tokens, connect links or sign-ins signed with the old key are valid "
+                f"for {math.ceil((last - now) / 60)} more minutes ({listed}): retire after "
+                "then, once every process runs with the new key (restart them), or with "
+                "--force to make them invalid now (clients then ask for new tokens)"
+            )
+        retired = [key_id for key_id in keyring.keys if key_id != keyring.primary]
+        await self.store.forget_key_uses(retired, valid_before=now)
         return Keyring({keyring.primary: keyring.keys[keyring.primary]}, keyring.primary)

@@ -13,6 +13,7 @@ import structlog
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.connections.connect import ConnectTokens
+from actionruns.connections.key_uses import KeyUses
 from actionruns.engine.auth_events import AuthenticationEvents
 from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
@@ -69,6 +70,7 @@ class Engine:
         self.guard = OutboundGuard(settings.outbound_allow)
         self.events = RunEvents()
         self.metrics = Metrics()
+        self.key_uses = KeyUses(self.store)
         self.connections = ConnectionService(
             self.store,
             self.vault,
@@ -76,9 +78,10 @@ class Engine:
             clock,
             self.registry,
             settings,
+            self.key_uses,
             transport=connector_transport,
         )
-        self.connect_tokens = ConnectTokens(self.store, self.vault, clock)
+        self.connect_tokens = ConnectTokens(self.store, self.vault, self.key_uses, clock)
         self.authentication_events = AuthenticationEvents(
             self.store,
             self.vault,

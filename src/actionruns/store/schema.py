@@ -90,6 +90,15 @@ used_tokens = Table(
     Column("expires_at", Float, nullable=False, index=True),
 )
 
+key_uses = Table(
+    "key_uses",
+    metadata,
+    # Until when something signed or sealed with a key and not stored (access tokens, connect
+    # links, OAuth states) stays valid: retiring the key before then would break it.
+    Column("key_id", String(64), primary_key=True),
+    Column("valid_until", Float, nullable=False),
+)
+
 authentications = Table(
     "authentications",
     metadata,

@@ -56,6 +56,7 @@ from actionruns.store.schema import (
     authentications,
     client_keys,
     clients,
+    key_uses,
     limiters,
     oauth_apps,
     rate_windows,
@@ -414,6 +415,37 @@ class Store:
             return [(row[0], bytes(row[1])) for row in conn.execute(query)]
 
         return await self.runner.read(work)
+
+    async def extend_key_use(self, key_id: str, valid_until: float) -> None:
+        """Record that something signed with ``key_id`` is valid until ``valid_until`` (a
+        later time already recorded stands)."""
+        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(key_uses)
+        later = case(
+            (upsert.excluded.valid_until > key_uses.c.valid_until, upsert.excluded.valid_until),
+            else_=key_uses.c.valid_until,
+        )
+        await self._execute(
+            upsert.values(key_id=key_id, valid_until=valid_until).on_conflict_do_update(
+                index_elements=[key_uses.c.key_id], set_={"valid_until": later}
+            )
+        )
+
+    async def key_uses(self, valid_after: float) -> dict[str, float]:
+        """Keys something signed with is still valid after ``valid_after``, and until when."""
+        query = select(key_uses.c.key_id, key_uses.c.valid_until).where(
+            key_uses.c.valid_until > valid_after
+        )
+        return await self.runner.read(
+            lambda conn: {row.key_id: float(row.valid_until) for row in conn.execute(query)}
+        )
+
+    async def forget_key_uses(self, key_ids: Sequence[str], valid_before: float) -> None:
+        """Forget the uses of retired keys, and every use over by ``valid_before``."""
+        await self._execute(
+            delete(key_uses).where(
+                or_(key_uses.c.key_id.in_(list(key_ids)), key_uses.c.valid_until < valid_before)
+            )
+        )
 
     async def reseal(self, kind: SealedKind, row_id: str, old: bytes, new: bytes) -> bool:
         """Replace a sealed value, unless it changed since it was read (a token refresh)."""

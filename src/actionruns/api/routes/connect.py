@@ -52,7 +52,7 @@ async def create_connect_token(
     client = await service.store.get_client(principal.client_id)
     if client is None:
         raise NotFound("The client no longer exists.")
-    token, grant = service.connect_tokens.issue(
+    token, grant = await service.connect_tokens.issue(
         client, principal, app.key, body.data.redirect_uri, body.data.authentication
     )
     url = f"{service.settings.base_url}/connect/{app.key}?{urlencode({'token': token})}"
@@ -243,9 +243,7 @@ async def authorize(
         return _refused(str(exc))
     except OAuthNotConfigured as exc:
         return _refused(str(exc), 503)
-    url = service.connections.flows.authorization_url(
-        app, client, {"token": token}, service.connections.oauth_transport
-    )
+    url = await service.connections.authorization_url(app, client, {"token": token})
     return RedirectResponse(url, status_code=302, headers={"Referrer-Policy": "no-referrer"})
 
 

@@ -115,10 +115,10 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
     client = await service.clients.authenticate(client_id, client_secret) if client_id else None
     if client is None:
         return _oauth_error(401, "invalid_client", "Unknown client or wrong client secret.")
-    return _issue(request, client, fields)
+    return await _issue(request, client, fields)
 
 
-def _issue(
+async def _issue(
     request: Request,
     client: ClientRecord,
     fields: dict[str, str],
@@ -136,7 +136,7 @@ def _issue(
         )
     tokens: TokenIssuer = request.app.state.tokens
     return JSONResponse(
-        tokens.issue(client, requested, end_user_id) | (extra or {}),
+        await tokens.issue(client, requested, end_user_id) | (extra or {}),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 
@@ -153,4 +153,4 @@ async def _exchange(request: Request, fields: dict[str, str]) -> JSONResponse:
         client, end_user = await tokens.verify_assertion(assertion)
     except InvalidGrant as exc:
         return _oauth_error(400, "invalid_grant", str(exc))
-    return _issue(request, client, fields, end_user, {"issued_token_type": ACCESS_TOKEN_TYPE})
+    return await _issue(request, client, fields, end_user, {"issued_token_type": ACCESS_TOKEN_TYPE})
