@@ -8,8 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import Browser, Page, expect
 from pytest_httpserver import HTTPServer
+from sqlalchemy import delete
 
-from tests.conftest import ApiClient, Service, ServiceFactory
+from actionruns.store.schema import oauth_apps
+from tests.conftest import ApiClient, Service, ServiceFactory, free_port
 from tests.vendors.oauth_provider import CLIENT_ID, CLIENT_SECRET, Provider, start_provider
 
 PARTNER_PAGE = """<!doctype html><title>Partner</title>
@@ -152,7 +154,10 @@ async def test_an_api_key_app_with_inline_errors_a_failing_test_and_success(
     assert await page.get_by_label("API key").get_attribute("aria-invalid") == "true"
 
     await fill_and_submit(page, "bad-key")
-    await expect(page.locator("#problem")).to_contain_text("The connection test failed")
+    await expect(page.locator("#problem")).to_have_text(
+        "Secretive did not accept these details. Check them and try again. "
+        "Secretive said: invalid api key"
+    )
     # A secret is never rendered back: the field is empty again.
     assert await page.get_by_label("API key").input_value() == ""
     assert 'value="bad-key"' not in await page.content()
@@ -190,3 +195,49 @@ async def test_links_that_cannot_be_used(
     headers = (await page.goto(link)).headers  # type: ignore[union-attr]
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["referrer-policy"] == "no-referrer"
+
+
+async def test_what_end_users_read_when_connecting_cannot_work(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    """In the end user's words: no error number, no operator command."""
+    async with start_provider() as provider:
+        service = await start_with_provider(start_service, provider)
+        alice, redirect_uri = await partner(service, httpserver)
+        page = await browser.new_page()
+
+        # An SMTP server that is not there (a closed port): no "[Errno 111]" for the user.
+        await page.goto(await connect_link(alice, "email", redirect_uri))
+        await page.get_by_label("SMTP host").fill("127.0.0.1")
+        await page.get_by_label("Port").fill(str(free_port()))
+        await page.get_by_label("From address").fill("me@example.com")
+        await page.get_by_role("button", name="Connect").click()
+        problem = page.locator("#problem")
+        await expect(problem).to_have_text(
+            "Email (SMTP) could not be reached. If you entered an address or a port, check them; "
+            "otherwise try again in a few minutes."
+        )
+
+        # OAuth2 registration gone after the link was made: the page says it plainly.
+        link = await connect_link(alice, "demo", redirect_uri)
+        await service.engine.store.transaction(lambda conn: conn.execute(delete(oauth_apps)))
+        response = await page.goto(link)
+        assert response is not None and response.status == 503
+        text = await page.locator("main").inner_text()
+        assert "Demo cannot be connected here yet. Go back to the app and try again later." in text
+        assert "actionruns" not in text and "OAuth" not in text
+
+        # And the partner is refused a link to it, with the reason and what the operator does.
+        refused = await alice.post(
+            "/v2/connect-tokens", json={"data": {"app": "demo", "redirect_uri": redirect_uri}}
+        )
+        assert refused.status_code == 409
+        [error] = refused.json()["errors"]
+        assert error["source"] == {"pointer": "/data/app"}
+        assert "actionruns oauth-apps set demo" in error["detail"]
+        assert "ACTIONRUNS_OAUTH_DEMO_CLIENT_ID" in error["detail"]
+        needless = await alice.post(
+            "/v2/connect-tokens", json={"data": {"app": "webhooks", "redirect_uri": redirect_uri}}
+        )
+        assert needless.status_code == 409
+        assert "needs no connection" in needless.json()["errors"][0]["detail"]

@@ -26,7 +26,7 @@ from actionruns.sdk.auth import AuthType
 from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.errors import ActionError, ExpiredAuthError, TransientError
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.outbound import OutboundGuard, blocked_reason
 from actionruns.sdk.redaction import redact, secrets_in_scope
 from actionruns.sdk.registry import Registry
 from actionruns.store import AuthenticationRecord, Store
@@ -40,6 +40,17 @@ def owner_of(authentication_id: str) -> str:
 
 def oauth_app_owner(app_key: str) -> str:
     return f"oauth-app:{app_key}"
+
+
+class ConnectionTestFailed(Unprocessable):
+    """The app's connection test did not pass. ``reason`` says how: the connector's error code
+    (``authentication``, ``user``, ``throttled``, ``partner``…), ``unreachable`` or
+    ``blocked`` (the outbound guard); ``said`` is what the app said, if it answered."""
+
+    def __init__(self, detail: str, *, reason: str, said: str = "") -> None:
+        super().__init__(detail, pointer="/data/authentication_fields", meta={"code": reason})
+        self.reason = reason
+        self.said = said
 
 
 AuthenticationEvent = Callable[[str, AuthenticationRecord], Awaitable[None]]
@@ -112,17 +123,15 @@ class ConnectionService:
         except ActionError as exc:
             with secrets_in_scope(secrets):
                 detail = redact(exc.detail)
-            raise Unprocessable(
-                f"The connection test failed: {detail}",
-                pointer="/data/authentication_fields",
-                meta={"code": exc.code},
+            raise ConnectionTestFailed(
+                f"The connection test failed: {detail}", reason=exc.code, said=detail
             ) from None
         except (httpx2.HTTPError, OSError, TimeoutError) as exc:
             with secrets_in_scope(secrets):
                 detail = redact(str(exc)) or type(exc).__name__
-            raise Unprocessable(
+            raise ConnectionTestFailed(
                 f"The connection test could not reach the app: {detail}",
-                pointer="/data/authentication_fields",
+                reason="blocked" if blocked_reason(exc) else "unreachable",
             ) from None
 
     def validate_fields(self, app: App, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,8 +212,9 @@ class ConnectionService:
         record = await self.store.get_oauth_app(app.key)
         if record is None:
             raise OAuthNotConfigured(
-                f"{app.title} is not set up for OAuth2 on this service yet "
-                f"(actionruns oauth-apps set {app.key})."
+                f"{app.title} is not set up for OAuth2 on this service yet: the operator "
+                f"registers its OAuth2 client with 'actionruns oauth-apps set {app.key}' or "
+                f"ACTIONRUNS_OAUTH_{app.key.upper()}_CLIENT_ID and _CLIENT_SECRET."
             )
         secret = self.vault.decrypt(record.client_secret, owner=oauth_app_owner(app.key))
         return OAuthClient(record.client_id, secret.decode())

@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx2
 import jinja2
+import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
@@ -19,13 +20,15 @@ from actionruns.api.schemas import ConnectTokenRequest
 from actionruns.api.security import require
 from actionruns.connections.connect import ConnectGrant, ConnectTokenInvalid
 from actionruns.connections.oauth import CALLBACK_PATH, OAuthNotConfigured, StateInvalid
+from actionruns.connections.service import ConnectionTestFailed
 from actionruns.engine import Engine
-from actionruns.errors import NotFound, ServiceError, ValidationFailed
+from actionruns.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.errors import ActionError
 
+log = structlog.get_logger(__name__)
 router = APIRouter(tags=["Connect"])
 templates = jinja2.Environment(
     loader=jinja2.PackageLoader("actionruns.api", "templates"),
@@ -42,6 +45,7 @@ async def create_connect_token(
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     app = service.catalog.app(principal, body.data.app, pointer="/data/app")
+    await _connectable(service, app)
     if body.data.authentication is not None:
         existing = await service.connections.get(principal, body.data.authentication)
         if existing.app_key != app.key:
@@ -66,6 +70,51 @@ async def create_connect_token(
         "expires_in": int(grant.expires_at - service.clock()),
     }
     return JSONResponse(page(request, [document], 1, 1, 0), status_code=201)
+
+
+async def _connectable(service: Engine, app: App) -> None:
+    """Refuse a link to a page that could only fail: the partner learns why now."""
+    if app.auth.type is AuthType.NONE:
+        raise Conflict(
+            f"The app {app.key} needs no connection: run its actions without an authentication.",
+            pointer="/data/app",
+        )
+    if app.auth.type is AuthType.OAUTH2:
+        try:
+            await service.connections.oauth_client(app)
+        except OAuthNotConfigured as exc:
+            raise Conflict(
+                f"{exc} Until then its users cannot connect it.", pointer="/data/app"
+            ) from None
+
+
+# -- what the end user reads -------------------------------------------------------------
+# The page speaks to the partner's end user: what happened and what to do, never an error
+# number, a stack of causes or an operator's command (those go to the log or the partner).
+
+
+def _test_failed(app: App, failure: ConnectionTestFailed) -> str:
+    title = app.title
+    said = f" {title} said: {failure.said}" if failure.said else ""
+    if failure.reason == "authentication":
+        return f"{title} did not accept these details. Check them and try again.{said}"
+    if failure.reason == "user":
+        return f"{title} could not be connected with these details.{said}"
+    if failure.reason == "throttled":
+        return f"{title} is busy right now. Wait a minute, then try again."
+    if failure.reason == "blocked":
+        return "This address cannot be reached from here. Use the address the app is on online."
+    return (
+        f"{title} could not be reached. If you entered an address or a port, check them; "
+        "otherwise try again in a few minutes."
+    )
+
+
+def _not_set_up(app: App, exc: OAuthNotConfigured) -> HTMLResponse:
+    log.warning("connect_oauth_not_configured", app=app.key, detail=str(exc))
+    return _refused(
+        f"{app.title} cannot be connected here yet. Go back to the app and try again later.", 503
+    )
 
 
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -126,9 +175,15 @@ def _form(
 
 
 def _done(
-    app: App, grant: ConnectGrant, *, authentication_id: str = "", error: str = ""
+    app: App,
+    grant: ConnectGrant,
+    *,
+    authentication_id: str = "",
+    error: str = "",
+    says: str = "",
 ) -> HTMLResponse:
-    """The last page: back to the partner (redirect, or a message to the opener window)."""
+    """The last page: back to the partner (redirect, or a message to the opener window).
+    ``error`` is for the partner, ``says`` for the end user (``error`` if not given)."""
     if error:
         outcome = {"status": "error", "app": app.key, "error": error}
     else:
@@ -140,7 +195,7 @@ def _done(
         "connect_done.html",
         app=app,
         outcome=outcome["status"],
-        message=error,
+        message=says or error,
         return_url=return_url,
         result={"type": "actionruns:connect", **outcome},
         origin=f"{parts.scheme}://{parts.netloc}",
@@ -161,7 +216,7 @@ async def connect_page(
     except ConnectTokenInvalid as exc:
         return _refused(str(exc))
     except OAuthNotConfigured as exc:
-        return _refused(str(exc), 503)
+        return _not_set_up(app, exc)
     return _form(app, grant, token)
 
 
@@ -200,8 +255,9 @@ async def submit_fields(
         )
     try:
         label = await service.connections.test_credentials(app, credentials)
-    except ServiceError as exc:
-        return _form(app, grant, token, status=422, problem=exc.detail, values=submitted)
+    except ConnectionTestFailed as exc:
+        problem = _test_failed(app, exc)
+        return _form(app, grant, token, status=422, problem=problem, values=submitted)
     return await _finish(service, app, grant, credentials, label)
 
 
@@ -242,7 +298,7 @@ async def authorize(
     except ConnectTokenInvalid as exc:
         return _refused(str(exc))
     except OAuthNotConfigured as exc:
-        return _refused(str(exc), 503)
+        return _not_set_up(app, exc)
     url = await service.connections.authorization_url(app, client, {"token": token})
     return RedirectResponse(url, status_code=302, headers={"Referrer-Policy": "no-referrer"})
 
@@ -263,7 +319,12 @@ async def oauth_callback(
         return _refused(str(exc))
     if error or not code:
         reason = error_description or error or "the provider sent no authorization code"
-        return _done(app, grant, error=f"{app.title} did not grant access: {reason}.")
+        says = (
+            f"You did not give {app.title} access, so nothing was connected."
+            if error == "access_denied"
+            else f"{app.title} did not finish the sign-in, so nothing was connected. Try again."
+        )
+        return _done(app, grant, error=f"{app.title} did not grant access: {reason}.", says=says)
     try:
         client = await service.connections.oauth_client(app)
         credentials = await service.connections.flows.exchange_code(
@@ -271,11 +332,22 @@ async def oauth_callback(
         )
         label = await service.connections.test_credentials(app, credentials)
     except OAuthNotConfigured as exc:
-        return _refused(str(exc), 503)
+        return _not_set_up(app, exc)
     except ActionError as exc:
-        return _done(app, grant, error=f"{app.title} refused the sign-in: {exc.detail}")
-    except ServiceError as exc:
-        return _done(app, grant, error=exc.detail)
+        return _done(
+            app,
+            grant,
+            error=f"{app.title} refused the sign-in: {exc.detail}",
+            says=f"{app.title} did not accept the sign-in, so nothing was connected. Try again.",
+        )
+    except ConnectionTestFailed as exc:
+        return _done(app, grant, error=exc.detail, says=_test_failed(app, exc))
     except httpx2.HTTPError as exc:
-        return _done(app, grant, error=f"{app.title} could not be reached: {type(exc).__name__}")
+        return _done(
+            app,
+            grant,
+            error=f"{app.title} could not be reached: {type(exc).__name__}",
+            says=f"{app.title} could not be reached to finish the sign-in. Try again in a few "
+            "minutes.",
+        )
     return await _finish(service, app, grant, credentials, label)
