@@ -22,7 +22,7 @@ from actionruns.api.app import create_app
 from actionruns.api.security import TokenIssuer
 from actionruns.config import Settings
 from actionruns.engine import Engine
-from actionruns.engine.clients import ALL_SCOPES
+from actionruns.engine.scopes import ALL_SCOPES
 from tests.conftest import service_registry, service_settings
 
 # Every operation the API publishes; the fuzzing below covers each of them.

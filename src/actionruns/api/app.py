@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -71,6 +72,36 @@ class _TooLarge(HTTPException):
         super().__init__(413, _too_large(max_bytes))
 
 
+class TrailingSlash:
+    """Route ``/v2/action-runs/`` as ``/v2/action-runs``: Zapier's API answers both and its
+    guides send the slash. A redirect instead would fail clients that refuse redirects
+    (Node's ``fetch`` with ``redirect: "error"``) and can lose a POST body behind a proxy."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+            raw_path = scope.get("raw_path")
+            if raw_path:
+                scope["raw_path"] = raw_path.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
+def _document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Add ``schemas`` to the OpenAPI document's components (bodies a route reads itself)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True) -> FastAPI:
     """The API over ``service``; with ``manage`` it migrates, starts and stops the engine."""
 
@@ -91,6 +122,7 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
         version=__version__,
         description="Run single actions in other apps, in the shapes of the Partner API.",
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.engine = service
     app.state.tokens = TokenIssuer(service)
@@ -104,6 +136,8 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     for router in routers:
         app.include_router(router)
     document_bearer_tokens(app, routers)
+    _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
+    app.add_middleware(TrailingSlash)
     return app

@@ -80,7 +80,7 @@ def _unparsed_body(problem: Mapping[str, Any], location: Sequence[Any]) -> str |
         return None
     if problem.get("type") == "json_invalid":
         return "The request body is not valid JSON: " + str(problem.get("msg", ""))
-    if problem.get("type") == "model_attributes_type" and isinstance(
+    if problem.get("type") in ("model_attributes_type", "dict_type") and isinstance(
         problem.get("input"), bytes | str
     ):
         return "The request body must be JSON, sent as Content-Type: application/json."

@@ -1,15 +1,20 @@
-"""Request bodies, validated by pydantic; unknown fields are refused, sizes are bounded."""
+"""Request bodies, validated by pydantic; sizes are bounded.
+
+Fields a Zapier client may send that mean nothing here are ignored, as Zapier ignores them
+(wrong types are still refused); ``inputs`` may be null, and may be spelled ``input`` as in
+Zapier's guides.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
 
 def _finite(value: dict[str, Any]) -> dict[str, Any]:
@@ -34,33 +39,51 @@ def _no_nul(value: str | None) -> str | None:
     return value
 
 
+def _none_as_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _empty_as_none(value: Any) -> Any:
+    """The reference's own example for choices sends ``"authentication": {}``: no
+    authentication. Any other object is still the wrong type."""
+    return None if value == {} else value
+
+
 JsonObject = Annotated[dict[str, Any], AfterValidator(_finite)]
+Inputs = Annotated[JsonObject, BeforeValidator(_none_as_empty)]
+AuthenticationId = Annotated[str | None, BeforeValidator(_empty_as_none), AfterValidator(_no_nul)]
+INPUTS_ALIASES = AliasChoices("inputs", "input")
 
 
-class RunData(_Strict):
+class RunData(_Body):
+    """A run, as the reference wraps it in ``data`` or as the guides send it unwrapped."""
+
     action: str = Field(
         min_length=1, max_length=200, description="Action id or app_slug.action_key"
     )
-    authentication: Annotated[str | None, AfterValidator(_no_nul)] = Field(
-        default=None, max_length=64
+    authentication: AuthenticationId = Field(default=None, max_length=64)
+    inputs: Inputs = Field(
+        default_factory=dict,
+        validation_alias=INPUTS_ALIASES,
+        description="The action's inputs (the guides call it input)",
     )
-    inputs: JsonObject = Field(default_factory=dict)
     callback_url: str | None = Field(default=None, max_length=2048)
     dry_run: bool = Field(default=False, description="Validate everything, execute nothing.")
 
 
-class RunActionRequest(_Strict):
+class RunActionRequest(_Body):
     data: RunData
 
 
-class FieldsData(_Strict):
-    authentication: Annotated[str | None, AfterValidator(_no_nul)] = Field(
-        default=None, max_length=64
-    )
-    inputs: JsonObject = Field(default_factory=dict)
+class FieldsData(_Body):
+    authentication: AuthenticationId = Field(default=None, max_length=64)
+    inputs: Inputs = Field(default_factory=dict, validation_alias=INPUTS_ALIASES)
+    # Zapier accepts paging inside data on the field and choice requests too.
+    limit: int | None = Field(default=None, ge=1, le=1000)
+    offset: int | None = Field(default=None, ge=0, le=1_000_000)
 
 
-class FieldsRequest(_Strict):
+class FieldsRequest(_Body):
     data: FieldsData
 
 
@@ -68,30 +91,30 @@ class OutputsData(FieldsData):
     fetch_live_samples: bool = False
 
 
-class OutputsRequest(_Strict):
+class OutputsRequest(_Body):
     data: OutputsData
 
 
 class TestData(FieldsData):
     limit: int | None = Field(default=10, ge=1, le=100)
-    offset: int | None = Field(default=0, ge=0)
+    offset: int | None = Field(default=0, ge=0, le=1_000_000)
 
 
-class TestRequest(_Strict):
+class TestRequest(_Body):
     data: TestData
 
 
-class AuthenticationData(_Strict):
+class AuthenticationData(_Body):
     app: str = Field(min_length=1, max_length=64, description="App id or slug")
     title: Annotated[str, AfterValidator(_no_nul)] = Field(default="", max_length=255)
     authentication_fields: JsonObject = Field(default_factory=dict)
 
 
-class AuthenticationCreateRequest(_Strict):
+class AuthenticationCreateRequest(_Body):
     data: AuthenticationData
 
 
-class ConnectTokenData(_Strict):
+class ConnectTokenData(_Body):
     app: str = Field(min_length=1, max_length=64, description="App id or slug")
     redirect_uri: str = Field(
         min_length=1, max_length=2048, description="One of the client's registered redirect URIs"
@@ -101,15 +124,15 @@ class ConnectTokenData(_Strict):
     )
 
 
-class ConnectTokenRequest(_Strict):
+class ConnectTokenRequest(_Body):
     data: ConnectTokenData
 
 
-class EventsSubscriptionData(_Strict):
+class EventsSubscriptionData(_Body):
     url: str = Field(
         min_length=1, max_length=2048, description="https:// URL that receives the events"
     )
 
 
-class EventsSubscriptionRequest(_Strict):
+class EventsSubscriptionRequest(_Body):
     data: EventsSubscriptionData

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 
 from actionruns.engine import Engine
-from actionruns.engine.clients import ALL_SCOPES
+from actionruns.engine.scopes import ALL_SCOPES, grantable
 from actionruns.errors import Forbidden, ServiceError, Unprocessable
 from actionruns.principal import END_USER_PATTERN, Principal
 from actionruns.store import ClientRecord
@@ -199,7 +199,9 @@ class TokenIssuer:
         client = await self._client(str(claims["sub"]))
         if client is None or client.disabled:
             raise Unauthorized("The client of this access token no longer exists.")
-        granted = frozenset(str(claims.get("scope", "")).split()) & frozenset(client.scopes)
+        # What the client may still have: a scope the operator withdrew stops working at once.
+        requested = str(claims.get("scope", "")).split()
+        granted = frozenset(scope for scope in requested if grantable(scope, client.scopes))
         allowed = frozenset(client.allowed_apps) if client.allowed_apps is not None else None
         end_user = claims.get("end_user")
         principal = Principal(
@@ -228,15 +230,18 @@ def _acting_for(principal: Principal, end_user: str | None) -> Principal:
 
 
 class ScopeRequirement:
-    """A dependency: the caller's principal, holding ``scope``, within its rate limit.
+    """A dependency: the caller's principal, holding one of ``scopes``, within its rate limit.
 
+    An endpoint accepts the scope Zapier documents for it and ours (``engine.scopes``).
     It reads the Authorization header itself rather than through FastAPI's ``HTTPBearer``:
     every dependency FastAPI solves costs each request time (~0.1 ms of a run's latency
     for that one). ``document_bearer_tokens`` puts the scheme in the OpenAPI document.
     """
 
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
+    def __init__(self, *scopes: str) -> None:
+        self.scopes = frozenset(scopes)
+        named = " or ".join(repr(scope) for scope in scopes)
+        self._lacking = f"This access token lacks the {named} scope."
 
     async def __call__(self, request: Request, response: Response) -> Principal:
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
@@ -256,14 +261,14 @@ class ScopeRequirement:
                 f"{decision.retry_after} seconds.",
                 headers=decision.headers,
             )
-        if self.scope not in principal.scopes:
-            raise Forbidden(f"This access token lacks the {self.scope!r} scope.")
+        if self.scopes.isdisjoint(principal.scopes):
+            raise Forbidden(self._lacking)
         return principal
 
 
-def require(scope: str) -> ScopeRequirement:
-    """``Depends(require("action:run"))``: the caller's principal, holding that scope."""
-    return ScopeRequirement(scope)
+def require(*scopes: str) -> ScopeRequirement:
+    """``Depends(require("action:run"))``: the caller's principal, holding one of ``scopes``."""
+    return ScopeRequirement(*scopes)
 
 
 BEARER_SCHEME = {

@@ -18,10 +18,10 @@ from rich.table import Column, Table
 from actionruns.cli.connectors import connectors_app
 from actionruns.config import Settings, SettingsError
 from actionruns.engine import Engine
-from actionruns.engine.clients import ALL_SCOPES
 from actionruns.engine.documents import run_document
 from actionruns.engine.keys import KeyInUse, KeyRotation, Resealed
 from actionruns.engine.runs import RunRequest
+from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.engine.service import load_keyring
 from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging

@@ -13,11 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from actionruns.engine.callbacks import client_secret_owner
+from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.errors import Conflict, NotFound, Unprocessable
 from actionruns.store import ClientKeyRecord, ClientRecord, Store
 from actionruns.vault import Vault
-
-ALL_SCOPES = ("action:run", "authentication", "authentication:write", "zap")
 
 
 def _algorithm_of(pem: str) -> str:

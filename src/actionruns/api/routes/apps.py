@@ -99,16 +99,20 @@ async def input_fields(
     request: Request,
     body: FieldsRequest,
     action_id: str = ActionRef,
-    principal: Principal = Depends(require("zap")),
+    principal: Principal = Depends(require("zap", "zap:write")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     _, _, fields = await service.catalog.input_fields(
         principal, action_id, body.data.authentication, body.data.inputs
     )
     documents = [input_field_document(spec) for spec in fields]
-    envelope = page(request, documents, len(documents), max(1, len(documents)), 0)
-    envelope["meta"]["limit"] = None
-    return envelope
+    if body.data.limit is None and body.data.offset is None:
+        envelope = page(request, documents, len(documents), max(1, len(documents)), 0)
+        envelope["meta"]["limit"] = None  # all of them, as Zapier answers
+        return envelope
+    limit = body.data.limit or len(documents) or 1
+    offset = body.data.offset or 0
+    return page(request, documents[offset : offset + limit], len(documents), limit, offset)
 
 
 @router.post("/v2/actions/{action_id}/inputs/{input_id}/choices", summary="Choices of a field")
@@ -118,7 +122,7 @@ async def choices(
     action_id: str = ActionRef,
     input_id: str = Path(max_length=100),
     page_number: int = Query(1, alias="page", ge=1, le=10_000),
-    principal: Principal = Depends(require("zap")),
+    principal: Principal = Depends(require("zap", "zap:write")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     result = await service.catalog.choices(
@@ -142,7 +146,7 @@ async def outputs(
     request: Request,
     body: OutputsRequest,
     action_id: str = ActionRef,
-    principal: Principal = Depends(require("zap")),
+    principal: Principal = Depends(require("zap", "zap:write")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     _, action = service.catalog.action(principal, action_id)
@@ -158,7 +162,7 @@ async def test_action(
     request: Request,
     body: TestRequest,
     action_id: str = ActionRef,
-    principal: Principal = Depends(require("action:run")),
+    principal: Principal = Depends(require("action:run", "zap:write")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     results = await service.catalog.test(

@@ -27,7 +27,7 @@ async def list_authentications(
     ),
     limit: int = Depends(limit_param),
     offset: int = Depends(offset_param),
-    principal: Principal = Depends(require("authentication")),
+    principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     app_key = service.catalog.app(principal, app, parameter="app").key if app else None
@@ -48,7 +48,7 @@ async def list_authentications(
 @router.get("/v2/authentications/{authentication_id}", summary="One authentication")
 async def get_authentication(
     authentication_id: str = Path(max_length=64),
-    principal: Principal = Depends(require("authentication")),
+    principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     if "\x00" in authentication_id:  # no id has one, and PostgreSQL refuses it in text
@@ -61,7 +61,7 @@ async def get_authentication(
 async def create_authentication(
     request: Request,
     body: AuthenticationCreateRequest,
-    principal: Principal = Depends(require("authentication:write")),
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     app = service.catalog.app(principal, body.data.app, pointer="/data/app")
@@ -79,7 +79,7 @@ async def create_authentication(
 )
 async def delete_authentication(
     authentication_id: str = Path(max_length=64),
-    principal: Principal = Depends(require("authentication:write")),
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> Response:
     if "\x00" in authentication_id:
@@ -94,7 +94,7 @@ async def delete_authentication(
 )
 async def test_authentication(
     authentication_id: str = Path(max_length=64),
-    principal: Principal = Depends(require("authentication")),
+    principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     if "\x00" in authentication_id:

@@ -41,7 +41,7 @@ templates = jinja2.Environment(
 async def create_connect_token(
     request: Request,
     body: ConnectTokenRequest,
-    principal: Principal = Depends(require("authentication:write")),
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     app = service.catalog.app(principal, body.data.app, pointer="/data/app")

@@ -33,7 +33,7 @@ def _document(client: ClientRecord) -> dict[str, Any]:
 
 @router.get(PATH, summary="The URL that receives authentication events")
 async def get_subscription(
-    principal: Principal = Depends(require("authentication")),
+    principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     return _document(await service.clients.find(_partner(principal)))
@@ -42,7 +42,7 @@ async def get_subscription(
 @router.put(PATH, summary="Send authentication.expired and .recovered events to a URL")
 async def subscribe(
     body: EventsSubscriptionRequest,
-    principal: Principal = Depends(require("authentication:write")),
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     client = await service.clients.set_events_url(_partner(principal), body.data.url)
@@ -51,7 +51,7 @@ async def subscribe(
 
 @router.delete(PATH, status_code=204, summary="Stop sending authentication events")
 async def unsubscribe(
-    principal: Principal = Depends(require("authentication:write")),
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> Response:
     await service.clients.set_events_url(_partner(principal), None)

@@ -15,7 +15,7 @@ from actionruns.api.errors import error_document
 from actionruns.api.routes.deps import engine
 from actionruns.api.security import InvalidGrant, TokenIssuer
 from actionruns.engine import Engine
-from actionruns.engine.clients import ALL_SCOPES
+from actionruns.engine.scopes import REQUESTABLE_SCOPES, grantable
 from actionruns.store import ClientRecord
 
 router = APIRouter(tags=["OAuth"])
@@ -126,10 +126,10 @@ async def _issue(
     extra: dict[str, str] | None = None,
 ) -> JSONResponse:
     requested = fields.get("scope", "").split() or list(client.scopes)
-    unknown = [scope for scope in requested if scope not in ALL_SCOPES]
+    unknown = [scope for scope in requested if scope not in REQUESTABLE_SCOPES]
     if unknown:
         return _oauth_error(400, "invalid_scope", f"Unknown scopes: {' '.join(unknown)}.")
-    not_granted = [scope for scope in requested if scope not in client.scopes]
+    not_granted = [scope for scope in requested if not grantable(scope, client.scopes)]
     if not_granted:
         return _oauth_error(
             400, "invalid_scope", f"This client may not have: {' '.join(not_granted)}."
