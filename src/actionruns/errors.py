@@ -61,9 +61,12 @@ class Conflict(ServiceError):
 
 
 class Unprocessable(ServiceError):
-    status = 422
+    """A request that is well-formed but cannot be done as asked. A 400 with code ``invalid``,
+    as Zapier's API answers a request it refuses (its errors page: status 400)."""
+
+    status = 400
     code = "invalid"
-    title = "Unprocessable request"
+    title = "Invalid request"
 
 
 class UpstreamFailed(ServiceError):
@@ -77,8 +80,8 @@ class UpstreamFailed(ServiceError):
 class ValidationFailed(ServiceError):
     """Several field-level problems at once: one error object per field."""
 
-    status = 422
-    code = "validation_error"
+    status = 400
+    code = "invalid"
     title = "Invalid input"
 
     def __init__(self, problems: Mapping[str, str], *, pointer_prefix: str) -> None:

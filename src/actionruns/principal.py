@@ -12,6 +12,8 @@ class Principal:
     scopes: frozenset[str]
     allowed_apps: frozenset[str] | None = None
     end_user_id: str | None = None
+    # Known by its client_id alone (public discovery): no scopes, only the app allowlist.
+    public: bool = False
 
     def may_use_app(self, app_key: str) -> bool:
         return self.allowed_apps is None or app_key in self.allowed_apps

@@ -57,10 +57,10 @@ async def test_actions_filter_by_app_and_type(acme: ApiClient) -> None:
     assert noop["id"] == action_id(testkit, testkit.action("noop"))  # type: ignore[arg-type]
 
     missing = await acme.get("/v2/actions", params={"app": "nope"})
-    assert missing.status_code == 422  # a filter naming no app: the parameter is wrong
+    assert missing.status_code == 400  # a filter naming no app: the parameter is wrong
     assert missing.json()["errors"][0]["source"] == {"parameter": "app"}
     bad_type = await acme.get("/v2/actions", params={"app": "testkit", "action_type": "DELETE"})
-    assert bad_type.status_code == 422
+    assert bad_type.status_code == 400
     assert bad_type.json()["errors"][0]["source"] == {"parameter": "action_type"}
 
 
@@ -151,7 +151,7 @@ async def test_pages_past_the_end_and_bad_bounds(acme: ApiClient) -> None:
 
     for params in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "ten"}):
         response = await acme.get("/v2/apps", params=params)
-        assert response.status_code == 422, params
+        assert response.status_code == 400, params
         [name] = params
         assert response.json()["errors"][0]["source"] == {"parameter": name}
 
@@ -167,7 +167,7 @@ async def test_apps_filter_by_query_category_and_ids(acme: ApiClient) -> None:
     ).json()
     assert sorted(app["slug"] for app in by_ids["data"]) == ["secretive", "testkit"]
     both = await acme.get("/v2/apps", params={"ids": "testkit", "category": "x"})
-    assert both.status_code == 422
+    assert both.status_code == 400
     assert both.json()["errors"][0]["source"] == {"parameter": "ids"}
 
 
@@ -237,7 +237,7 @@ async def test_dynamic_fields_reject_bad_inputs_without_failing(acme: ApiClient)
     )
     assert set(fields_by_id(response)) == {"shape", "width", "height"}
     bad = await acme.post("/v2/actions/testkit.area/inputs", json={"data": {"inputs": []}})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
     assert bad.json()["errors"][0]["source"] == {"pointer": "/data/inputs"}
 
 
@@ -251,7 +251,7 @@ async def test_choice_pages_link_both_ways_and_static_choices_come_too(acme: Api
     assert beyond["data"] == [] and beyond["links"]["next"] is None
     for page in (0, -1, "x"):
         refused = await acme.post(url, params={"page": page}, json={"data": {}})
-        assert refused.status_code == 422
+        assert refused.status_code == 400
         assert refused.json()["errors"][0]["source"] == {"parameter": "page"}
 
     sizes = await acme.post("/v2/actions/testkit.noop/inputs/size/choices", json={"data": {}})
@@ -276,7 +276,7 @@ async def test_choices_that_need_an_account_say_so(acme: ApiClient) -> None:
     other_app = await acme.post(
         "/v2/actions/testkit.noop/inputs", json={"data": {"authentication": mismatched_auth}}
     )
-    assert other_app.status_code == 422
+    assert other_app.status_code == 400
     assert other_app.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
 
 
@@ -305,14 +305,14 @@ async def test_an_action_test_validates_pages_and_needs_an_account(acme: ApiClie
     missing_dynamic = await acme.post(
         "/v2/actions/testkit.area/test", json={"data": {"inputs": {"shape": "circle"}}}
     )
-    assert missing_dynamic.status_code == 422
+    assert missing_dynamic.status_code == 400
     assert missing_dynamic.json()["errors"][0]["source"] == {"pointer": "/data/inputs/radius"}
     needs_account = await acme.post("/v2/actions/secretive.echo/test", json={"data": {}})
-    assert needs_account.status_code == 422
+    assert needs_account.status_code == 400
     assert needs_account.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
     for limit in (0, 101):
         refused = await acme.post("/v2/actions/testkit.noop/test", json={"data": {"limit": limit}})
-        assert refused.status_code == 422
+        assert refused.status_code == 400
         assert refused.json()["errors"][0]["source"] == {"pointer": "/data/limit"}
 
 
@@ -327,7 +327,7 @@ async def test_an_action_test_never_answers_with_the_credentials(
         "/v2/actions/secretive.echo/test",
         json={"data": {"authentication": authentication, "inputs": {"fail": fail}}},
     )
-    assert response.status_code == (422 if fail else 200), response.text
+    assert response.status_code == (400 if fail else 200), response.text
     assert secret not in response.text
     assert "[redacted]" in response.text
 
@@ -352,7 +352,7 @@ async def test_an_action_test_that_hangs_or_crashes_is_a_502(acme: ApiClient) ->
         "/v2/actions/testkit.flaky/test",
         json={"data": {"inputs": {"key": "test-halt", "failures": 1, "mode": "halt"}}},
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 400
     assert "the record does not exist" in refused.json()["errors"][0]["detail"]
 
 

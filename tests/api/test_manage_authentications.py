@@ -102,7 +102,7 @@ async def test_the_partner_manages_its_events_subscription(
         "url": "https://app.example.com/hooks",
         "events": ["authentication.expired", "authentication.recovered"],
     }
-    assert (await put(acme, "http://evil.example/hooks")).status_code == 422  # not https
+    assert (await put(acme, "http://evil.example/hooks")).status_code == 400  # not https
     assert (await put(acme.acting_for("alice"), "https://x.example/")).status_code == 403
     other = await service.new_client("globex")
     assert (await other.get(path)).json()["data"]["url"] is None  # its own, not acme's

@@ -355,7 +355,7 @@ async def test_one_client_never_sees_anothers_runs_or_accounts(service: Service)
         "/v2/action-runs",
         json={"data": {"action": "secretive.echo", "authentication": authentication, "inputs": {}}},
     )
-    assert borrowed.status_code == 422
+    assert borrowed.status_code == 400
     assert borrowed.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
     listed = await globex.get("/v2/authentications")
     assert listed.json()["data"] == [] and listed.json()["meta"]["count"] == 0
@@ -386,7 +386,7 @@ async def test_one_client_never_sees_anothers_runs_or_accounts(service: Service)
             }
         },
     )
-    assert dry.status_code == 422
+    assert dry.status_code == 400
     assert secret not in dry.text and "authentication_label" not in dry.text
     # The run is untouched by the other client's cancel.
     assert (await acme.get(f"/v2/action-runs/{run_id}")).json()["data"]["status"] in (
@@ -425,7 +425,7 @@ async def test_another_clients_idempotency_key_neither_replays_nor_reveals_a_run
     assert replay.json()["data"]["id"] == acme_run
     assert replay.headers["Idempotent-Replayed"] == "true"
     conflict = await acme.post("/v2/action-runs", json=other_body, headers=key)
-    assert conflict.status_code == 422
+    assert conflict.status_code == 400
     assert conflict.json()["errors"][0]["meta"] == {"run": acme_run}
 
 
@@ -508,9 +508,9 @@ async def test_bodies_that_are_too_large_malformed_or_unexpected(
         ({"content": b"x" * 4096, "headers": {"Content-Type": "application/json"}}, 413),
         ({"content": b'{"data": ', "headers": {"Content-Type": "application/json"}}, 400),
         ({"content": b"data=1", "headers": {"Content-Type": "text/plain"}}, 400),
-        ({"json": {"data": {"action": 7, "inputs": {}}}}, 422),
-        ({"json": {"input": {}}}, 422),
-        ({"json": []}, 422),
+        ({"json": {"data": {"action": 7, "inputs": {}}}}, 400),
+        ({"json": {"input": {}}}, 400),
+        ({"json": []}, 400),
     ]
     for request, status in cases:
         response = await acme.post("/v2/action-runs", **request)
@@ -528,7 +528,7 @@ async def test_bodies_that_are_too_large_malformed_or_unexpected(
         ("/v2/action-runs", {"action": "testkit.noop", "input": [1]}, "/input"),
     ]:
         response = await acme.post(path, json=body)
-        assert response.status_code == 422, (path, response.text)
+        assert response.status_code == 400, (path, response.text)
         assert [error["source"] for error in response.json()["errors"]] == [{"pointer": pointer}]
     assert await service.stored_runs() == 0
     for path, body in [

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ApiClient, ServiceFactory
 
-# (request data, pointer of the one error, words its detail must contain); all are 422s.
+# (request data, pointer of the one error, words its detail must contain): all 400, code invalid.
 BAD_RUN_REQUESTS: list[tuple[dict[str, Any], str, str]] = [
     ({"action": "testkit.flaky", "inputs": {}}, "/data/inputs/key", "required"),
     (
@@ -61,9 +61,9 @@ async def test_run_requests_are_checked_field_by_field(acme: ApiClient) -> None:
         for dry_run in (False, True):  # a dry run checks all a run does
             body = {"data": {"dry_run": dry_run, **data}}
             response = await acme.post("/v2/action-runs", json=body)
-            assert response.status_code == 422, (data, response.text)
+            assert response.status_code == 400, (data, response.text)
             [error] = response.json()["errors"]
-            assert error["status"] == 422
+            assert (error["status"], error["code"]) == (400, "invalid")
             assert error["source"] == {"pointer": pointer}, data
             assert detail in error["detail"], (data, error["detail"])
     assert await acme.service.stored_runs() == 0
@@ -74,7 +74,7 @@ async def test_every_failing_field_is_reported_at_once(acme: ApiClient) -> None:
         "/v2/action-runs",
         json={"data": {"action": "testkit.noop", "inputs": {"count": "x", "size": "xl"}}},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     pointers = {error["source"]["pointer"] for error in response.json()["errors"]}
     assert pointers == {"/data/inputs/count", "/data/inputs/size"}
 
@@ -83,7 +83,7 @@ async def test_wait_seconds_must_be_0_to_60(acme: ApiClient) -> None:
     run_id = await acme.run("testkit.noop", {})
     for wait in ("61", "-1", "soon", "nan", "inf"):
         response = await acme.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": wait})
-        assert response.status_code == 422, wait
+        assert response.status_code == 400, wait
         assert response.json()["errors"][0]["source"] == {"parameter": "wait_seconds"}
 
 
@@ -100,7 +100,7 @@ async def test_unknown_runs_are_404(acme: ApiClient) -> None:
 
 async def test_an_overlong_run_id_is_refused_as_a_parameter(acme: ApiClient) -> None:
     response = await acme.get(f"/v2/action-runs/{'x' * 300}")
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "64" in response.json()["errors"][0]["detail"]
 
 
@@ -165,7 +165,7 @@ async def test_nul_characters_never_reach_the_database(
         ("/v2/actions/testkit.noop/inputs", {"authentication": "\x00"}, "/data/authentication"),
     ]:
         response = await acme.post(path, json={"data": data})
-        assert response.status_code == 422, (path, response.text)
+        assert response.status_code == 400, (path, response.text)
         assert response.json()["errors"][0]["source"] == {"pointer": pointer}
     # Inside inputs NUL is only data: it is stored as JSON and handed to the connector.
     run = await acme.wait(await acme.run("testkit.noop", {"value": "a\x00b"}))
@@ -203,7 +203,7 @@ async def test_numbers_json_cannot_carry_are_refused_in_and_nulled_out(
                 content=(body % literal).encode(),
                 headers={"Content-Type": "application/json"},
             )
-            assert response.status_code == 422, (literal, path, response.text)
+            assert response.status_code == 400, (literal, path, response.text)
             assert response.json()["errors"][0]["source"] == {"pointer": pointer or "/data/inputs"}
     assert await service.stored_runs() == 0
 
@@ -233,7 +233,7 @@ async def test_callback_urls_that_cannot_be_called_are_refused(acme: ApiClient) 
             "/v2/action-runs",
             json={"data": {"action": "testkit.noop", "inputs": {}, "callback_url": url}},
         )
-        assert response.status_code == 422, (url, response.text)
+        assert response.status_code == 400, (url, response.text)
         assert response.json()["errors"][0]["source"] == {"pointer": "/data/callback_url"}
     accepted = await acme.run(
         "testkit.noop", {}, callback_url="https://example.com:8443/hooks/run?x=1"

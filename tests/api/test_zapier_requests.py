@@ -218,5 +218,5 @@ async def test_field_bodies_are_lenient_where_zapier_is(acme: ApiClient) -> None
     outputs = await acme.post(f"{url}/outputs", json={"data": {"inputs": None}})
     assert outputs.status_code == 200, outputs.text
     wrong = await acme.post(f"{url}/outputs", json={"data": {"authentication": {"id": 1}}})
-    assert wrong.status_code == 422
+    assert wrong.status_code == 400
     assert wrong.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}

@@ -179,7 +179,7 @@ async def test_links_that_cannot_be_used(
         "/v2/connect-tokens",
         json={"data": {"app": "secretive", "redirect_uri": "https://evil.example/steal"}},
     )
-    assert unregistered.status_code == 422
+    assert unregistered.status_code == 400
     assert unregistered.json()["errors"][0]["source"] == {"pointer": "/data/redirect_uri"}
 
     page = await browser.new_page()

@@ -322,7 +322,7 @@ async def test_end_to_end_over_http(
             }
         },
     )
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 400, refused.text
     assert "nope" not in refused.text
 
     authentication = await acme.connect("email", credentials, title="Support mailbox")

@@ -212,4 +212,4 @@ async def test_every_action_through_the_api(start_service: ServiceFactory) -> No
         "/v2/action-runs",
         json={"data": {"action": "formatter.text", "inputs": {"transform": "shout"}}},
     )
-    assert missing.status_code == 422
+    assert missing.status_code == 400

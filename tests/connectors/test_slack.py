@@ -217,7 +217,7 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, slack: SlackE
             }
         },
     )
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 400, refused.text
     authentication = await acme.connect("slack", {"access_token": TOKEN}, title="Example Co")
 
     choices = await acme.post(

@@ -45,7 +45,7 @@ async def test_idempotency_key_reused_with_another_body_is_refused(acme: ApiClie
         json={"data": {"action": "testkit.noop", "inputs": {"value": "b"}}},
     )
     assert first.status_code == 200
-    assert second.status_code == 422
+    assert second.status_code == 400
     [error] = second.json()["errors"]
     assert error["source"] == {"header": "Idempotency-Key"}
 
@@ -193,7 +193,7 @@ async def test_dry_run_validates_everything_and_executes_nothing(
             }
         },
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 400
     assert bad.json()["errors"][0]["source"] == {"pointer": "/data/inputs/fail"}
     runs, _ = await service.engine.store.list_authentications(
         acme.client_id, app_key=None, limit=10, offset=0

@@ -135,7 +135,7 @@ async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
         "/v2/action-runs",
         json={"data": {"action": "demo.read_profile", "authentication": authentication}},
     )
-    assert refused.status_code == 422 and refused.json()["errors"][0]["meta"]["is_expired"]
+    assert refused.status_code == 400 and refused.json()["errors"][0]["meta"]["is_expired"]
     for _ in range(100):
         if events:
             break

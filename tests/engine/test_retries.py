@@ -77,7 +77,7 @@ async def test_halt_is_final_and_never_retried(service: Service, acme: ApiClient
             "code": "user",
             "title": "Action halted",
             "detail": "the record does not exist",
-            "delay": None,
+            "delay": 0,
             "meta": {},
         }
     ]
@@ -120,7 +120,7 @@ async def test_expired_credentials_mark_the_authentication_expired(
         "/v2/action-runs",
         json={"data": {"action": "secretive.echo", "authentication": auth_id, "inputs": {}}},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["errors"][0]["source"] == {"pointer": "/data/authentication"}
 
 

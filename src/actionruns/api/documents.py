@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import Request
 
 from actionruns.engine.documents import iso
 from actionruns.sdk.app import Action, App
+from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import Choice, InputField, OutputField
 from actionruns.sdk.registry import action_id, app_id
 from actionruns.store import AuthenticationRecord
@@ -25,13 +27,24 @@ def page(
         return str(request.url.include_query_params(limit=limit, offset=new_offset))
 
     return {
-        "links": {
-            "next": link(offset + limit) if offset + limit < total else None,
-            "prev": link(max(0, offset - limit)) if offset > 0 else None,
-        },
+        "links": page_links(
+            link(offset + limit) if offset + limit < total else None,
+            link(max(0, offset - limit)) if offset > 0 else None,
+        ),
         "meta": {"count": total, "limit": limit, "offset": offset},
         "data": list(items),
     }
+
+
+def page_links(next_url: str | None, previous_url: str | None) -> dict[str, str | None]:
+    """``previous`` as Zapier's responses name it, ``prev`` as its reference does."""
+    return {"next": next_url, "previous": previous_url, "prev": previous_url}
+
+
+def as_text(value: Any) -> str:
+    """A value in a field Zapier types as a string: JSON's spelling for booleans, numbers and
+    structures (``"true"``, never Python's ``"True"``)."""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def choice_document(choice: Choice) -> dict[str, Any]:
@@ -45,7 +58,7 @@ def input_field_document(spec: InputField) -> dict[str, Any]:
         "title": spec.label,
         "is_required": spec.required,
         "value_type": spec.value_type,
-        "default_value": "" if spec.default is None else str(spec.default),
+        "default_value": "" if spec.default is None else as_text(spec.default),
         "depends_on": list(spec.depends_on),
         "invalidates_input_fields": spec.alters_dynamic_fields,
         "placeholder": spec.placeholder,
@@ -60,13 +73,16 @@ def input_field_document(spec: InputField) -> dict[str, Any]:
 
 
 def output_field_document(spec: OutputField) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "type": "output_field",
-        "id": spec.key,
+        # Zapier names a nested field by its path joined with "__" (commit__message).
+        "id": spec.key.replace(".", "__"),
         "title": spec.label,
         "value_type": spec.type.value,
-        "sample": None if spec.sample is None else spec.sample,
     }
+    if spec.sample is not None:
+        document["sample"] = as_text(spec.sample)
+    return document
 
 
 def app_document(request: Request, app: App) -> dict[str, Any]:
@@ -80,10 +96,18 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
         "description": app.description,
         "image": app.image_url or images["url_128x128"],
         "images": images,
-        "hex_color": app.hex_color,
+        "hex_color": app.hex_color.removeprefix("#"),  # as Zapier writes it: 8bcbca
         "categories": [{"slug": category} for category in app.categories],
         "action_types": sorted({action.type.value for action in app.actions}),
-        "links": {"connect_new_authentication": None},
+        # Where a connection to the app starts: the hosted Connect page, opened with a connect
+        # token (?token=). Null means, as in Zapier's API, that the app needs none.
+        "links": {
+            "connect_new_authentication": (
+                None
+                if app.auth.type is AuthType.NONE
+                else str(request.url_for("connect_page", app_key=app.key))
+            )
+        },
         "auth_type": app.auth.type.value,
         "auth_fields": [input_field_document(spec) for spec in app.auth.fields],
     }

@@ -31,7 +31,6 @@ _TITLES = {
     409: ("conflict", "Conflict"),
     413: ("payload_too_large", "Payload too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
-    422: ("validation_error", "Invalid request"),
     429: ("rate_limited", "Too many requests"),
 }
 
@@ -74,8 +73,8 @@ def _pointer(location: Sequence[int | str]) -> tuple[str, dict[str, str]]:
 
 
 def _unparsed_body(problem: Mapping[str, Any], location: Sequence[Any]) -> str | None:
-    """Why the body could not be read as JSON at all (a 400), or None if it was (a 422 then
-    says what in it is wrong)."""
+    """Why the body could not be read as JSON at all (code parse_error), or None if it was
+    (code invalid then says what in it is wrong)."""
     if location[:1] != ["body"] or len(location) > 2:
         return None
     if problem.get("type") == "json_invalid":
@@ -96,19 +95,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # A 400 as Zapier answers: parse_error for a body that is not JSON, else invalid.
         errors = []
-        status = 422
         for problem in exc.errors():
             location = list(problem.get("loc", ()))
             unparsed = _unparsed_body(problem, location)
             if unparsed is not None:
-                status = 400
                 errors.append(error_document(400, unparsed, code="parse_error"))
                 continue
             _, source = _pointer(location) if location else ("pointer", {})
             message = str(problem.get("msg", "invalid value"))
-            errors.append(error_document(422, message, source=source or None))
-        return error_response(status, errors)
+            errors.append(
+                error_document(
+                    400, message, code="invalid", title="Invalid input", source=source or None
+                )
+            )
+        return error_response(400, errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -167,6 +167,17 @@ class TokenIssuer:
         self._clients[client_id] = (now, client)
         return client
 
+    async def public_principal(self, client_id: str) -> Principal:
+        """A client named by its id alone, for discovery: Zapier lets ``?client_id=`` list
+        apps and actions without a token, within the client's app allowlist."""
+        client = None if "\x00" in client_id else await self._client(client_id[:64])
+        if client is None or client.disabled:
+            raise Unauthorized(
+                "The client_id is not a client of this service.", parameter="client_id"
+            )
+        allowed = frozenset(client.allowed_apps) if client.allowed_apps is not None else None
+        return Principal(client_id=client.id, scopes=frozenset(), allowed_apps=allowed, public=True)
+
     async def principal(self, token: str) -> Principal:
         now = time.time()
         cached = self._verified.get(token)
@@ -238,20 +249,27 @@ class ScopeRequirement:
     for that one). ``document_bearer_tokens`` puts the scheme in the OpenAPI document.
     """
 
-    def __init__(self, *scopes: str) -> None:
+    def __init__(self, *scopes: str, by_client_id: bool = False) -> None:
         self.scopes = frozenset(scopes)
+        self.by_client_id = by_client_id
         named = " or ".join(repr(scope) for scope in scopes)
         self._lacking = f"This access token lacks the {named} scope."
 
     async def __call__(self, request: Request, response: Response) -> Principal:
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
-        if scheme.lower() != "bearer" or not token:
+        issuer: TokenIssuer = request.app.state.tokens
+        client_id = request.query_params.get("client_id") if self.by_client_id else None
+        if scheme.lower() == "bearer" and token:
+            # As in Zapier's API: an Authorization header is used even beside a client_id.
+            principal = await issuer.principal(token)
+            principal = _acting_for(principal, request.headers.get("x-end-user"))
+        elif client_id:
+            principal = await issuer.public_principal(client_id)
+        else:
             raise Unauthorized(
                 "Send an access token: Authorization: Bearer <token> (from POST /oauth/token).",
                 header="Authorization",
             )
-        issuer: TokenIssuer = request.app.state.tokens
-        principal = _acting_for(await issuer.principal(token), request.headers.get("x-end-user"))
         engine: Engine = request.app.state.engine
         decision = await engine.rate_limits.hit(principal.client_id)
         response.headers.update(decision.headers)
@@ -261,20 +279,27 @@ class ScopeRequirement:
                 f"{decision.retry_after} seconds.",
                 headers=decision.headers,
             )
-        if self.scopes.isdisjoint(principal.scopes):
+        if self.scopes.isdisjoint(principal.scopes) and not principal.public:
             raise Forbidden(self._lacking)
         return principal
 
 
-def require(*scopes: str) -> ScopeRequirement:
-    """``Depends(require("action:run"))``: the caller's principal, holding one of ``scopes``."""
-    return ScopeRequirement(*scopes)
+def require(*scopes: str, by_client_id: bool = False) -> ScopeRequirement:
+    """``Depends(require("action:run"))``: the caller's principal, holding one of ``scopes``;
+    with ``by_client_id`` a ``?client_id=`` without a token will do too (public discovery)."""
+    return ScopeRequirement(*scopes, by_client_id=by_client_id)
 
 
 BEARER_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "description": "An access token from POST /oauth/token",
+}
+CLIENT_ID_SCHEME = {
+    "type": "apiKey",
+    "in": "query",
+    "name": "client_id",
+    "description": "A client id alone, for public discovery (apps and actions)",
 }
 
 
@@ -283,22 +308,26 @@ def document_bearer_tokens(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     token (those that depend on a ``ScopeRequirement``)."""
     build = app.openapi
     secured = [
-        (route.path_format, method.lower())
+        (route.path_format, method.lower(), requirement.by_client_id)
         for router in routers
         for route in router.routes
-        if isinstance(route, APIRoute)
-        and route.include_in_schema
-        and any(isinstance(d.call, ScopeRequirement) for d in route.dependant.dependencies)
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for requirement in (
+            d.call for d in route.dependant.dependencies if isinstance(d.call, ScopeRequirement)
+        )
         for method in route.methods or ()
     ]
 
     def openapi() -> dict[str, Any]:
         document = build()  # FastAPI's, built once and kept
-        document.setdefault("components", {}).setdefault("securitySchemes", {})["HTTPBearer"] = (
-            BEARER_SCHEME
-        )
-        for path, method in secured:
-            document["paths"][path][method]["security"] = [{"HTTPBearer": []}]
+        schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["HTTPBearer"] = BEARER_SCHEME
+        schemes["ClientID"] = CLIENT_ID_SCHEME
+        for path, method, by_client_id in secured:
+            security: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+            if by_client_id:
+                security.append({"ClientID": []})
+            document["paths"][path][method]["security"] = security
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -113,7 +113,7 @@ class ConnectionService:
             yield ctx
 
     async def test_credentials(self, app: App, credentials: Mapping[str, Any]) -> str | None:
-        """Run the app's connection test; a failure is a 422 that names what the app said."""
+        """Run the app's connection test; a failure is a 400 that names what the app said."""
         if app.test is None:
             return None
         secrets = [credentials.get(key) for key in app.auth.secret_keys]

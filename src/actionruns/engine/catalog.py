@@ -165,7 +165,7 @@ class Catalog:
 
 
 async def _calling_app(call: Awaitable[T], timeout: float) -> T:
-    """Await a connector call for at most ``timeout`` seconds; its refusals become a 422 that
+    """Await a connector call for at most ``timeout`` seconds; its refusals become a 400 that
     says what the app said, and an app that cannot be reached, does not answer in time or
     whose connector fails a 502."""
     try:

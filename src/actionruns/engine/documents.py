@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,11 +19,12 @@ def run_document(run: RunRecord) -> dict[str, Any]:
     return {
         "type": "run",
         "id": run.id,
+        "run_id": run.id,  # Zapier's guides read the id under this name
         "action": f"{run.app_key}.{run.action_key}",
         "authentication": run.authentication_id,
         "status": run.status,
         "results": run.results or [],
-        "errors": run.errors or [],
+        "errors": [_error_document(error) for error in run.errors or []],
         "attempts": run.attempts,
         "created_at": iso(run.created_at),
         "started_at": iso(run.started_at),
@@ -35,9 +37,16 @@ def run_error(
     title: str,
     detail: str,
     *,
-    delay: int | None = None,
+    delay: int = 0,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One entry of a run's ``errors``: code is user, authentication, partner, system,
-    throttled or system_throttled."""
+    throttled or system_throttled; ``delay`` the whole seconds before a retry, 0 for none."""
     return {"code": code, "title": title, "detail": detail, "delay": delay, "meta": meta or {}}
+
+
+def _error_document(error: dict[str, Any]) -> dict[str, Any]:
+    """Zapier types ``delay`` as an integer: runs stored with ``null`` (before it was always
+    set) read as 0."""
+    delay = error.get("delay")
+    return {**error, "delay": math.ceil(delay) if isinstance(delay, int | float) else 0}

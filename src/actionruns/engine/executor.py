@@ -198,7 +198,7 @@ class Executor:
 
 
 def _error_of(exc: ActionError) -> dict[str, Any]:
-    delay = math.ceil(exc.delay) if isinstance(exc, ThrottledError) else None
+    delay = math.ceil(exc.delay) if isinstance(exc, ThrottledError) else 0
     return run_error(exc.code, exc.title, exc.detail, delay=delay, meta=exc.meta)
 
 

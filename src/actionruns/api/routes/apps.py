@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -15,6 +15,7 @@ from actionruns.api.documents import (
     input_field_document,
     output_field_document,
     page,
+    page_links,
 )
 from actionruns.api.routes.deps import engine, limit_param, offset_param
 from actionruns.api.schemas import FieldsRequest, OutputsRequest, TestRequest
@@ -22,11 +23,13 @@ from actionruns.api.security import require
 from actionruns.engine import Engine
 from actionruns.errors import Unprocessable
 from actionruns.principal import Principal
-from actionruns.sdk.app import ActionType
 from actionruns.sdk.registry import app_id
 
 router = APIRouter(tags=["Discovery"])
 
+ZapierActionType = Literal[
+    "READ", "READ_BULK", "SEARCH", "SEARCH_AND_WRITE", "SEARCH_OR_WRITE", "WRITE"
+]
 ActionRef = Path(max_length=200, description="An action id, or its stable form app_slug.action_key")
 
 
@@ -38,7 +41,7 @@ async def list_apps(
     ids: str | None = Query(None, max_length=4000, description="Comma-separated app ids"),
     limit: int = Depends(limit_param),
     offset: int = Depends(offset_param),
-    principal: Principal = Depends(require("zap")),
+    principal: Principal = Depends(require("zap", by_client_id=True)),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     if ids is not None and category is not None:
@@ -82,14 +85,15 @@ async def app_icon(
 async def list_actions(
     request: Request,
     app: str = Query(..., max_length=64, description="App id or slug"),
-    action_type: ActionType | None = Query(None),
+    action_type: ZapierActionType | None = Query(None),
     limit: int = Depends(limit_param),
     offset: int = Depends(offset_param),
-    principal: Principal = Depends(require("zap")),
+    principal: Principal = Depends(require("zap", by_client_id=True)),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
     found = service.catalog.app(principal, app, parameter="app")
-    actions = [a for a in found.actions if action_type is None or a.type is action_type]
+    # Every type Zapier's reference lists is a filter; one no action here has is an empty page.
+    actions = [a for a in found.actions if action_type is None or a.type.value == action_type]
     selected = actions[offset : offset + limit]
     return page(request, [action_document(found, a) for a in selected], len(actions), limit, offset)
 
@@ -135,7 +139,7 @@ async def choices(
         str(request.url.include_query_params(page=page_number - 1)) if page_number > 1 else None
     )
     return {
-        "links": {"next": next_link, "prev": prev_link},
+        "links": page_links(next_link, prev_link),
         "meta": {"page": page_number},
         "data": [choice_document(choice) for choice in result.choices],
     }

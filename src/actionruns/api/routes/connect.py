@@ -210,6 +210,11 @@ async def connect_page(
 ) -> Response:
     try:
         app = _app(service, app_key)
+        if not token:  # the app's links.connect_new_authentication, opened as it is
+            raise ConnectTokenInvalid(
+                f"To connect {app.title}, open this page from the app that sent you: "
+                "it adds a connect token to the link."
+            )
         grant = await service.connect_tokens.open(token, app.key)
         if app.auth.type is AuthType.OAUTH2:
             await service.connections.oauth_client(app)  # configured, or say so now
