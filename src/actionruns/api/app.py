@@ -16,6 +16,7 @@ from actionruns.api.routes import (
     authentications,
     connect,
     events,
+    not_here,
     oauth,
     operations,
     runs,
@@ -131,7 +132,7 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     # is a run submitted or read (matching cost ~0.1 ms a request with runs sixth).
     routers = [
         module.router
-        for module in (runs, oauth, apps, authentications, events, connect, operations)
+        for module in (runs, oauth, apps, authentications, events, connect, operations, not_here)
     ]
     for router in routers:
         app.include_router(router)

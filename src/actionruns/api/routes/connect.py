@@ -37,17 +37,18 @@ templates = jinja2.Environment(
 )
 
 
-@router.post("/v2/connect-tokens", status_code=201, summary="A link for an end user to connect")
-async def create_connect_token(
-    request: Request,
-    body: ConnectTokenRequest,
-    principal: Principal = Depends(require("authentication:write", "connection:write")),
-    service: Engine = Depends(engine),
-) -> JSONResponse:
-    app = service.catalog.app(principal, body.data.app, pointer="/data/app")
+async def connect_token_document(
+    service: Engine,
+    principal: Principal,
+    app: App,
+    redirect_uri: str,
+    authentication_id: str | None,
+) -> dict[str, Any]:
+    """A connect token for ``app`` and the page to open with it: what POST
+    /v2/connect-tokens answers, and token exchange for a connect token too."""
     await _connectable(service, app)
-    if body.data.authentication is not None:
-        existing = await service.connections.get(principal, body.data.authentication)
+    if authentication_id is not None:
+        existing = await service.connections.get(principal, authentication_id)
         if existing.app_key != app.key:
             raise ValidationFailed(
                 {"authentication": f"belongs to {existing.app_key}, not {app.key}"},
@@ -57,10 +58,10 @@ async def create_connect_token(
     if client is None:
         raise NotFound("The client no longer exists.")
     token, grant = await service.connect_tokens.issue(
-        client, principal, app.key, body.data.redirect_uri, body.data.authentication
+        client, principal, app.key, redirect_uri, authentication_id
     )
     url = f"{service.settings.base_url}/connect/{app.key}?{urlencode({'token': token})}"
-    document = {
+    return {
         "type": "connect_token",
         "token": token,
         "url": url,
@@ -69,6 +70,19 @@ async def create_connect_token(
         "authentication": grant.authentication_id,
         "expires_in": int(grant.expires_at - service.clock()),
     }
+
+
+@router.post("/v2/connect-tokens", status_code=201, summary="A link for an end user to connect")
+async def create_connect_token(
+    request: Request,
+    body: ConnectTokenRequest,
+    principal: Principal = Depends(require("authentication:write", "connection:write")),
+    service: Engine = Depends(engine),
+) -> JSONResponse:
+    app = service.catalog.app(principal, body.data.app, pointer="/data/app")
+    document = await connect_token_document(
+        service, principal, app, body.data.redirect_uri, body.data.authentication
+    )
     return JSONResponse(page(request, [document], 1, 1, 0), status_code=201)
 
 
