@@ -226,7 +226,7 @@ async def test_field_attributes_in_the_partner_api_shape(acme: ApiClient) -> Non
 async def test_field_lists_are_unpaginated_envelopes(acme: ApiClient) -> None:
     response = await acme.post("/v2/actions/testkit.noop/inputs", json={"data": {}})
     body = response.json()
-    assert body["links"] == {"next": None, "prev": None}
+    assert body["links"] == {"next": None, "previous": None, "prev": None}
     assert body["meta"] == {"count": len(body["data"]), "limit": None, "offset": 0}
 
 
@@ -257,7 +257,7 @@ async def test_choice_pages_link_both_ways_and_static_choices_come_too(acme: Api
     sizes = await acme.post("/v2/actions/testkit.noop/inputs/size/choices", json={"data": {}})
     assert sizes.status_code == 200
     assert [choice["id"] for choice in sizes.json()["data"]] == ["s", "m", "l"]
-    assert sizes.json()["links"] == {"next": None, "prev": None}
+    assert sizes.json()["links"] == {"next": None, "previous": None, "prev": None}
     shapes = await acme.post("/v2/actions/testkit.area/inputs/shape/choices", json={"data": {}})
     assert [choice["value"] for choice in shapes.json()["data"]] == ["circle", "rect"]
 
@@ -283,7 +283,13 @@ async def test_choices_that_need_an_account_say_so(acme: ApiClient) -> None:
 async def test_outputs_in_the_partner_api_shape(acme: ApiClient) -> None:
     body = (await acme.post("/v2/actions/testkit.noop/outputs", json={"data": {}})).json()
     assert body["data"] == [
-        {"type": "output_field", "id": "ok", "title": "OK", "value_type": "boolean", "sample": True}
+        {
+            "type": "output_field",
+            "id": "ok",
+            "title": "OK",
+            "value_type": "boolean",
+            "sample": "true",
+        }
     ]
     assert body["meta"] == {"count": 1, "limit": None, "offset": 0}
     empty = (await acme.post("/v2/actions/testkit.flaky/outputs", json={"data": {}})).json()

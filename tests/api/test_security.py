@@ -180,10 +180,11 @@ async def test_the_openapi_document_says_which_operations_take_a_token(
     for secured in [
         ("/v2/action-runs", "post"),
         ("/v2/action-runs/{run_id}", "get"),
-        ("/v2/apps", "get"),
         ("/v2/authentications", "post"),
     ]:
         assert operations[secured]["security"] == [{"HTTPBearer": []}], secured
+    # Discovery takes a token or, as in Zapier's API, a client_id alone.
+    assert operations[("/v2/apps", "get")]["security"] == [{"HTTPBearer": []}, {"ClientID": []}]
     assert "security" not in operations[("/oauth/token", "post")]
 
 
