@@ -118,9 +118,11 @@ class Settings(BaseSettings):
     )
     retry_max_seconds: float = setting(300.0, "the longest delay between two attempts", gt=0)
     callback_retry_base_seconds: float = setting(
-        5.0, "first delay before a failed callback is sent again; then it doubles", gt=0
+        2.0, "first delay before a failed callback is sent again; then it doubles", gt=0
     )
-    callback_max_attempts: int = setting(8, "deliveries tried per callback", ge=1)
+    callback_max_attempts: int = setting(
+        3, "deliveries tried per callback (on network errors and 5xx; a 4xx ends them)", ge=1
+    )
     rate_limit_per_minute: int = setting(6000, "requests per client per minute", ge=1)
     token_ttl_seconds: int = setting(3600, "how long an access token is valid", ge=60)
     max_body_bytes: int = setting(1_048_576, "largest request body accepted", ge=1024)

@@ -28,6 +28,7 @@ from tests.conftest import service_registry, service_settings
 # Every operation the API publishes; the fuzzing below covers each of them.
 OPERATIONS = {
     ("POST", "/oauth/token"),
+    ("GET", "/.well-known/jwks.json"),
     ("GET", "/v2/apps"),
     ("GET", "/v2/actions"),
     ("POST", "/v2/actions/{action_id}/inputs"),

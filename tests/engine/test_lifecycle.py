@@ -117,14 +117,21 @@ async def test_callbacks_to_private_addresses_are_refused_unless_allowed(
     service = await start_service(outbound_allow=(), callback_max_attempts=2)
     client = await service.new_client("acme")
     httpserver.expect_request("/hook").respond_with_data("ok")
-    run_id = await client.run("testkit.noop", {}, callback_url=httpserver.url_for("/hook"))
+    refused = await client.post(
+        "/v2/action-runs",
+        json={"data": {"action": "testkit.noop", "callback_url": httpserver.url_for("/hook")}},
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["source"] == {"pointer": "/data/callback_url"}
+    # A public name that leads to a private address is stopped when the callback is sent.
+    public_name = await client.run("testkit.noop", {}, callback_url="https://localtest.invalid/h")
     for _ in range(200):
-        record = await service.engine.store.get_run(run_id)
+        record = await service.engine.store.get_run(public_name)
         if record is not None and record.callback_status == "failed":
             break
         await asyncio.sleep(0.05)
     assert record is not None and record.callback_status == "failed"
-    assert httpserver.log == []
+    assert httpserver.log == [] and await service.stored_runs() == 1
 
 
 async def test_cancel_a_queued_run_at_once(start_service: ServiceFactory) -> None:

@@ -231,6 +231,17 @@ def keys_retire(
     console.print(f"only {keyring.primary} is left")
 
 
+@keys_app.command("rotate-signing")
+def keys_rotate_signing() -> None:
+    """Start a new key for signing callbacks: published at once, signing a minute later; the
+    old one stays published a day."""
+
+    async def work(engine: Engine) -> str:
+        return (await engine.signer.rotate()).id
+
+    console.print(f"{_with_engine(work)} signs callbacks from a minute on")
+
+
 @clients_app.command("create")
 def clients_create(
     name: str = typer.Option(..., "--name", help="A name for the partner's client"),

@@ -1,21 +1,30 @@
 """``authentication.expired`` and ``authentication.recovered``, posted to the client's events
-URL and signed like run callbacks, so a partner can ask its user to reconnect (and stop
-asking once they have).
+URL, so a partner can ask its user to reconnect (and stop asking once they have).
 
-Deliveries are retried a few times with backoff in the process that saw the change; they are
-notices, not records: the authentication's ``is_expired`` is the truth to poll.
+They follow the Standard Webhooks specification, as Zapier's connection webhooks do
+(docs.zapier.com, *Connection webhooks: verify signatures*): ``webhook-id``,
+``webhook-timestamp`` and ``webhook-signature`` headers, signed with the client's ``whsec_``
+secret, so a partner checks them with any Standard Webhooks library; the
+``X-Actionruns-Signature`` of run callbacks comes too. As there, a 2xx acknowledges, 429, 5xx
+and network errors are retried with backoff, any other 4xx is not.
+
+Deliveries are retried a few times in the process that saw the change; they are notices, not
+records: the authentication's ``is_expired`` is the truth to poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import json
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
 import structlog
+from standardwebhooks import Webhook
 
 from actionruns.engine.callbacks import SIGNATURE_HEADER, client_secret_owner, sign
 from actionruns.sdk.outbound import OutboundGuard
@@ -41,6 +50,17 @@ def event_document(event: str, record: AuthenticationRecord, now: float) -> dict
             "is_expired": record.is_expired,
         },
     }
+
+
+def standard_webhook(secret: bytes) -> Webhook:
+    """The Standard Webhooks signer for a client's ``whsec_`` secret, keyed as the
+    specification's libraries key it (the base64 after the prefix), so theirs verify. A secret
+    from before secrets were base64 is keyed with its bytes: only the actionruns signature
+    checks then."""
+    try:
+        return Webhook(secret.decode())
+    except (binascii.Error, ValueError):
+        return Webhook(secret)
 
 
 class AuthenticationEvents:
@@ -72,24 +92,43 @@ class AuthenticationEvents:
             return
         secret = self.vault.decrypt(client.signing_secret, owner=client_secret_owner(client.id))
         body = json.dumps(event_document(event, record, self.clock())).encode()
-        task = asyncio.create_task(self._deliver(client.events_url, secret, body, event))
+        message_id = "msg_" + uuid.uuid4().hex  # the same on every attempt: deduplicate on it
+        task = asyncio.create_task(
+            self._deliver(client.events_url, secret, message_id, body, event)
+        )
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)
 
-    async def _deliver(self, url: str, secret: bytes, body: bytes, event: str) -> None:
+    async def _deliver(
+        self, url: str, secret: bytes, message_id: str, body: bytes, event: str
+    ) -> None:
+        standard = standard_webhook(secret)
         for attempt in range(DELIVERY_ATTEMPTS):
+            now = self.clock()
             headers = {
                 "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(secret, int(self.clock()), body),
+                SIGNATURE_HEADER: sign(secret, int(now), body),
+                "webhook-id": message_id,
+                "webhook-timestamp": str(int(now)),
+                "webhook-signature": standard.sign(
+                    message_id, datetime.fromtimestamp(now, UTC), body
+                ),
             }
             try:
                 response = await self._client.post(url, content=body, headers=headers)
                 if response.status_code < 300:
                     return
                 reason = f"HTTP {response.status_code}"
+                if response.status_code < 500 and response.status_code != 429:
+                    log.warning(
+                        "event_refused", event_type=event, attempt=attempt + 1, reason=reason
+                    )
+                    return
             except httpx2.HTTPError as exc:
                 reason = type(exc).__name__
-            log.warning("event_delivery_failed", event=event, attempt=attempt + 1, reason=reason)
+            log.warning(
+                "event_delivery_failed", event_type=event, attempt=attempt + 1, reason=reason
+            )
             await asyncio.sleep(self.retry_base_seconds * 2**attempt)
 
     async def aclose(self) -> None:

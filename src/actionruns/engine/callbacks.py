@@ -1,8 +1,14 @@
-"""Pushing finished runs to their ``callback_url``, signed, retried until delivered.
+"""Pushing finished runs to their ``callback_url``, signed, retried as Zapier retries.
 
 Deliveries live in the run table (``callback_status``), so a delivery owed when a process
-dies is made by the next one. The signature follows the common ``t=<unix>,v1=<hex>`` scheme:
-HMAC-SHA256 over ``"<t>.<body>"`` with the client's signing secret.
+dies is made by the next one. Each carries two signatures: ``Zapier-Callback-Signature``, an
+RS256 JWT checked against /.well-known/jwks.json (see ``signing``), and
+``X-Actionruns-Signature``, HMAC-SHA256 over ``"<t>.<body>"`` with the client's signing secret
+in the common ``t=<unix>,v1=<hex>`` scheme.
+
+As Zapier's callbacks (docs.zapier.com, *Receiving Action Run Callbacks*): network errors and
+5xx answers are retried with exponential backoff, 3 attempts in all by default; any other
+answer but a 2xx (a 4xx: the receiver refused it) ends the deliveries at once.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import structlog
 from actionruns.config import Settings
 from actionruns.engine.documents import run_document
 from actionruns.engine.events import RunEvents
+from actionruns.engine.signing import CallbackSigner
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import RunRecord, Store
 from actionruns.vault import Vault
@@ -28,6 +35,7 @@ from actionruns.vault import Vault
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Actionruns-Signature"
+JWT_SIGNATURE_HEADER = "Zapier-Callback-Signature"
 DELIVERY_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
 BATCH = 20
@@ -62,6 +70,7 @@ class CallbackDispatcher:
         self,
         store: Store,
         vault: Vault,
+        signer: CallbackSigner,
         guard: OutboundGuard,
         events: RunEvents,
         settings: Settings,
@@ -70,6 +79,7 @@ class CallbackDispatcher:
     ) -> None:
         self.store = store
         self.vault = vault
+        self.signer = signer
         self.events = events
         self.settings = settings
         self.clock = clock
@@ -125,19 +135,21 @@ class CallbackDispatcher:
             "Content-Type": "application/json",
             "User-Agent": "actionruns-callbacks/0.1",
             SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+            JWT_SIGNATURE_HEADER: await self.signer.sign_callback(run.id, body),
             "X-Actionruns-Run-Id": run.id,
             "X-Actionruns-Delivery-Attempt": str(run.callback_attempts),
         }
         try:
             response = await self._client.post(run.callback_url, content=body, headers=headers)
             delivered = 200 <= response.status_code < 300
+            retryable = response.status_code >= 500
             reason = f"HTTP {response.status_code}"
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
-            delivered, reason = False, type(exc).__name__
+            delivered, retryable, reason = False, True, type(exc).__name__
         if delivered:
             await self.store.set_callback_state(run.id, "delivered", None)
             return
-        if run.callback_attempts >= self.settings.callback_max_attempts:
+        if not retryable or run.callback_attempts >= self.settings.callback_max_attempts:
             log.warning(
                 "callback_given_up", run_id=run.id, attempts=run.callback_attempts, reason=reason
             )

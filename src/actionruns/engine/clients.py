@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -13,8 +14,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from actionruns.engine.callbacks import client_secret_owner
+from actionruns.engine.destinations import destination_problem
 from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.errors import Conflict, NotFound, Unprocessable
+from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import ClientKeyRecord, ClientRecord, Store
 from actionruns.vault import Vault
 
@@ -63,10 +66,13 @@ class NewClient:
 
 
 class ClientService:
-    def __init__(self, store: Store, vault: Vault, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: Store, vault: Vault, clock: Callable[[], float], guard: OutboundGuard
+    ) -> None:
         self.store = store
         self.vault = vault
         self.clock = clock
+        self.guard = guard
 
     async def create(self, name: str, scopes: Sequence[str] = ALL_SCOPES) -> NewClient:
         unknown = sorted(set(scopes) - set(ALL_SCOPES))
@@ -78,7 +84,8 @@ class ClientService:
             raise Conflict(f"A client named {name!r} already exists.")
         client_id = "cl_" + secrets.token_hex(12)
         client_secret = "cs_" + secrets.token_urlsafe(32)
-        signing_secret = "whsec_" + secrets.token_urlsafe(32)
+        # Base64 after whsec_, as Standard Webhooks libraries read a secret.
+        signing_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         record = await self.store.insert_client(
             {
                 "id": client_id,
@@ -156,7 +163,11 @@ class ClientService:
     async def set_events_url(self, ref: str, url: str | None) -> ClientRecord:
         """Where authentication.expired / .recovered events are posted (None: nowhere)."""
         if url is not None:
-            _check_web_url(url, "events URL")
+            problem = await destination_problem(url, self.guard)
+            if problem is not None:
+                raise Unprocessable(
+                    f"The events URL cannot be used: {problem}.", pointer="/data/url"
+                )
         client = await self.find(ref)
         await self.store.update_client(client.id, {"events_url": url})
         return await self.find(client.id)

@@ -18,6 +18,7 @@ from typing import get_args
 
 from actionruns.connections.service import oauth_app_owner, owner_of
 from actionruns.engine.callbacks import client_secret_owner
+from actionruns.engine.signing import signing_key_owner
 from actionruns.store import Store
 from actionruns.store.store import SealedKind
 from actionruns.vault import Keyring, Vault
@@ -27,6 +28,7 @@ _OWNERS: dict[SealedKind, Callable[[str], str]] = {
     "authentication": owner_of,
     "client": client_secret_owner,
     "oauth_app": oauth_app_owner,
+    "signing_key": signing_key_owner,
 }
 
 

@@ -8,13 +8,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx2
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.engine.catalog import Catalog
+from actionruns.engine.destinations import destination_problem
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.metrics import Metrics
@@ -27,7 +25,6 @@ from actionruns.sdk.fields import FieldErrors, validate_inputs
 from actionruns.store import FINISHED_STATUSES, QUEUED, RUNNING, RunRecord, Store
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-MAX_CALLBACK_URL_LENGTH = 2048
 # While a waiter holds a request, it re-reads the run this often in case the run finished in
 # another process, whose signal cannot reach this one.
 CROSS_PROCESS_RECHECK_SECONDS = 2.0
@@ -75,26 +72,6 @@ def _scoped_key(principal: Principal, idempotency_key: str | None) -> str | None
         return idempotency_key
     scope = f"{principal.end_user_id}\x00{idempotency_key}".encode()
     return "end-user:" + hashlib.sha256(scope).hexdigest()
-
-
-def _check_callback_url(url: str) -> None:
-    try:
-        parts = urlsplit(url)
-        valid = (
-            len(url) <= MAX_CALLBACK_URL_LENGTH
-            and parts.scheme in ("http", "https")
-            and bool(parts.hostname)
-            and (parts.port is None or parts.port > 0)  # .port raises when out of range
-        )
-        httpx2.URL(url)  # what the callback dispatcher will send to
-    except (ValueError, httpx2.InvalidURL):
-        valid = False
-    if not valid:
-        raise Unprocessable(
-            "callback_url must be a valid absolute http or https URL of at most "
-            f"{MAX_CALLBACK_URL_LENGTH} characters.",
-            pointer="/data/callback_url",
-        )
 
 
 class RunService:
@@ -155,7 +132,11 @@ class RunService:
         except FieldErrors as exc:
             raise ValidationFailed(exc.errors, pointer_prefix="/data/inputs") from None
         if request.callback_url is not None:
-            _check_callback_url(request.callback_url)
+            problem = await destination_problem(request.callback_url, self.connections.guard)
+            if problem is not None:
+                raise Unprocessable(
+                    f"callback_url cannot be used: {problem}.", pointer="/data/callback_url"
+                )
         return PreparedRun(app, action, authentication_id, inputs, throttled_until, end_user_id)
 
     async def submit(

@@ -24,6 +24,7 @@ from actionruns.engine.executor import Executor
 from actionruns.engine.metrics import Metrics
 from actionruns.engine.ratelimit import ClientRateLimits
 from actionruns.engine.runs import RunService
+from actionruns.engine.signing import CallbackSigner
 from actionruns.engine.worker import Worker
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.registry import Registry
@@ -97,7 +98,8 @@ class Engine:
         self.catalog = Catalog(
             self.registry, self.connections, action_timeout=settings.action_timeout
         )
-        self.clients = ClientService(self.store, self.vault, clock)
+        self.clients = ClientService(self.store, self.vault, clock, self.guard)
+        self.signer = CallbackSigner(self.store, self.vault, settings.token_issuer, clock)
         self.runs = RunService(
             self.store, self.catalog, self.connections, self.events, settings, clock, self.metrics
         )
@@ -146,6 +148,7 @@ class Engine:
         self._dispatcher = CallbackDispatcher(
             self.store,
             self.vault,
+            self.signer,
             self.guard,
             self.events,
             self.settings,

@@ -12,6 +12,7 @@ from actionruns.store.records import (
     ClientRecord,
     QueueStats,
     RunRecord,
+    SigningKeyRecord,
 )
 from actionruns.store.store import Store
 
@@ -27,5 +28,6 @@ __all__ = [
     "ClientRecord",
     "QueueStats",
     "RunRecord",
+    "SigningKeyRecord",
     "Store",
 ]

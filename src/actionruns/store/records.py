@@ -56,6 +56,15 @@ class ClientKeyRecord(_Record):
 
 
 @dataclass(frozen=True)
+class SigningKeyRecord(_Record):
+    id: str
+    private_key: bytes  # sealed PEM
+    public_jwk: dict[str, Any]
+    created_at: float
+    retired_at: float | None
+
+
+@dataclass(frozen=True)
 class OAuthAppRecord(_Record):
     id: str
     client_id: str

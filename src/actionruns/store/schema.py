@@ -72,6 +72,18 @@ client_keys = Table(
     Index("ix_client_keys_client", "client_id"),
 )
 
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    # The service's keys for signing callbacks (RS256); the newest signs, and the public
+    # halves of current and lately retired ones are served at /.well-known/jwks.json.
+    Column("id", String(64), primary_key=True),  # the JWT kid
+    Column("private_key", LargeBinary, nullable=False),  # sealed
+    Column("public_jwk", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("retired_at", Float, nullable=True),
+)
+
 oauth_apps = Table(
     "oauth_apps",
     metadata,

@@ -8,6 +8,7 @@ a connection; ``engines`` decides where and how it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
@@ -51,6 +52,7 @@ from actionruns.store.records import (
     OAuthAppRecord,
     QueueStats,
     RunRecord,
+    SigningKeyRecord,
 )
 from actionruns.store.schema import (
     authentications,
@@ -62,10 +64,12 @@ from actionruns.store.schema import (
     rate_windows,
     run_attempts,
     runs,
+    signing_keys,
     used_tokens,
 )
 
 T = TypeVar("T")
+RETIRED_KEYS_KEPT_SECONDS = 7 * 86_400
 # A run held back by a concurrency limit looks again after this long (or when woken).
 LIMIT_RECHECK_SECONDS = 0.5
 R = TypeVar(
@@ -73,6 +77,7 @@ R = TypeVar(
     ClientRecord,
     ClientKeyRecord,
     OAuthAppRecord,
+    SigningKeyRecord,
     AuthenticationRecord,
     RunRecord,
     AttemptRecord,
@@ -184,12 +189,13 @@ def _run_in(conn: Connection, run_id: str) -> RunRecord | None:
     return RunRecord.from_row(row) if row else None
 
 
-SealedKind = Literal["authentication", "client", "oauth_app"]
+SealedKind = Literal["authentication", "client", "oauth_app", "signing_key"]
 # Columns whose values the vault sealed, by the kind of their owner.
 _SEALED = {
     "authentication": (authentications, authentications.c.credentials),
     "client": (clients, clients.c.signing_secret),
     "oauth_app": (oauth_apps, oauth_apps.c.client_secret),
+    "signing_key": (signing_keys, signing_keys.c.private_key),
 }
 
 
@@ -362,6 +368,29 @@ class Store:
             client_keys.c.client_id == client_id, client_keys.c.id == key_id
         )
         return await self._execute(statement) > 0
+
+    # -- the service's signing keys ------------------------------------------------------
+
+    async def insert_signing_key(self, record: SigningKeyRecord) -> None:
+        await self._execute(insert(signing_keys), dataclasses.asdict(record))
+
+    async def signing_keys(self) -> list[SigningKeyRecord]:
+        """Every signing key, the newest first."""
+        query = select(signing_keys).order_by(
+            signing_keys.c.created_at.desc(), signing_keys.c.id.desc()
+        )
+        return await self._all(SigningKeyRecord, query)
+
+    async def retire_signing_keys(self, *, except_id: str, now: float) -> None:
+        """Retire every key but one; keys retired long ago are deleted."""
+        await self._execute(
+            update(signing_keys)
+            .where(signing_keys.c.id != except_id, signing_keys.c.retired_at.is_(None))
+            .values(retired_at=now)
+        )
+        await self._execute(
+            delete(signing_keys).where(signing_keys.c.retired_at < now - RETIRED_KEYS_KEPT_SECONDS)
+        )
 
     # -- OAuth2 registrations and single-use tokens ---------------------------------------
 

@@ -51,6 +51,19 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+@router.get(
+    "/.well-known/jwks.json",
+    summary="The public keys callbacks are signed with (Zapier-Callback-Signature)",
+)
+async def jwks(service: Engine = Depends(engine)) -> JSONResponse:
+    return JSONResponse(
+        await service.signer.jwks(),
+        media_type="application/jwk-set+json",
+        # Short: a key rotated in is published at once, and PyJWKClient refetches on a new kid.
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:
     if not header or not header.lower().startswith("basic "):
         return None
