@@ -48,12 +48,11 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import NoDeprecatedCustomRule
 from openapi_core import Config, OpenAPI
 from openapi_core.casting.schemas import oas30_write_schema_casters_factory
-from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.styles import StyleDeserializersFactory, style_deserializers
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from actionruns.sdk.fixtures import AppFixtures, load_fixtures, replay, replay_connection_test
 from actionruns.sdk.registry import Registry
+from tests.openapi_messages import HttpxOpenAPIRequest
 from tests.vendors.descriptions import (
     DESCRIPTIONS,
     SCHEMAS,
@@ -197,38 +196,6 @@ def document(key: str) -> dict[str, Any]:
 def description(key: str) -> OpenAPI:
     spec = document(key)
     return OpenAPI.from_dict(spec, config=CONFIG_30 if spec["openapi"].startswith("3.0") else None)
-
-
-class HttpxOpenAPIRequest:
-    """An httpx2 request as openapi-core's ``Request`` protocol."""
-
-    def __init__(self, request: httpx2.Request) -> None:
-        self.request = request
-        query = parse_qsl(request.url.query.decode(), keep_blank_values=True)
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(query),
-            header=Headers(list(request.headers.multi_items())),
-        )
-
-    @property
-    def host_url(self) -> str:
-        return f"{self.request.url.scheme}://{self.request.url.netloc.decode()}"
-
-    @property
-    def path(self) -> str:
-        return self.request.url.raw_path.decode().partition("?")[0]
-
-    @property
-    def method(self) -> str:
-        return self.request.method.lower()
-
-    @property
-    def body(self) -> bytes | None:
-        return self.request.content or None
-
-    @property
-    def content_type(self) -> str:
-        return self.request.headers.get("content-type", "").lower()
 
 
 def _errors(exc: BaseException) -> Iterator[str]:
