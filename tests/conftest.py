@@ -141,6 +141,19 @@ class ApiClient:
     def acting_for(self, end_user: str | None) -> ApiClient:
         return replace(self, end_user=end_user)
 
+    async def with_scopes(self, *scopes: str, path: str = "/oauth/token") -> ApiClient:
+        """The same client with a new token for ``scopes`` (all the client's if none)."""
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        if scopes:
+            form["scope"] = " ".join(scopes)
+        response = await self.service.http.post(path, data=form)
+        assert response.status_code == 200, response.text
+        return replace(self, token=response.json()["access_token"])
+
     async def get(self, path: str, **kwargs: Any) -> httpx2.Response:
         return await self.service.http.get(
             path, headers=self.headers | kwargs.pop("headers", {}), **kwargs

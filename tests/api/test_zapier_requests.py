@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
+
 from actionruns.engine.scopes import REQUESTABLE_SCOPES, ZAPIER_SCOPES
 from tests.conftest import ApiClient, Service
 
@@ -99,15 +101,7 @@ async def test_every_route_answers_with_a_trailing_slash_without_a_redirect(
     for path in ("/v2/actions/testkit.noop/inputs/", "/v2/actions/testkit.noop/outputs/"):
         response = await acme.post(path, json={"data": {"inputs": {}}})
         assert response.status_code == 200, (path, response.text)
-    token = await service.http.post(
-        "/oauth/token/",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": acme.client_id,
-            "client_secret": acme.client_secret,
-        },
-    )
-    assert token.status_code == 200, token.text
+    await acme.with_scopes(path="/oauth/token/")
     missing = await acme.get("/v2/no-such-thing/")
     assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "not_found"
 
@@ -117,56 +111,31 @@ async def test_zapier_scope_names_are_granted_and_open_what_zapier_documents(
 ) -> None:
     assert set(ZAPIER_SCOPE_NAMES) <= set(REQUESTABLE_SCOPES)
     every = await service.new_client("every", token_scopes=ZAPIER_SCOPE_NAMES)
-    token = await service.http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": every.client_id,
-            "client_secret": every.client_secret,
-            "scope": " ".join(ZAPIER_SCOPE_NAMES),
-        },
+    granted = jwt.decode(
+        (await every.with_scopes(*ZAPIER_SCOPE_NAMES)).token, options={"verify_signature": False}
     )
-    assert token.json()["scope"].split() == ZAPIER_SCOPE_NAMES
+    assert granted["scope"].split() == ZAPIER_SCOPE_NAMES
 
-    async def token_for(*scopes: str) -> ApiClient:
-        response = await service.http.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": every.client_id,
-                "client_secret": every.client_secret,
-                "scope": " ".join(scopes),
-            },
-        )
-        assert response.status_code == 200, response.text
-        return ApiClient(
-            service,
-            every.client_id,
-            every.client_secret,
-            every.signing_secret,
-            response.json()["access_token"],
-        )
-
-    readers = await token_for("connection:read")
+    readers = await every.with_scopes("connection:read")
     assert (await readers.get("/v2/authentications")).status_code == 200
     refused = await readers.post(
         "/v2/authentications", json={"data": {"app": "secretive", "authentication_fields": {}}}
     )
     assert refused.status_code == 403
-    writers = await token_for("connection:write")
+    writers = await every.with_scopes("connection:write")
     created = await writers.post(
         "/v2/authentications",
         json={"data": {"app": "secretive", "title": "", "authentication_fields": {"api_key": "k"}}},
     )
     assert created.status_code == 201, created.text
 
-    editors = await token_for("zap:write")
+    editors = await every.with_scopes("zap:write")
     fields = await editors.post("/v2/actions/testkit.noop/inputs", json={"data": {"inputs": {}}})
     tested = await editors.post("/v2/actions/testkit.noop/test", json={"data": {"inputs": {}}})
     assert fields.status_code == tested.status_code == 200, (fields.text, tested.text)
     assert (await editors.get("/v2/apps")).status_code == 403  # Zapier: zap
 
-    harmless = await token_for("profile", "zap:runs", "zap:all")
+    harmless = await every.with_scopes("profile", "zap:runs", "zap:all")
     for path in ("/v2/apps", "/v2/authentications"):
         assert (await harmless.get(path)).status_code == 403
 

@@ -4,19 +4,13 @@ action type as a filter, connect links, and values typed and spelled as Zapier s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
+from actionruns.api.routes.apps import ZapierActionType
 from actionruns.sdk import Action, App, Auth, Context, FieldType, InputField, OutputField
 from tests.conftest import ApiClient, Service, ServiceFactory
 
-ZAPIER_ACTION_TYPES = [
-    "READ",
-    "READ_BULK",
-    "SEARCH",
-    "SEARCH_AND_WRITE",
-    "SEARCH_OR_WRITE",
-    "WRITE",
-]
+ZAPIER_ACTION_TYPES = get_args(ZapierActionType)
 
 
 async def _commit(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
