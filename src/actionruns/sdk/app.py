@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from actionruns.sdk.auth import Auth
@@ -90,6 +91,10 @@ class App:
     limits: Limits | None = None
     image_url: str | None = None
     hex_color: str = "#4a5568"
+    # Where the app comes from: "connector" (Python code), "openapi" (an imported description).
+    source: str = "connector"
+    # The app's recorded fixtures (``sdk.fixtures``), when not beside the module of its actions.
+    fixtures: Path | None = None
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):

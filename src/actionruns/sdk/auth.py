@@ -13,6 +13,9 @@ import httpx2
 from actionruns.sdk.fields import FieldType, InputField
 
 ApplyCredentials = Callable[[httpx2.Request, Mapping[str, Any]], None]
+HttpAuthFactory = Callable[[Mapping[str, Any]], httpx2.Auth]
+"""An httpx auth flow made from the credentials: for schemes that make requests of their own
+(a token endpoint), where putting fields on a request is not enough."""
 
 
 class AuthType(StrEnum):
@@ -55,6 +58,7 @@ class Auth:
     fields: Sequence[InputField] = ()
     apply: ApplyCredentials | None = None
     oauth2: OAuth2Config | None = None
+    flow: HttpAuthFactory | None = None  # used instead of ``apply`` when given
 
     @property
     def secret_keys(self) -> frozenset[str]:

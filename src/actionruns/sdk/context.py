@@ -77,9 +77,11 @@ async def open_context(
 ) -> AsyncIterator[Context]:
     """Build a context whose HTTP client is guarded and whose secrets are redacted everywhere."""
     secrets = [credentials.get(key) for key in auth.secret_keys]
-    http_auth = (
-        CredentialsAuth(auth.apply, credentials) if auth.apply is not None and credentials else None
-    )
+    http_auth: httpx2.Auth | None = None
+    if auth.flow is not None and credentials:
+        http_auth = auth.flow(credentials)
+    elif auth.apply is not None and credentials:
+        http_auth = CredentialsAuth(auth.apply, credentials)
 
     def make_http() -> httpx2.AsyncClient:
         return httpx2.AsyncClient(

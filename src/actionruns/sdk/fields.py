@@ -27,6 +27,7 @@ class FieldType(StrEnum):
     CODE = "code"
     DICT = "dict"
     JSON = "json"
+    FILE = "file"  # a URL, a data: URI or text (``sdk.files.read_file``)
 
 
 _VALUE_TYPES = {
@@ -41,6 +42,7 @@ _FORMATS = {
     FieldType.PASSWORD: "PASSWORD",
     FieldType.CODE: "CODE",
     FieldType.DATETIME: "DATETIME",
+    FieldType.FILE: "FILE",
 }
 
 
@@ -110,6 +112,19 @@ class OutputField:
     label: str
     type: FieldType = FieldType.STRING
     sample: Any = None
+
+
+def sample_value(sample: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+    """Whether a sample shows the output field ``key``, and its value there: a nested field's
+    key is its path joined with ``__`` (``owner__login``), as in Zapier's output fields."""
+    if key in sample:
+        return True, sample[key]
+    node: Any = sample
+    for part in key.split("__"):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
 
 
 @dataclass
@@ -220,6 +235,7 @@ _COERCERS: dict[FieldType, Callable[[Any], Any]] = {
     FieldType.TEXT: _coerce_string,
     FieldType.PASSWORD: _coerce_string,
     FieldType.CODE: _coerce_string,
+    FieldType.FILE: _coerce_string,
     FieldType.INTEGER: _coerce_integer,
     FieldType.NUMBER: _coerce_number,
     FieldType.BOOLEAN: _coerce_boolean,
@@ -233,6 +249,13 @@ def _is_blank(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _as_choice(value: Any) -> str:
+    """A coerced value as a choice's value is written: JSON's ``true``, not Python's ``True``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def coerce_value(spec: InputField, value: Any) -> Any:
     """Coerce one raw value to the field's type; raises ``CoercionError`` with a reason."""
     coerce = _COERCERS[spec.type]
@@ -242,11 +265,11 @@ def coerce_value(spec: InputField, value: Any) -> Any:
             raise CoercionError(f"must have at most {MAX_LIST_ITEMS} items")
         coerced = [coerce(item) for item in items if not _is_blank(item)]
         allowed = {choice.value for choice in spec.choices}
-        if allowed and any(str(item) not in allowed for item in coerced):
+        if allowed and any(_as_choice(item) not in allowed for item in coerced):
             raise CoercionError(f"must be among {sorted(allowed)}")
         return coerced
     result = coerce(value)
-    if spec.choices and str(result) not in {choice.value for choice in spec.choices}:
+    if spec.choices and _as_choice(result) not in {choice.value for choice in spec.choices}:
         raise CoercionError(f"must be one of {[choice.value for choice in spec.choices]}")
     return result
 

@@ -83,7 +83,10 @@ class AppFixtures:
 
 
 def fixtures_path(app: App) -> Path | None:
-    """``fixtures/<key>.json`` beside the module that defines the app's actions."""
+    """``fixtures/<key>.json`` beside the module that defines the app's actions, unless the
+    app says where."""
+    if app.fixtures is not None:
+        return app.fixtures
     if not app.actions:
         return None
     module = inspect.getmodule(app.actions[0].perform)

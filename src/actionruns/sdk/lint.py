@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from actionruns.sdk.app import Action, App
-from actionruns.sdk.fields import DynamicFields, InputField
+from actionruns.sdk.fields import DynamicFields, InputField, sample_value
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _action_problems(app: App, action: Action) -> Iterable[Problem]:
     if not action.sample:
         yield Problem(where, "has no sample result")
     for output in action.outputs:
-        if output.key not in action.sample:
+        if not sample_value(action.sample, output.key)[0]:
             yield Problem(f"{where}.{output.key}", "is an output field missing from the sample")
 
 

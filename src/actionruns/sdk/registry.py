@@ -26,10 +26,15 @@ def action_id(app: App, action: Action) -> str:
 
 
 class Registry:
+    """The apps a process serves, by key, id and action; imported apps come and go while it
+    runs (``put``, ``remove``), so readers take what is there at the moment they look."""
+
     def __init__(self, apps: Iterable[App] = ()) -> None:
         self._apps: dict[str, App] = {}
         self._app_ids: dict[str, App] = {}
         self._actions: dict[str, tuple[App, Action]] = {}
+        self._sorted: list[App] | None = None
+        self._keys: tuple[str, ...] = ()
         for app in apps:
             self.add(app)
 
@@ -58,18 +63,46 @@ class Registry:
     def add(self, app: App) -> None:
         if app.key in self._apps:
             raise ValueError(f"two connectors declare the app key {app.key!r}")
+        self.put(app)
+
+    def put(self, app: App) -> None:
+        """Add ``app``, or replace the app of the same key (an imported app upgraded)."""
+        self.remove(app.key)
         self._apps[app.key] = app
         self._app_ids[app_id(app)] = app
         for action in app.actions:
             pair = (app, action)
             self._actions[action_id(app, action)] = pair
             self._actions[f"{app.key}.{action.key}"] = pair
+        self._changed()
+
+    def remove(self, key: str) -> App | None:
+        app = self._apps.pop(key, None)
+        if app is None:
+            return None
+        self._app_ids.pop(app_id(app), None)
+        for action in app.actions:
+            self._actions.pop(action_id(app, action), None)
+            self._actions.pop(f"{app.key}.{action.key}", None)
+        self._changed()
+        return app
+
+    def _changed(self) -> None:
+        self._sorted = None
+        self._keys = tuple(self._apps)
 
     def __iter__(self) -> Iterator[App]:
-        return iter(sorted(self._apps.values(), key=lambda app: app.title.lower()))
+        if self._sorted is None:
+            self._sorted = sorted(self._apps.values(), key=lambda app: app.title.lower())
+        return iter(self._sorted)
 
     def __len__(self) -> int:
         return len(self._apps)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Every app key, as of now."""
+        return self._keys
 
     def app(self, ref: str) -> App | None:
         """An app by its key (slug) or its id."""

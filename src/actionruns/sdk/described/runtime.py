@@ -1,0 +1,370 @@
+"""A manifest made into an ``App``: the same SDK types, HTTP client, guard, redaction and error
+classes as a connector written by hand.
+
+Everything a run needs is worked out here once, when the app is built: each action's fields
+and the plan of its request. A run validates its inputs, fills the plan and sends it.
+
+A manifest may name a hook module for what data cannot say; it may define any of::
+
+    def before_request(ctx: Context, operation: str, request: httpx2.Request) -> None
+    def after_response(ctx: Context, operation: str, response: httpx2.Response, data: Any) -> Any
+    async def test(ctx: Context) -> str | None        # replaces the manifest's connection test
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx2
+
+from actionruns.sdk.app import Action, App, PerformResult
+from actionruns.sdk.auth import Auth, AuthType, OAuth2Config, http_basic
+from actionruns.sdk.client_credentials import ClientCredentialsAuth
+from actionruns.sdk.context import Context
+from actionruns.sdk.described.manifest import (
+    AppManifest,
+    AuthSpec,
+    DynamicChoicesSpec,
+    FieldSpec,
+    OperationSpec,
+    PlacementSpec,
+)
+from actionruns.sdk.described.requests import BuiltRequest, build_request
+from actionruns.sdk.described.templates import placeholders, render, render_value
+from actionruns.sdk.errors import ExpiredAuthError, HaltError, TransientError
+from actionruns.sdk.fields import (
+    Choice,
+    ChoicePage,
+    FieldType,
+    InputField,
+    OutputField,
+    sample_value,
+    validate_inputs,
+)
+from actionruns.sdk.files import read_file
+from actionruns.sdk.http import raise_for_status
+from actionruns.sdk.limits import Limits, RateLimit
+
+# A credential put into the base URL: one host label or path segment, never more.
+_URL_PART = re.compile(r"[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*")
+
+
+def input_field(spec: FieldSpec, choices: Any = None, depends_on: Sequence[str] = ()) -> InputField:
+    return InputField(
+        key=spec.key,
+        label=spec.label,
+        type=spec.type,
+        required=spec.required,
+        default=spec.default,
+        help_text=spec.help_text,
+        placeholder=spec.placeholder,
+        choices=tuple(Choice(choice.value, choice.label) for choice in spec.choices),
+        dynamic_choices=choices,
+        depends_on=tuple(depends_on),
+        list=spec.list,
+        secret=spec.secret,
+    )
+
+
+def base_url(template: str, credentials: Mapping[str, Any]) -> str:
+    """The base URL with credentials in it checked: a whole URL where the template starts with
+    one (a self-hosted instance), else one host label or path segment each."""
+    names = placeholders(template)
+    if not names:
+        return template
+    values: dict[str, str] = {}
+    for name in names:
+        value = str(credentials.get(name) or "").strip()
+        if template.startswith("{" + name + "}"):
+            parts = urlsplit(value)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+                raise ExpiredAuthError(f"{name} must be an address such as https://example.com.")
+            if parts.query or parts.fragment:
+                raise ExpiredAuthError(f"{name} must be an address without ? or #.")
+            value = value.rstrip("/")
+        elif not _URL_PART.fullmatch(value):
+            raise ExpiredAuthError(
+                f"{name} must be letters, digits, dots and dashes only (got {value!r})."
+            )
+        values[name] = value
+    return render(template, values)
+
+
+def _placements(
+    placements: Sequence[PlacementSpec],
+) -> Callable[[httpx2.Request, Mapping[str, Any]], None]:
+    def apply(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
+        for placement in placements:
+            value = render(placement.template, credentials)
+            if placement.location == "header":
+                request.headers[placement.name] = value
+            elif placement.location == "query":
+                request.url = request.url.copy_add_param(placement.name, value)
+            else:
+                cookie = f"{placement.name}={value}"
+                existing = request.headers.get("Cookie")
+                request.headers["Cookie"] = f"{existing}; {cookie}" if existing else cookie
+
+    return apply
+
+
+def build_auth(spec: AuthSpec) -> Auth:
+    fields = tuple(input_field(field) for field in spec.fields)
+    if spec.type is AuthType.NONE:
+        return Auth.none()
+    if spec.type is AuthType.OAUTH2 and spec.oauth2 is not None:
+        oauth2 = spec.oauth2
+        config = OAuth2Config(
+            authorize_url=oauth2.authorize_url,
+            token_url=oauth2.token_url,
+            scopes=oauth2.scopes,
+            scope_separator=oauth2.scope_separator,
+            token_auth_method=oauth2.token_auth_method,
+            pkce=oauth2.pkce,
+            authorize_params=dict(oauth2.authorize_params),
+        )
+        extra = tuple(f for f in fields if f.key not in {"access_token", "refresh_token"})
+        return Auth.oauth2_bearer(config, extra_fields=extra)
+    if spec.client_credentials is not None:
+        grant = spec.client_credentials
+
+        def flow(credentials: Mapping[str, Any]) -> httpx2.Auth:
+            return ClientCredentialsAuth(
+                token_url=render(grant.token_url, credentials),
+                client_id=str(credentials.get("client_id", "")),
+                client_secret=str(credentials.get("client_secret", "")),
+                scopes=grant.scopes,
+                scope_separator=grant.scope_separator,
+                method=grant.token_auth_method,
+            )
+
+        return Auth(spec.type, fields=fields, flow=flow)
+    if spec.basic is not None:
+        basic = spec.basic
+        apply = http_basic(lambda c: render(basic.username, c), lambda c: render(basic.password, c))
+        if spec.placements:
+            others = _placements(spec.placements)
+
+            def both(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
+                apply(request, credentials)
+                others(request, credentials)
+
+            return Auth(spec.type, fields=fields, apply=both)
+        return Auth(spec.type, fields=fields, apply=apply)
+    return Auth(spec.type, fields=fields, apply=_placements(spec.placements))
+
+
+def _load_hooks(module: str | None) -> ModuleType | None:
+    return importlib.import_module(module) if module else None
+
+
+def _answer(response: httpx2.Response) -> Any:
+    if not response.content:
+        return {"status": response.status_code}
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type or not content_type:
+        try:
+            return response.json()
+        except ValueError:
+            if "json" in content_type:
+                raise TransientError(
+                    f"The app answered {response.status_code} with a body that is not JSON."
+                ) from None
+    return {"status": response.status_code, "body": response.text}
+
+
+def _dig(data: Any, path: Sequence[str]) -> Any:
+    for part in path:
+        if not isinstance(data, Mapping) or part not in data:
+            return data
+        data = data[part]
+    return data
+
+
+class DescribedApp:
+    """The behaviour of a manifest's app: requests, connection test and dropdowns."""
+
+    def __init__(self, manifest: AppManifest) -> None:
+        self.manifest = manifest
+        self.hooks = _load_hooks(manifest.hook)
+        self.operations = {operation.key: operation for operation in manifest.operations}
+        self._fields: dict[str, list[InputField]] = {}
+        for operation in manifest.operations:
+            self._fields[operation.key] = [
+                self._input(operation, spec) for spec in operation.inputs
+            ]
+
+    def _hook(self, name: str) -> Any:
+        return getattr(self.hooks, name, None) if self.hooks is not None else None
+
+    def _input(self, operation: OperationSpec, spec: FieldSpec) -> InputField:
+        if spec.dynamic is None:
+            return input_field(spec)
+        known = {field.key for field in operation.inputs}
+        depends = [
+            name
+            for value in spec.dynamic.inputs.values()
+            if isinstance(value, str)
+            for name in placeholders(value)
+            if name in known
+        ]
+        return input_field(spec, self._choices(spec.dynamic), depends)
+
+    def fields(self, operation_key: str) -> list[InputField]:
+        return self._fields[operation_key]
+
+    async def _files(
+        self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]
+    ) -> dict[str, tuple[str, bytes, str]]:
+        if operation.request.body != "multipart":
+            return {}
+        files = {}
+        for spec in operation.inputs:
+            value = inputs.get(spec.key)
+            if spec.type is FieldType.FILE and isinstance(value, str) and value:
+                files[spec.key] = tuple(await read_file(ctx, value))
+        return files  # type: ignore[return-value]
+
+    @staticmethod
+    def _send_arguments(built: BuiltRequest) -> dict[str, Any]:
+        headers = dict(built.headers)
+        arguments: dict[str, Any] = {"params": built.params or None}
+        if built.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in built.cookies.items())
+        if built.has_json:
+            arguments["json"] = built.json
+        elif built.form is not None:
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            arguments["content"] = urlencode(built.form).encode()
+        elif built.files is not None:
+            # Plain values as parts without a file name: httpx then always sends multipart.
+            plain = [(name, (None, value)) for name, value in built.multipart or []]
+            arguments["files"] = plain + list(built.files)
+        arguments["headers"] = headers
+        return arguments
+
+    async def call(self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]) -> Any:
+        """Send the operation's request made of ``inputs``; its answer's result, or the right
+        error class when the app refuses."""
+        files = await self._files(ctx, operation, inputs)
+        built = build_request(operation.request, inputs, ctx.credentials, files)
+        url = base_url(operation.request.base_url or self.manifest.base_url, ctx.credentials)
+        url += built.path
+        request = ctx.http.build_request(built.method, url, **self._send_arguments(built))
+        before = self._hook("before_request")
+        if before is not None:
+            before(ctx, operation.key, request)
+        response = await ctx.http.send(request)
+        raise_for_status(response, transient=self.manifest.transient_statuses)
+        data = _dig(_answer(response), operation.request.results)
+        after = self._hook("after_response")
+        if after is not None:
+            data = after(ctx, operation.key, response, data)
+        return data
+
+    def performer(self, operation: OperationSpec) -> Callable[[Context, Mapping[str, Any]], Any]:
+        async def perform(ctx: Context, inputs: Mapping[str, Any]) -> PerformResult:
+            result: PerformResult = await self.call(ctx, operation, inputs)
+            return result
+
+        perform.__qualname__ = f"{self.manifest.key}.{operation.key}"
+        return perform
+
+    async def _call_with(
+        self, ctx: Context, operation: OperationSpec, values: Mapping[str, Any]
+    ) -> Any:
+        given = {key: value for key, value in values.items() if value is not None}
+        try:
+            inputs = validate_inputs(self._fields[operation.key], given)
+        except Exception as exc:
+            raise HaltError(f"{operation.title}: {exc}") from None
+        return await self.call(ctx, operation, inputs)
+
+    def _choices(self, spec: DynamicChoicesSpec) -> Callable[..., Any]:
+        async def choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
+            source = self.operations[spec.operation]
+            values = dict(render_value(spec.inputs, inputs))
+            if spec.page_input is not None:
+                values[spec.page_input] = (
+                    spec.first_page + page
+                    if spec.page_style == "page"
+                    else spec.first_page + page * spec.page_size
+                )
+            if spec.page_size_input is not None:
+                values[spec.page_size_input] = spec.page_size
+            data = await self._call_with(ctx, source, values)
+            items = data if isinstance(data, list) else [data]
+            listed = [
+                Choice(render(spec.value, item), render(spec.label, item) if spec.label else None)
+                for item in items
+                if isinstance(item, Mapping)
+            ]
+            paged = spec.page_input is not None
+            return ChoicePage(listed, has_more=paged and len(items) >= spec.page_size)
+
+        return choices
+
+    async def test(self, ctx: Context) -> str | None:
+        own = self._hook("test")
+        if own is not None:
+            label: str | None = await own(ctx)
+            return label
+        test = self.manifest.test
+        if test is None:
+            return None
+        operation = self.operations[test.operation]
+        data = await self._call_with(ctx, operation, render_value(test.inputs, ctx.credentials))
+        item = data[0] if isinstance(data, list) and data else data
+        if test.label is None or not isinstance(item, Mapping):
+            return None
+        return render(test.label, item) or None
+
+
+def _limits(manifest: AppManifest) -> Limits | None:
+    spec = manifest.limits
+    if spec is None:
+        return None
+    rate = RateLimit(spec.rate.runs, spec.rate.seconds) if spec.rate else None
+    return Limits(concurrency=spec.concurrency, rate=rate, per=spec.per)
+
+
+def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
+    """The ``App`` a manifest describes."""
+    described = DescribedApp(manifest)
+    actions = [
+        Action(
+            key=operation.key,
+            title=operation.title,
+            description=operation.description,
+            perform=described.performer(operation),
+            type=operation.type,
+            inputs=described.fields(operation.key),
+            outputs=[
+                OutputField(o.key, o.label, o.type, sample_value(operation.sample, o.key)[1])
+                for o in operation.outputs
+            ],
+            sample=operation.sample,
+            timeout=operation.timeout,
+        )
+        for operation in manifest.actions
+    ]
+    has_test = manifest.test is not None or described._hook("test") is not None
+    return App(
+        key=manifest.key,
+        title=manifest.title,
+        description=manifest.description,
+        auth=build_auth(manifest.auth),
+        actions=actions,
+        categories=manifest.categories,
+        test=described.test if has_test else None,
+        limits=_limits(manifest),
+        hex_color=manifest.hex_color,
+        source=manifest.source.kind if manifest.source.kind != "manifest" else "openapi",
+        fixtures=fixtures,
+    )
