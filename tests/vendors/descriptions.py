@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
 REPO = Path(__file__).resolve().parents[2]

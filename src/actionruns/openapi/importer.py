@@ -1,0 +1,616 @@
+"""``import_description``: a description (and an overlay) in, an app manifest and a report out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from actionruns.openapi.actions import (
+    Answer,
+    Draft,
+    FieldMaker,
+    answer,
+    body_drafts,
+    parameter_drafts,
+)
+from actionruns.openapi.document import (
+    MULTIPART,
+    Node,
+    Operation,
+    default_security,
+    operations,
+    security_schemes,
+    servers,
+)
+from actionruns.openapi.errors import ImportFailed
+from actionruns.openapi.load import Description, digest, load
+from actionruns.openapi.naming import first_sentence, limited, snake, title, unique
+from actionruns.openapi.overlay import ActionRule, AuthRule, FieldRule, Overlay, matches
+from actionruns.openapi.schemas import Shape, _Reader
+from actionruns.openapi.security import (
+    Candidate,
+    Unsupported,
+    auth_spec,
+    candidates,
+    credential_parameters,
+    rank,
+)
+from actionruns.sdk.auth import AuthType
+from actionruns.sdk.described.manifest import (
+    AppManifest,
+    AuthSpec,
+    Binding,
+    ChoiceSpec,
+    DynamicChoicesSpec,
+    FieldSpec,
+    OperationSpec,
+    OutputSpec,
+    RequestSpec,
+    SourceSpec,
+    TestSpec,
+)
+from actionruns.sdk.described.templates import placeholders
+from actionruns.sdk.fields import FieldType, sample_value
+
+DEFAULT_CATEGORY = "developer-tools"
+# Paths of the operation that tells who is connected: the default connection test.
+_WHO_AM_I = re.compile(
+    r"/(me|myself|whoami|user|users/me|users/current|account|accounts/me|self|profile|"
+    r"identity|current_user|userinfo|auth[./]test|token/info|viewer)(\.json)?$",
+    re.IGNORECASE,
+)
+_LABEL_KEYS = (
+    "name",
+    "display_name",
+    "friendly_name",
+    "full_name",
+    "login",
+    "username",
+    "email",
+    "title",
+)
+_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+
+
+@dataclass
+class Report:
+    """What an import made, and what it left out and why."""
+
+    manifest: AppManifest
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    auth_alternatives: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+Progress = Callable[[int, int], None]
+
+
+def _default_key(operation: Operation) -> str:
+    if operation.operation_id:
+        return snake(operation.operation_id, fallback="operation")
+    segments = [
+        part
+        for part in operation.path.split("/")
+        if part
+        and not part.startswith("{")
+        and not re.fullmatch(r"v?\d+(\.\d+)*|\d{4}-\d{2}-\d{2}", part)
+    ]
+    return snake(" ".join([_VERBS.get(operation.method, operation.method.lower()), *segments[-3:]]))
+
+
+class _Importer:
+    def __init__(self, description: Description, overlay: Overlay, base_url: str | None) -> None:
+        self.description = description
+        self.overlay = overlay
+        self.base_url_override = base_url
+        self.reader = _Reader()
+        self.report_skipped: list[tuple[str, str]] = []
+        self.warnings: list[str] = []
+        self.operations = operations(description)
+        taken: set[str] = set()
+        self.default_keys = {id(op): unique(_default_key(op), taken) for op in self.operations}
+        self.keys: dict[int, str] = {}
+        self.used_rules: set[tuple[str, str]] = set()
+
+    # -- naming operations -----------------------------------------------------------------
+
+    def names(self, operation: Operation) -> tuple[str, ...]:
+        own = (operation.operation_id, operation.name, self.default_keys[id(operation)])
+        final = self.keys.get(id(operation))
+        return (*own, final) if final else own
+
+    def find(self, name: str, what: str) -> Operation:
+        found = [op for op in self.operations if matches(name, self.names(op))]
+        if not found:
+            raise ImportFailed(f"{what} names the operation {name!r}, which the description lacks.")
+        if len(found) > 1:
+            raise ImportFailed(f"{what} names {name!r}, which matches {len(found)} operations.")
+        return found[0]
+
+    # -- which operations ------------------------------------------------------------------
+
+    def select(self) -> tuple[list[Operation], list[Operation]]:
+        """The operations made into actions, and those kept hidden (used by a dropdown or
+        the connection test only)."""
+        overlay = self.overlay
+        patterns = overlay.operations
+        for pattern in patterns or ():
+            if not any(matches(pattern, self.names(op)) for op in self.operations):
+                raise ImportFailed(
+                    f"operations: {pattern!r} matches no operation of the description."
+                )
+        chosen: list[Operation] = []
+        for op in self.operations:
+            named = patterns is None or any(matches(p, self.names(op)) for p in patterns)
+            exact = any(p in self.names(op) for p in patterns or ())
+            if not named or any(matches(p, self.names(op)) for p in overlay.exclude):
+                continue
+            if op.deprecated and not exact:
+                self.report_skipped.append((op.name, "deprecated"))
+            elif op.unsupported_body:
+                self.report_skipped.append((op.name, f"sends only {op.unsupported_body}"))
+            else:
+                chosen.append(op)
+        for name in overlay.actions:
+            target = self.find(name, f"actions.{name}")
+            if target not in chosen:
+                raise ImportFailed(f"actions.{name} is an operation the overlay does not keep.")
+        taken: set[str] = set()
+        for op in chosen:
+            rule = self.action_rule(op)
+            wanted = rule.key if rule is not None and rule.key else self.default_keys[id(op)]
+            if rule is not None and rule.key and rule.key in taken:
+                raise ImportFailed(f"two actions would have the key {rule.key!r}.")
+            self.keys[id(op)] = unique(wanted, taken)
+        hidden: list[Operation] = []
+        for name in self._referenced():
+            op = self.find(name, "a dropdown or the connection test")
+            if op not in chosen and op not in hidden:
+                self.keys[id(op)] = unique(self.default_keys[id(op)], taken)
+                hidden.append(op)
+        return chosen, hidden
+
+    def _referenced(self) -> list[str]:
+        rules = [*self.overlay.fields.values()]
+        for action in self.overlay.actions.values():
+            rules.extend(action.fields.values())
+        names = [rule.choices_from.operation for rule in rules if rule.choices_from is not None]
+        if self.overlay.test is not None:
+            names.append(self.overlay.test.operation)
+        return names
+
+    def action_rule(self, operation: Operation) -> ActionRule | None:
+        for name, rule in self.overlay.actions.items():
+            if matches(name, self.names(operation)[:3]):
+                return rule
+        return None
+
+    # -- where requests go -----------------------------------------------------------------
+
+    def base_url(self, connection_fields: set[str]) -> tuple[str, list[FieldSpec]]:
+        """The base URL template, and the connection fields its variables need."""
+        listed = servers(self.description)
+        url = self.base_url_override or self.overlay.base_url
+        variables: dict[str, Any] = {}
+        if url is None:
+            if not listed:
+                raise ImportFailed(
+                    "the description names no server: give the API's address with --base-url."
+                )
+            url, variables = listed[0]
+        if not re.match(r"^(https?://|\{)", url):
+            raise ImportFailed(
+                f"the server {url!r} is not an absolute http(s) address: give --base-url."
+            )
+        fields: list[FieldSpec] = []
+        for name in placeholders(url):
+            found = variables.get(name)
+            spec: dict[str, Any] = found if isinstance(found, dict) else {}
+            if name in connection_fields:
+                continue
+            default = spec.get("default") if isinstance(spec, dict) else None
+            if default is not None and not re.search(r"your|example|\{", str(default), re.I):
+                url = url.replace("{" + name + "}", str(default))
+                continue
+            fields.append(
+                FieldSpec(
+                    key=name,
+                    label=title(name),
+                    required=True,
+                    help_text=first_sentence(str(spec.get("description") or ""))
+                    or f"Your {title(name).lower()}, as in {url}.",
+                )
+            )
+        return url.rstrip("/"), fields
+
+    # -- auth ------------------------------------------------------------------------------
+
+    def auth(self, kept: Sequence[Operation], base: str) -> tuple[AuthSpec, list[str]]:
+        rule = self.overlay.auth
+        schemes = security_schemes(self.description)
+        schemes.update({name: Node(value, None) for name, value in rule.schemes.items()})
+        default = default_security(self.description)
+        found = candidates([op.security if op.security is not None else default for op in kept])
+        wanted = rule.scheme
+        if wanted is not None:
+            names = tuple(sorted([wanted] if isinstance(wanted, str) else wanted))
+            if names == ("none",):
+                names = ()
+            elif missing := [name for name in names if name not in schemes]:
+                raise ImportFailed(f"auth.scheme: the description has no scheme {missing[0]!r}.")
+            chosen = next((c for c in found if c.schemes == names), Candidate(names))
+            try:
+                spec = auth_spec(chosen, schemes, base, rule.scopes)
+            except Unsupported as exc:
+                raise ImportFailed(f"auth.scheme: {exc}.") from None
+            return self._auth_rules(spec, rule), [c.name for c in found]
+        problems = []
+        for candidate in sorted(found, key=lambda c: rank(c, schemes)):
+            try:
+                spec = auth_spec(candidate, schemes, base, rule.scopes)
+            except Unsupported as exc:
+                problems.append(str(exc))
+                continue
+            self.warnings.extend(f"auth: {problem}" for problem in problems)
+            return self._auth_rules(spec, rule), [c.name for c in found]
+        if problems:
+            self.warnings.append(
+                "auth: no supported scheme (" + "; ".join(problems) + "); the app asks for none"
+            )
+        return self._auth_rules(AuthSpec(), rule), [c.name for c in found]
+
+    def _auth_rules(self, spec: AuthSpec, rule: AuthRule) -> AuthSpec:
+        """The overlay's renames and extra connection fields on the chosen auth."""
+        fields = list(spec.fields)
+        renames: dict[str, str] = {}
+        known = {f.key for f in fields}
+        for name, change in rule.fields.items():
+            if name not in known:
+                listed = ", ".join(sorted(known)) or "none"
+                raise ImportFailed(f"auth.fields: {name!r} is not a field of the auth ({listed}).")
+            index = next(i for i, f in enumerate(fields) if f.key == name)
+            given = {k: v for k, v in change.model_dump().items() if v is not None}
+            fields[index] = fields[index].model_copy(update=given)
+            if change.key:
+                renames[name] = change.key
+        if spec.type is AuthType.NONE and (rule.extra_fields or rule.placements):
+            spec = spec.model_copy(update={"type": AuthType.CUSTOM})
+        for extra in rule.extra_fields:
+            fields.append(
+                FieldSpec(
+                    key=extra.key,
+                    label=extra.label,
+                    required=extra.required,
+                    help_text=extra.help_text,
+                    placeholder=extra.placeholder,
+                    type=FieldType.PASSWORD if extra.secret else FieldType.STRING,
+                    secret=extra.secret,
+                )
+            )
+
+        def renamed(template: str) -> str:
+            for old, new in renames.items():
+                template = template.replace("{" + old + "}", "{" + new + "}")
+            return template
+
+        placements = [
+            p.model_copy(update={"template": renamed(p.template)}) for p in spec.placements
+        ]
+        if rule.template is not None:
+            if len(placements) != 1:
+                raise ImportFailed(
+                    f"auth.template: the auth sends {len(placements)} credentials; "
+                    "say where each goes with auth.placements."
+                )
+            placements[0] = placements[0].model_copy(update={"template": rule.template})
+        if rule.placements is not None:
+            placements = list(rule.placements)
+        update: dict[str, Any] = {"fields": tuple(fields), "placements": tuple(placements)}
+        if spec.basic is not None:
+            update["basic"] = spec.basic.model_copy(
+                update={
+                    "username": renamed(spec.basic.username),
+                    "password": renamed(spec.basic.password),
+                }
+            )
+        if spec.oauth2 is not None:
+            tweaks = {
+                "scope_separator": rule.scope_separator,
+                "pkce": rule.pkce,
+                "token_auth_method": rule.token_auth_method,
+                "authorize_params": rule.authorize_params or None,
+            }
+            update["oauth2"] = spec.oauth2.model_copy(
+                update={k: v for k, v in tweaks.items() if v is not None}
+            )
+        return spec.model_copy(update=update)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def _rules_for(self, draft: Draft, rules: dict[str, FieldRule], where: str) -> list[FieldRule]:
+        found = []
+        for name, rule in rules.items():
+            if matches(name, (draft.source, draft.spec.key)):
+                self.used_rules.add((where, name))
+                found.append(rule)
+        return found
+
+    def _apply(
+        self, draft: Draft, rules: list[FieldRule], auth_keys: set[str], where: str
+    ) -> Draft | None:
+        spec, binding = draft.spec, draft.binding
+        for rule in rules:
+            if rule.hidden:
+                if spec.required and binding.location == "path":
+                    raise ImportFailed(
+                        f"{where}.{draft.source}: a path parameter cannot be hidden; give it a "
+                        "value or a credential."
+                    )
+                return None
+            if rule.value is not None:
+                return Draft(
+                    spec,
+                    draft.source,
+                    binding.model_copy(update={"field": None, "value": rule.value}),
+                )
+            if rule.credential is not None:
+                if rule.credential not in auth_keys:
+                    raise ImportFailed(
+                        f"{where}.{draft.source}: the connection has no field {rule.credential!r}."
+                    )
+                return Draft(
+                    spec,
+                    draft.source,
+                    binding.model_copy(update={"field": None, "credential": rule.credential}),
+                )
+            changes: dict[str, Any] = {
+                name: value
+                for name, value in rule.model_dump(
+                    include={
+                        "key",
+                        "label",
+                        "help_text",
+                        "placeholder",
+                        "type",
+                        "required",
+                        "default",
+                        "list",
+                    }
+                ).items()
+                if value is not None
+            }
+            if rule.choices is not None:
+                changes["choices"] = tuple(ChoiceSpec(value=str(choice)) for choice in rule.choices)
+            if rule.choices_from is not None:
+                target = self.find(
+                    rule.choices_from.operation, f"{where}.{draft.source}.choices_from"
+                )
+                changes["dynamic"] = DynamicChoicesSpec(
+                    **{**rule.choices_from.model_dump(), "operation": self.keys[id(target)]}
+                )
+                changes["choices"] = ()
+            spec = spec.model_copy(update=changes)
+        if spec.key != draft.spec.key:
+            binding = binding.model_copy(update={"field": spec.key})
+        return Draft(spec, draft.source, binding)
+
+    def operation(self, op: Operation, hidden: bool, auth: AuthSpec) -> OperationSpec:
+        rule = self.action_rule(op) or ActionRule()
+        where = f"actions.{op.operation_id or op.name}"
+        multipart = op.body is not None and op.body.content_type == MULTIPART
+        maker = FieldMaker(self.reader, multipart)
+        drafts = parameter_drafts(maker, op.parameters, credential_parameters(auth))
+        if op.body is not None:
+            drafts += body_drafts(maker, op.body)
+        declared = {d.binding.name for d in drafts if d.binding.location == "path"}
+        for name in re.findall(r"\{([^}]+)\}", op.path):
+            if name not in declared:  # the path names a parameter the description forgot
+                spec = maker.field(Shape(type="string"), name, snake(name), True, "The")
+                drafts.append(
+                    Draft(spec, name, Binding(location="path", name=name, field=spec.key))
+                )
+        auth_keys = {f.key for f in auth.fields}
+        kept: list[Draft] = []
+        for draft in drafts:
+            if not draft.spec.key:  # a fixed value
+                kept.append(draft)
+                continue
+            rules = self._rules_for(draft, self.overlay.fields, "fields") + self._rules_for(
+                draft, rule.fields, where
+            )
+            changed = self._apply(draft, rules, auth_keys, where)
+            if changed is not None:
+                kept.append(changed)
+        for name in rule.fields:
+            if (where, name) not in self.used_rules:
+                raise ImportFailed(f"{where}.fields: {name!r} is not a field of the operation.")
+        inputs = [d.spec for d in kept if d.binding.field is not None]
+        keys = [spec.key for spec in inputs]
+        if len(keys) != len(set(keys)):
+            raise ImportFailed(f"{where}: two fields would have the same key.")
+        for name in rule.required:
+            if name not in keys:
+                raise ImportFailed(f"{where}.required: {name!r} is not a field of the action.")
+        inputs = [
+            spec.model_copy(update={"required": True}) if spec.key in rule.required else spec
+            for spec in inputs
+        ]
+        order = {key: index for index, key in enumerate(rule.order)}
+        inputs.sort(key=lambda spec: order.get(spec.key, len(order)))
+        result = answer(op, self.reader)
+        outputs = result.outputs
+        if rule.outputs is not None:
+            named = {o.key: o for o in outputs}
+            outputs = [named.get(key) or result_output(key) for key in rule.outputs]
+        sample = rule.sample if rule.sample is not None else _complete(result, outputs)
+        summary = op.summary.rstrip(".")
+        action_title = rule.title or summary or title(op.operation_id) or op.name
+        description = rule.description or first_sentence(op.description) or summary
+        if len(description) < 10:
+            description = f"{action_title}: {op.method} {op.path}."
+        body = None
+        if op.body is not None:
+            body = {"application/json": "json", MULTIPART: "multipart"}.get(
+                op.body.content_type, "form"
+            )
+        return OperationSpec(
+            key=self.keys[id(op)],
+            title=action_title,
+            description=description,
+            type=rule.type or result.type,
+            hidden=hidden,
+            inputs=tuple(inputs),
+            outputs=tuple(outputs),
+            sample=sample,
+            request=RequestSpec(
+                method=op.method,
+                path=op.path,
+                bindings=tuple(d.binding for d in kept),
+                body=body,
+                headers={**self.overlay.headers, **rule.headers},
+                base_url=op.server,
+                results=tuple(rule.results) if rule.results is not None else result.results,
+            ),
+            source=f"{op.name} {op.operation_id}".strip(),
+            timeout=rule.timeout,
+        )
+
+    def test(self, built: Sequence[OperationSpec], kept: Sequence[Operation]) -> TestSpec | None:
+        rule = self.overlay.test
+        if rule is not None:
+            target = self.find(rule.operation, "test.operation")
+            return TestSpec(operation=self.keys[id(target)], inputs=rule.inputs, label=rule.label)
+        by_key = {spec.key: spec for spec in built}
+        found = [
+            op
+            for op in kept
+            if op.method == "GET"
+            and _WHO_AM_I.search(op.path)
+            and not any(f.required for f in by_key[self.keys[id(op)]].inputs)
+        ]
+        if not found:
+            return None
+        best = min(found, key=lambda op: len(op.path))
+        spec = by_key[self.keys[id(best)]]
+        outputs = {o.key for o in spec.outputs}
+        label_keys = [key for key in _LABEL_KEYS if key in outputs]
+        label = None
+        if label_keys:
+            label = "{" + label_keys[0] + "}"
+            if "email" in outputs and label_keys[0] != "email":
+                label += " ({email})"
+        return TestSpec(operation=spec.key, label=label)
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def result_output(key: str) -> OutputSpec:
+    return OutputSpec(key=key, label=title(key.replace("__", " ")))
+
+
+def _complete(result: Answer, outputs: Sequence[Any]) -> dict[str, Any]:
+    """The sample, with a value for every output field it lacks (a description's example
+    need not show every property)."""
+    sample = dict(result.sample)
+    for output in outputs:
+        if not sample_value(sample, output.key)[0]:
+            node = sample
+            parts = output.key.split("__")
+            for part in parts[:-1]:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            node[parts[-1]] = None
+    return sample
+
+
+def import_description(
+    source: Path,
+    *,
+    key: str | None = None,
+    overlay: Overlay | None = None,
+    overlay_bytes: bytes = b"",
+    base_url: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Make an app of the description at ``source``; raises ``ImportFailed`` saying why not."""
+    overlay = overlay or Overlay()
+    description = load(source, overlay.references)
+    importer = _Importer(description, overlay, base_url)
+    chosen, hidden = importer.select()
+    if not chosen:
+        raise ImportFailed("no operation is left to make an action of.")
+    extra = {f.key for f in overlay.auth.extra_fields}
+    base, variable_fields = importer.base_url(extra)
+    auth, alternatives = importer.auth([*chosen, *hidden], base)
+    if variable_fields:
+        fields = (*auth.fields, *variable_fields)
+        kind = (
+            AuthType.CUSTOM
+            if auth.type in (AuthType.NONE, AuthType.API_KEY, AuthType.BASIC)
+            else auth.type
+        )
+        auth = auth.model_copy(update={"fields": fields, "type": kind})
+    built: list[OperationSpec] = []
+    everything = [(op, False) for op in chosen] + [(op, True) for op in hidden]
+    for number, (op, is_hidden) in enumerate(everything, 1):
+        try:
+            built.append(importer.operation(op, is_hidden, auth))
+        except ImportFailed:
+            raise
+        except RecursionError:
+            raise ImportFailed(f"{op.name}: its schemas nest too deeply to read.") from None
+        if progress is not None:
+            progress(number, len(everything))
+    importer.warnings.extend(
+        f"{problem} (read as JSON)" for problem in sorted(importer.reader.dangling)
+    )
+    for name in overlay.fields:
+        if ("fields", name) not in importer.used_rules:
+            raise ImportFailed(f"fields: {name!r} names no field of any kept operation.")
+    info = _mapping(description.root.get("info"))
+    api_title = str(info.get("title") or source.stem)
+    license_info = _mapping(info.get("license"))
+    app_key = key or overlay.key or snake(api_title, fallback="api")
+    app_key = limited(app_key)
+    manifest_test = importer.test(built, chosen)
+    if manifest_test is None and auth.type is not AuthType.NONE:
+        importer.warnings.append("no connection test: name one in the overlay (test.operation)")
+    color = overlay.hex_color or "#4a5568"
+    try:
+        manifest = AppManifest(
+            key=app_key,
+            title=overlay.title or api_title,
+            description=overlay.description
+            or first_sentence(str(info.get("description") or ""), 300)
+            or f"The {api_title}, imported from its OpenAPI description.",
+            categories=tuple(overlay.categories or (DEFAULT_CATEGORY,)),
+            hex_color=color if color.startswith("#") else f"#{color}",
+            source=SourceSpec(
+                kind="swagger" if description.is_swagger else "openapi",
+                title=api_title,
+                version=str(info.get("version") or ""),
+                spec_version=description.spec_version,
+                file=description.name,
+                sha256=digest(description.files),
+                license=str(license_info.get("name") or ""),
+                overlay_sha256=hashlib.sha256(overlay_bytes).hexdigest() if overlay_bytes else "",
+            ),
+            base_url=base,
+            auth=auth,
+            test=manifest_test,
+            limits=overlay.limits,
+            transient_statuses=tuple(overlay.transient_statuses or (408,)),
+            operations=tuple(built),
+            hook=overlay.hook,
+        )
+    except ValueError as exc:
+        raise ImportFailed(str(exc)) from None
+    return Report(manifest, importer.report_skipped, alternatives, importer.warnings)
