@@ -109,6 +109,7 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
             )
         },
         "auth_type": app.auth.type.value,
+        "source": app.source,  # an extension: "connector" or "openapi" (an imported description)
         "auth_fields": [input_field_document(spec) for spec in app.auth.fields],
     }
 

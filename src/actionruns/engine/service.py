@@ -21,6 +21,7 @@ from actionruns.engine.catalog import Catalog
 from actionruns.engine.clients import ClientService
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import Executor
+from actionruns.engine.imported import AppImports
 from actionruns.engine.metrics import Metrics
 from actionruns.engine.ratelimit import ClientRateLimits
 from actionruns.engine.runs import RunService
@@ -63,6 +64,7 @@ class Engine:
             else Registry.from_entry_points(settings.extra_connectors)
         )
         self.store = Store.from_url(settings.db_url, pool_size=settings.db_pool_size)
+        self.imports = AppImports(self.store, self.registry, clock)
         self.vault = Vault(
             load_keyring(settings),
             # Keys from the environment are fixed for the process; a key file may be rotated.
@@ -138,6 +140,8 @@ class Engine:
 
     async def start(self, *, workers: bool = True, concurrency: int | None = None) -> None:
         """Start the background loops: workers, callback deliveries and the retention purge."""
+        await self.imports.sync()
+        self._tasks.append(asyncio.create_task(self.imports.run(), name="imported-apps"))
         if self.bus is not None:
             await self.bus.start()
         if workers:

@@ -59,8 +59,7 @@ class Worker:
         self.concurrency = concurrency or settings.worker_concurrency
         self.name = name or worker_name()
         self.only = only
-        self.apps = [app.key for app in executor.registry]
-        self._installed = frozenset(self.apps)
+        self.registry = executor.registry
         self._inflight: dict[str, asyncio.Task[None]] = {}
         # Slots promised to runs submitted in this process, not yet inserted (see ``reserve``).
         self._reserved = 0
@@ -104,7 +103,7 @@ class Worker:
                             free,
                             leased_at,
                             self.settings.lease_seconds,
-                            apps=self.apps,
+                            apps=self.registry.keys,
                             only=self.only,
                         )
                     except Exception:
@@ -144,7 +143,7 @@ class Worker:
             # Runs already waiting for a slot go first: no overtaking them.
             or self._slots_short
             or self.only is not None
-            or app_key not in self._installed
+            or self.registry.app(app_key) is None
             or len(self._inflight) + self._reserved >= self.concurrency
         ):
             return False

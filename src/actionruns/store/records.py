@@ -134,3 +134,13 @@ class QueueStats:
     running: int
     oldest_running_since: float | None
     callbacks_pending: int
+
+
+@dataclass(frozen=True)
+class ImportedAppRecord(_Record):
+    key: str
+    revision: int
+    manifest: str
+    source_sha256: str
+    created_at: float
+    updated_at: float

@@ -214,3 +214,16 @@ run_attempts = Table(
     Column("outcome", String(16), nullable=True),
     Column("error", JSON, nullable=True),
 )
+
+imported_apps = Table(
+    "imported_apps",
+    metadata,
+    # Apps made from an API description (``actionruns apps import``), served by every node.
+    Column("key", String(64), primary_key=True),
+    # Raised by each upgrade: a node whose copy is older loads the app again.
+    Column("revision", Integer, nullable=False),
+    Column("manifest", Text, nullable=False),  # the app's manifest, as JSON
+    Column("source_sha256", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
