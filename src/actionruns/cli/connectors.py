@@ -9,11 +9,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from actionruns.config import Settings
+from actionruns.cli.common import catalogue
 from actionruns.sdk.app import KEY_PATTERN
 from actionruns.sdk.fixtures import load_fixtures, replay_app
 from actionruns.sdk.lint import lint_app
-from actionruns.sdk.registry import Registry
 
 connectors_app = typer.Typer(help="Write and check connectors.", no_args_is_help=True)
 console = Console()
@@ -142,8 +141,7 @@ def new(
 def check(keys: list[str] = typer.Argument(None, help="App keys; all apps if none")) -> None:
     """Lint every app definition (titles, help texts, samples, output fields, references) and
     replay each action against its recorded HTTP fixtures."""
-    registry = Registry.from_entry_points(Settings.from_env().extra_connectors)
-    apps = [app for app in registry if not keys or app.key in keys]
+    apps = [app for app in catalogue() if not keys or app.key in keys]
     unknown = set(keys or ()) - {app.key for app in apps}
     if unknown:
         raise typer.BadParameter(f"no app {', '.join(sorted(unknown))}")

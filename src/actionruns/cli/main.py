@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -15,6 +14,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Column, Table
 
+from actionruns.cli.apps import apps_app
+from actionruns.cli.common import engine_from_env, with_engine
 from actionruns.cli.connectors import connectors_app
 from actionruns.config import Settings, SettingsError
 from actionruns.engine import Engine
@@ -23,7 +24,6 @@ from actionruns.engine.keys import KeyInUse, KeyRotation, Resealed
 from actionruns.engine.runs import RunRequest
 from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.engine.service import load_keyring
-from actionruns.errors import ServiceError
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
 from actionruns.store import AuthenticationRecord, ClientKeyRecord, ClientRecord
@@ -48,6 +48,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(apps_app, name="apps")
 
 
 @app.callback()
@@ -63,29 +64,6 @@ def _setup() -> None:
 console = Console()
 errors = Console(stderr=True)
 T = TypeVar("T")
-
-
-def _engine() -> Engine:
-    return Engine(Settings.from_env())
-
-
-def _with_engine(work: Callable[[Engine], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Run ``work`` against the engine; a refused request is a clear message and exit 1."""
-
-    async def main() -> T:
-        engine = _engine()
-        try:
-            if migrate:
-                await engine.migrate()
-            return await work(engine)
-        finally:
-            await engine.stop()
-
-    try:
-        return asyncio.run(main())
-    except ServiceError as exc:
-        errors.print(f"[red]error:[/red] {exc.detail}")
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -138,7 +116,7 @@ def worker(
         await engine.start(workers=True, concurrency=concurrency)
         await stop.wait()
 
-    _with_engine(work)
+    with_engine(work)
 
 
 @db_app.command("upgrade")
@@ -193,7 +171,7 @@ def keys_rotate(
             task = progress.add_task("re-encrypting", total=total)
             return await rotation.reseal_all(lambda done: progress.advance(task, done))
 
-    result = _with_engine(work)
+    result = with_engine(work)
     console.print(
         f"{result.resealed} re-encrypted, {result.current} already under the primary key, "
         f"{result.skipped} changed meanwhile (already current)"
@@ -220,7 +198,7 @@ def keys_retire(
         return await rotation.retire(engine.vault.keyring, now=engine.clock(), force=force)
 
     try:
-        keyring = _with_engine(work)
+        keyring = with_engine(work)
     except KeyInUse as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -259,7 +237,7 @@ def clients_create(
             "scopes": new.record.scopes,
         }
 
-    created = _with_engine(work)
+    created = with_engine(work)
     if as_json:
         sys.stdout.write(json.dumps(created) + "\n")
         return
@@ -271,7 +249,7 @@ def clients_create(
 @clients_app.command("list")
 def clients_list() -> None:
     """List API clients."""
-    records = _with_engine(lambda engine: engine.store.list_clients())
+    records = with_engine(lambda engine: engine.store.list_clients())
     # Ids are copied whole: they never wrap, the scopes do.
     table = Table("name", Column("client id", no_wrap=True), "scopes", "apps")
     for client in records:
@@ -298,7 +276,7 @@ def clients_allow(
         record = await engine.clients.allow_apps(client, None if any_app else apps)
         return record.allowed_apps
 
-    allowed = _with_engine(work)
+    allowed = with_engine(work)
     console.print(f"{client} may use: {'any app' if allowed is None else ', '.join(allowed)}")
 
 
@@ -308,7 +286,7 @@ def clients_redirect_uris(
     uris: list[str] = typer.Argument(..., help="Every URI the Connect page may return to"),
 ) -> None:
     """Set where the Connect page may send the client's end users back to."""
-    record = _with_engine(lambda engine: engine.clients.set_redirect_uris(client, uris))
+    record = with_engine(lambda engine: engine.clients.set_redirect_uris(client, uris))
     console.print(f"{client} redirect URIs: {', '.join(record.redirect_uris or [])}")
 
 
@@ -318,7 +296,7 @@ def clients_events_url(
     url: str = typer.Argument(None, help="Receives authentication.expired/recovered; none clears"),
 ) -> None:
     """Set the URL that receives signed authentication events."""
-    _with_engine(lambda engine: engine.clients.set_events_url(client, url or None))
+    with_engine(lambda engine: engine.clients.set_events_url(client, url or None))
     console.print(f"{client} events: {url or 'none'}")
 
 
@@ -339,7 +317,7 @@ def oauth_apps_set(
         await engine.connections.set_oauth_client(found, client_id, client_secret)
         return engine.connections.flows.redirect_uri
 
-    redirect_uri = _with_engine(work)
+    redirect_uri = with_engine(work)
     console.print(f"{app_key}: set. Register this redirect URI at the provider: {redirect_uri}")
 
 
@@ -358,7 +336,7 @@ def oauth_apps_list() -> None:
         return rows
 
     table = Table("app", "client id", "from")
-    for row in _with_engine(work):
+    for row in with_engine(work):
         table.add_row(*row)
     console.print(table)
 
@@ -371,7 +349,7 @@ def client_keys_add(
 ) -> None:
     """Register a public key the client signs token-exchange JWTs with (RS256 or ES256)."""
     pem = pem_file.read()
-    record = _with_engine(lambda engine: engine.clients.add_key(client, pem, key_id))
+    record = with_engine(lambda engine: engine.clients.add_key(client, pem, key_id))
     console.print(f"added {record.algorithm} key {record.id} to {client}")
 
 
@@ -383,7 +361,7 @@ def client_keys_list(client: str = typer.Argument(..., help="Client name or id")
         return await engine.store.list_client_keys((await engine.clients.find(client)).id)
 
     table = Table("kid", "algorithm", "added")
-    for key in _with_engine(work):
+    for key in with_engine(work):
         table.add_row(key.id, key.algorithm, _when(key.created_at))
     console.print(table)
 
@@ -394,7 +372,7 @@ def client_keys_remove(
     key_id: str = typer.Argument(..., help="The key id"),
 ) -> None:
     """Stop accepting JWTs signed with a key."""
-    _with_engine(lambda engine: engine.clients.remove_key(client, key_id))
+    with_engine(lambda engine: engine.clients.remove_key(client, key_id))
     console.print(f"removed {key_id}")
 
 
@@ -435,7 +413,7 @@ def connections_list(
         return records
 
     table = Table("id", "app", "title", "client", "end user", "expired", "connected")
-    for record in _with_engine(work):
+    for record in with_engine(work):
         table.add_row(
             record.id,
             record.app_key,
@@ -458,7 +436,7 @@ def connections_test(
         principal = await _owner(engine, authentication_id)
         return await engine.connections.test(principal, authentication_id)
 
-    label = _with_engine(work)
+    label = with_engine(work)
     console.print(f"[green]✓[/green] the connection works{f': {label}' if label else ''}")
 
 
@@ -472,31 +450,21 @@ def connections_delete(
         principal = await _owner(engine, authentication_id)
         await engine.connections.delete(principal, authentication_id)
 
-    _with_engine(work)
+    with_engine(work)
     console.print(f"deleted {authentication_id}")
 
 
 @app.command()
 def purge() -> None:
     """Delete runs that finished longer ago than the retention period."""
-    deleted = _with_engine(lambda engine: engine.runs.purge())
+    deleted = with_engine(lambda engine: engine.runs.purge())
     console.print(f"deleted {deleted} runs")
-
-
-@app.command("apps")
-def list_apps() -> None:
-    """List the apps in the catalogue."""
-    engine = _engine()
-    table = Table("key", "title", "auth", "actions")
-    for item in engine.registry:
-        table.add_row(item.key, item.title, item.auth.type.value, str(len(item.actions)))
-    console.print(table)
 
 
 @app.command("actions")
 def list_actions(app_key: str = typer.Argument(..., help="App key")) -> None:
     """List an app's actions and their inputs."""
-    found = _engine().registry.app(app_key)
+    found = engine_from_env().registry.app(app_key)
     if found is None:
         errors.print(f"[red]error:[/red] no app {app_key!r}")
         raise typer.Exit(1)
@@ -564,7 +532,7 @@ def run_action(
             await task
         return run_document(run)
 
-    document = _with_engine(work)
+    document = with_engine(work)
     console.print_json(json.dumps({"data": document}))
     if document["status"] == "error":
         raise typer.Exit(2)
