@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,7 +34,10 @@ import yaml
 from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
 REPO = Path(__file__).resolve().parents[2]
+CURATED_APPS = REPO / "src" / "actionruns" / "connectors" / "curated"
 MIRRORS = Path("/work/.mirror")
+# Vendor files taken out of a mirror, once per commit.
+CACHE = Path(tempfile.gettempdir()) / "actionruns-vendor-files"
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,34 @@ DESCRIPTIONS: dict[str, Description] = {
 }
 
 
+def _curated(
+    app_key: str, repository: str, path: str, commit: str, license: str, note: str = ""
+) -> Description:
+    """A curated app's description: the operations checked are those its app calls."""
+    app = json.loads((CURATED_APPS / app_key / "app.json").read_text())
+    operations = tuple(
+        dict.fromkeys(
+            f"{operation['request']['method']} {operation['request']['path']}"
+            for operation in app["operations"]
+        )
+    )
+    return Description(repository, path, commit, license, operations, note)
+
+
+# The curated apps (src/actionruns/connectors/curated): the vendor's file each was made from.
+CURATED: dict[str, Description] = {
+    "resend": _curated(
+        "resend",
+        "resend/resend-openapi",
+        "resend.yaml",
+        "fd6f395f2114e13806025f0c330921c901d62bb1",
+        "MIT",
+        note="Resend's own description (the LICENSE is Plus Five Five, Inc.'s, Resend's company)",
+    ),
+}
+DESCRIPTIONS.update(CURATED)
+
+
 SCHEMAS: dict[str, Schema] = {
     "linear": Schema(
         "linear/linear",
@@ -204,7 +236,9 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 
-def _published_file(published: Published) -> str | None:
+def vendor_file(published: Published) -> Path | None:
+    """The vendor's file on this machine: in the reference folder as published, else taken
+    out of a local git copy of the vendor's repository (into a cache); None if neither."""
     folder = published.repository.replace("/", "+")
     roots = [
         Path(os.environ["ACTIONRUNS_VENDOR_SPECS"])
@@ -214,17 +248,26 @@ def _published_file(published: Published) -> str | None:
     ]
     for root in roots:
         if root is not None and (root / folder / published.path).is_file():
-            return (root / folder / published.path).read_text()
+            return root / folder / published.path
+    cached = CACHE / folder / published.commit / published.path
+    if cached.is_file():
+        return cached
     git_dir = MIRRORS / folder / "repo"
     if git_dir.is_dir():
         shown = subprocess.run(
             ["git", "--git-dir", str(git_dir), "show", f"{published.commit}:{published.path}"],
             capture_output=True,
-            text=True,
         )
         if shown.returncode == 0:
-            return shown.stdout
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_bytes(shown.stdout)
+            return cached
     return None
+
+
+def _published_file(published: Published) -> str | None:
+    path = vendor_file(published)
+    return path.read_text() if path is not None else None
 
 
 @cache
