@@ -168,30 +168,31 @@ DESCRIPTIONS: dict[str, Description] = {
 }
 
 
-def _curated(
-    app_key: str, repository: str, path: str, commit: str, license: str, note: str = ""
-) -> Description:
-    """A curated app's description: the operations checked are those its app calls."""
-    app = json.loads((CURATED_APPS / app_key / "app.json").read_text())
+def _curated(app_key: str) -> Description:
+    """A curated app's description, as its overlay records it: the operations checked are
+    those its app calls."""
+    folder = CURATED_APPS / app_key
+    source = yaml.safe_load((folder / "overlay.yaml").read_text())["source"]
+    app = json.loads((folder / "app.json").read_text())
     operations = tuple(
         dict.fromkeys(
             f"{operation['request']['method']} {operation['request']['path']}"
             for operation in app["operations"]
         )
     )
-    return Description(repository, path, commit, license, operations, note)
+    return Description(
+        source["repository"],
+        source["path"],
+        source["commit"],
+        source["license"],
+        operations,
+        source.get("note", ""),
+    )
 
 
 # The curated apps (src/actionruns/connectors/curated): the vendor's file each was made from.
 CURATED: dict[str, Description] = {
-    "resend": _curated(
-        "resend",
-        "resend/resend-openapi",
-        "resend.yaml",
-        "fd6f395f2114e13806025f0c330921c901d62bb1",
-        "MIT",
-        note="Resend's own description (the LICENSE is Plus Five Five, Inc.'s, Resend's company)",
-    ),
+    path.parent.name: _curated(path.parent.name) for path in sorted(CURATED_APPS.glob("*/app.json"))
 }
 DESCRIPTIONS.update(CURATED)
 

@@ -600,7 +600,9 @@ def import_description(
                 spec_version=description.spec_version,
                 file=description.name,
                 sha256=digest(description.files),
-                license=str(license_info.get("name") or ""),
+                license=overlay.source.license
+                if overlay.source is not None
+                else str(license_info.get("name") or ""),
                 overlay_sha256=hashlib.sha256(overlay_bytes).hexdigest() if overlay_bytes else "",
             ),
             base_url=base,

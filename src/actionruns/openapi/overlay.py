@@ -114,7 +114,18 @@ class TestRule(_Rule):
     label: str | None = None
 
 
+class Source(_Rule):
+    """Where the description an overlay is for is published (a curated app's record)."""
+
+    repository: str  # owner/name on GitHub
+    path: str
+    commit: str
+    license: str
+    note: str = ""
+
+
 class Overlay(_Rule):
+    source: Source | None = None
     key: str | None = None
     title: str | None = None
     description: str | None = None

@@ -54,10 +54,15 @@ class Registry:
             except Exception:
                 log.exception("connector_load_failed", entry_point=name)
                 continue
-            if not isinstance(loaded, App):
+            # An app, or a package's several apps (a list of them).
+            found_apps = [loaded] if isinstance(loaded, App) else loaded
+            if not isinstance(found_apps, list | tuple) or not all(
+                isinstance(item, App) for item in found_apps
+            ):
                 log.error("connector_not_an_app", entry_point=name)
                 continue
-            registry.add(loaded)
+            for app in found_apps:
+                registry.add(app)
         return registry
 
     def add(self, app: App) -> None:

@@ -3,7 +3,8 @@
 Each folder here is one app: ``overlay.yaml`` (the curation), ``app.json`` (the app the
 import made of the vendor's description with that overlay: ``docs/importing.md`` says how to
 remake it) and ``fixtures.json`` (recorded cases, checked against the vendor's description by
-the test suite). An app is built when its entry point is first loaded, like any connector.
+the test suite). ``overlay.yaml`` also says where the vendor's description is published
+(``source``). The apps are built when their entry point is first loaded, like any connector.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def keys() -> list[str]:
     return sorted(path.parent.name for path in HERE.glob("*/app.json"))
 
 
-def __getattr__(name: str) -> App:
-    """``actionruns.connectors.curated:<key>``, as the entry points name each app."""
-    if not (HERE / name / "app.json").is_file():
+def __getattr__(name: str) -> list[App]:
+    """``actionruns.connectors.curated:apps``, the entry point of every curated app: a folder
+    added here is an app installed, with nothing to declare elsewhere."""
+    if name != "apps":
         raise AttributeError(name)
-    return curated(name)
+    return [curated(key) for key in keys()]
