@@ -1,6 +1,7 @@
 """``./scripts/bench``: start the service and measure it, with baselines from the same run.
 
-``./scripts/bench scale`` measures the PostgreSQL deployment instead (see bench/scale.py).
+``./scripts/bench scale`` measures the PostgreSQL deployment instead (see bench/scale.py),
+``./scripts/bench catalogue`` imported apps at scale (see bench/catalogue.py).
 
 Figures: runs/s from POST to success (a no-op action, and a webhooks action calling a local
 HTTP server), the latency one run adds (POST + long-poll) over calling that server directly,
@@ -151,6 +152,11 @@ def main() -> None:
         from bench import scale
 
         scale.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["catalogue"]:
+        from bench import catalogue
+
+        catalogue.main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--runs", type=int, default=5000, help="runs per throughput test")
