@@ -8,9 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -19,7 +17,7 @@ from actionruns.engine.callbacks import verify
 from actionruns.principal import Principal
 from tests.conftest import ApiClient, Service, ServiceFactory
 from tests.processes import start_worker
-from tests.vendors.oauth_provider import CLIENT_ID, CLIENT_SECRET, Provider, start_provider
+from tests.vendors.oauth_provider import Provider, connect_end_user, start_provider
 
 
 @pytest.fixture
@@ -33,32 +31,8 @@ async def connected(
 ) -> tuple[Service, ApiClient, str]:
     """A service with the demo app and one end user's connection to the provider."""
     service = await start_service(apps=[provider.app()], **settings)
-    app = service.engine.registry.app("demo")
-    assert app is not None
-    await service.engine.connections.set_oauth_client(app, CLIENT_ID, CLIENT_SECRET)
-    flows = service.engine.connections.flows
-    async with httpx2.AsyncClient(base_url=provider.base_url) as http:
-        consent = await http.post(
-            "/authorize",
-            data={
-                "client_id": CLIENT_ID,
-                "redirect_uri": flows.redirect_uri,
-                "state": "s",
-                "decision": "allow",
-            },
-        )
-    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
-    client = await service.engine.connections.oauth_client(app)
-    credentials = await flows.exchange_code(
-        app, client, code, None, service.engine.connections.oauth_transport
-    )
-    acme = await service.new_client("acme")
-    alice = acme.acting_for("alice")
-    # Saved for the end user, as the Connect page does.
-    record = await service.engine.connections.save(
-        _principal(acme.client_id, "alice"), app, "Ada", credentials
-    )
-    return service, alice, record.id
+    alice, authentication = await connect_end_user(service, provider, "demo")
+    return service, alice, authentication
 
 
 def _principal(client_id: str, end_user: str) -> Principal:

@@ -18,6 +18,7 @@ from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.registry import app_id
 from tests.conftest import ServiceFactory
 from tests.openapi.petstore import petstore
+from tests.vendors.oauth_provider import connect_end_user, start_provider
 
 HOST = "eu.pets.example.com"
 
@@ -202,3 +203,68 @@ async def test_every_node_serves_an_import_without_a_restart(
     await worker.engine.imports.sync()
     run = await acme.wait(run_id)
     assert run["status"] == "success", run
+
+
+def provider_description(base_url: str) -> dict[str, Any]:
+    """The local OAuth2 provider's API, described as a vendor would."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Demo provider", "version": "1"},
+        "servers": [{"url": base_url}],
+        "security": [{"oauth": ["profile"]}],
+        "paths": {
+            "/api/me": {
+                "get": {
+                    "operationId": "getMe",
+                    "summary": "The signed-in user",
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "id": {"type": "string"},
+                                            "name": {"type": "string"},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {
+                "oauth": {
+                    "type": "oauth2",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": f"{base_url}/authorize",
+                            "tokenUrl": f"{base_url}/token",
+                            "scopes": {"profile": "your profile"},
+                        }
+                    },
+                }
+            }
+        },
+    }
+
+
+async def test_an_imported_oauth2_app_connects_and_refreshes(
+    start_service: ServiceFactory, tmp_path: Path
+) -> None:
+    async with start_provider() as provider:
+        service = await start_service()
+        manifest = manifest_of(tmp_path, provider_description(provider.base_url))
+        assert manifest.auth.oauth2 is not None and manifest.auth.oauth2.scopes == ("profile",)
+        await service.engine.imports.save(manifest)
+        alice, authentication = await connect_end_user(service, provider, "demo_provider")
+        provider.revoke_access()  # the next call gets a 401: refreshed once, then it works
+        run = await alice.wait(await alice.run("demo_provider.get_me", {}, authentication))
+        assert run["status"] == "success", run
+        assert run["results"] == [{"id": "u-1", "name": "Ada Lovelace"}]
+        assert provider.refresh_calls == 1
+        assert not any(token in json.dumps(run) for token in provider.issued)

@@ -18,17 +18,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx2
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from actionruns.principal import Principal
 from actionruns.sdk import Action, App, Auth, Context, OAuth2Config, OutputField
 from actionruns.sdk.http import request_json
-from tests.conftest import free_port
+from tests.conftest import ApiClient, Service, free_port
 
 CLIENT_ID = "actionruns-test-client"
 CLIENT_SECRET = "provider-client-secret-0123456789"
@@ -232,3 +234,34 @@ def _app_from_environment() -> App | None:
 
 
 demo = _app_from_environment()
+
+
+async def connect_end_user(
+    service: Service, provider: Provider, app_key: str
+) -> tuple[ApiClient, str]:
+    """Register the service at the provider for ``app_key``, then sign the end user "alice"
+    of a client "acme" in through the authorization code flow, as the Connect page does:
+    her client, and her connection's id."""
+    app = service.engine.registry.app(app_key)
+    assert app is not None
+    await service.engine.connections.set_oauth_client(app, CLIENT_ID, CLIENT_SECRET)
+    flows = service.engine.connections.flows
+    async with httpx2.AsyncClient(base_url=provider.base_url) as http:
+        consent = await http.post(
+            "/authorize",
+            data={
+                "client_id": CLIENT_ID,
+                "redirect_uri": flows.redirect_uri,
+                "state": "s",
+                "decision": "allow",
+            },
+        )
+    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+    client = await service.engine.connections.oauth_client(app)
+    credentials = await flows.exchange_code(
+        app, client, code, None, service.engine.connections.oauth_transport
+    )
+    acme = await service.new_client("acme")
+    principal = Principal(acme.client_id, frozenset({"authentication"}), None, "alice")
+    record = await service.engine.connections.save(principal, app, "Ada", credentials)
+    return acme.acting_for("alice"), record.id
