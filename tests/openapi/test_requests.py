@@ -368,3 +368,24 @@ async def test_dynamic_choices_from_another_operation(tmp_path: Path) -> None:
     assert [(c.value, c.label) for c in page.choices] == [("1", "Rex (dog)"), ("2", "Tom (cat)")]
     assert page.has_more  # a full page
     assert query(vendor.last) == [("limit", "2"), ("tags", "dog,cat"), ("page", "2")]
+
+
+async def test_a_hook_module_signs_requests_reshapes_answers_and_tests(tmp_path: Path) -> None:
+    app = build_app(manifest_of(tmp_path, {"hook": "tests.openapi.hook_example"}))
+    vendor = Vendor(lambda r: httpx2.Response(200, json={"data": {"id": 1, "name": "REX"}}))
+    assert await perform(app, "show_pet_by_id", {"pet_id": 1}, vendor) == {"id": 1, "name": "Rex"}
+    assert len(vendor.last.headers["X-Signature"]) == 64
+    assert app.test is not None
+    async with open_context(
+        app.auth,
+        CREDENTIALS,
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        assert await app.test(ctx) == "key ending 3456"
+
+
+def test_a_hook_that_cannot_be_imported_fails_the_build(tmp_path: Path) -> None:
+    with pytest.raises(ModuleNotFoundError):
+        build_app(manifest_of(tmp_path, {"hook": "tests.openapi.no_such_hooks"}))

@@ -134,6 +134,9 @@ def import_app(
     except ImportFailed as exc:
         errors.print(f"[red]error:[/red] {spec.name}: {exc}")
         raise typer.Exit(1) from None
+    except ImportError as exc:  # the overlay's hook module
+        errors.print(f"[red]error:[/red] the hook module cannot be imported here: {exc}")
+        raise typer.Exit(1) from None
     manifest = report.manifest
     if output is not None:
         output.write_text(
