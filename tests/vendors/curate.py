@@ -47,8 +47,7 @@ def make_app(key: str) -> None:
     folder = HERE / key
     overlay, data = load_overlay(folder / "overlay.yaml")
     report = import_description(path, overlay=overlay, overlay_bytes=data)
-    manifest = report.manifest.model_dump(mode="json", exclude_defaults=True)
-    (folder / "app.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (folder / "app.json").write_text(report.manifest.to_file())
     print(f"{key}: {len(report.manifest.actions)} actions", *report.warnings, sep="\n  ")
 
 

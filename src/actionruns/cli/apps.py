@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -139,9 +138,7 @@ def import_app(
         raise typer.Exit(1) from None
     manifest = report.manifest
     if output is not None:
-        output.write_text(
-            json.dumps(manifest.model_dump(mode="json", exclude_defaults=True), indent=1) + "\n"
-        )
+        output.write_text(manifest.to_file())
         console.print(f"wrote {manifest.key} to {output}")
     elif not dry_run:
 
@@ -211,7 +208,7 @@ def export_app(
 ) -> None:
     """The imported app as a file that `apps import` takes on another installation."""
     manifest: AppManifest = _imported(key).manifest
-    text = json.dumps(manifest.model_dump(mode="json", exclude_defaults=True), indent=1) + "\n"
+    text = manifest.to_file()
     if output is None:
         typer.echo(text, nl=False)
     else:

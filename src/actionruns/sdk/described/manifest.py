@@ -12,6 +12,7 @@ module for curated ones. ``FORMAT`` changes when a stored manifest would be read
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -259,6 +260,12 @@ class AppManifest(_Model):
             if target not in known:
                 raise ValueError(f"{where} refers to an operation {target!r} the app lacks")
         return self
+
+    def to_file(self) -> str:
+        """The manifest as a file: what differs from the defaults, the format first, so that
+        a reader knows what it holds."""
+        values = self.model_dump(mode="json", exclude_defaults=True)
+        return json.dumps({"format": FORMAT, **values}, indent=1) + "\n"
 
     def operation(self, key: str) -> OperationSpec | None:
         return next((op for op in self.operations if op.key == key), None)
