@@ -50,9 +50,10 @@ _TYPES = {
 @dataclass
 class Draft:
     """A field as the description makes it, before an overlay changes it; ``source`` is its
-    name in the description (``AccountSid``, ``address.city``)."""
+    name in the description (``AccountSid``, ``address.city``). A value the description
+    fixes has a binding and no field (``spec`` None)."""
 
-    spec: FieldSpec
+    spec: FieldSpec | None
     source: str
     binding: Binding
 
@@ -144,13 +145,8 @@ def parameter_drafts(
         single = found.enum if len(found.enum) == 1 else [found.const] if found.has_const else []
         if parameter.required and single:
             # A header every call sends the same (GitHub's X-GitHub-Api-Version): not a field.
-            drafts.append(
-                Draft(
-                    _fixed_spec(parameter.name),
-                    parameter.name,
-                    binding.model_copy(update={"value": single[0]}),
-                )
-            )
+            fixed = binding.model_copy(update={"value": single[0]})
+            drafts.append(Draft(None, parameter.name, fixed))
             continue
         where = {"path": "The", "query": "The", "header": "The header", "cookie": "The cookie"}
         spec = maker.field(
@@ -163,11 +159,6 @@ def parameter_drafts(
         )
         drafts.append(Draft(spec, parameter.name, binding.model_copy(update={"field": spec.key})))
     return drafts
-
-
-def _fixed_spec(name: str) -> FieldSpec:
-    """A placeholder for a value that is not a field (it never reaches the action's inputs)."""
-    return FieldSpec(key="", label=name)
 
 
 def envelope(found: Shape, reader: _Reader) -> tuple[str, Shape] | None:

@@ -331,18 +331,21 @@ class _Importer:
 
     # -- actions ---------------------------------------------------------------------------
 
-    def _rules_for(self, draft: Draft, rules: dict[str, FieldRule], where: str) -> list[FieldRule]:
+    def _rules_for(
+        self, names: tuple[str, str], rules: dict[str, FieldRule], where: str
+    ) -> list[FieldRule]:
         found = []
         for name, rule in rules.items():
-            if matches(name, (draft.source, draft.spec.key)):
+            if matches(name, names):
                 self.used_rules.add((where, name))
                 found.append(rule)
         return found
 
     def _apply(
-        self, draft: Draft, rules: list[FieldRule], auth_keys: set[str], where: str
+        self, draft: Draft, spec: FieldSpec, rules: list[FieldRule], auth_keys: set[str], where: str
     ) -> Draft | None:
-        spec, binding = draft.spec, draft.binding
+        """The draft with the overlay's rules for it applied; None if it is hidden."""
+        binding = draft.binding
         for rule in rules:
             if rule.hidden:
                 if spec.required and binding.location == "path":
@@ -352,21 +355,15 @@ class _Importer:
                     )
                 return None
             if rule.value is not None:
-                return Draft(
-                    spec,
-                    draft.source,
-                    binding.model_copy(update={"field": None, "value": rule.value}),
-                )
+                fixed = binding.model_copy(update={"field": None, "value": rule.value})
+                return Draft(None, draft.source, fixed)
             if rule.credential is not None:
                 if rule.credential not in auth_keys:
                     raise ImportFailed(
                         f"{where}.{draft.source}: the connection has no field {rule.credential!r}."
                     )
-                return Draft(
-                    spec,
-                    draft.source,
-                    binding.model_copy(update={"field": None, "credential": rule.credential}),
-                )
+                bound = binding.model_copy(update={"field": None, "credential": rule.credential})
+                return Draft(None, draft.source, bound)
             changes: dict[str, Any] = {
                 name: value
                 for name, value in rule.model_dump(
@@ -394,7 +391,7 @@ class _Importer:
                 )
                 changes["choices"] = ()
             spec = spec.model_copy(update=changes)
-        if spec.key != draft.spec.key:
+        if spec.key != binding.field:
             binding = binding.model_copy(update={"field": spec.key})
         return Draft(spec, draft.source, binding)
 
@@ -416,19 +413,19 @@ class _Importer:
         auth_keys = {f.key for f in auth.fields}
         kept: list[Draft] = []
         for draft in drafts:
-            if not draft.spec.key:  # a fixed value
+            if draft.spec is None:  # a fixed value
                 kept.append(draft)
                 continue
-            rules = self._rules_for(draft, self.overlay.fields, "fields") + self._rules_for(
-                draft, rule.fields, where
-            )
-            changed = self._apply(draft, rules, auth_keys, where)
+            names = (draft.source, draft.spec.key)
+            rules = self._rules_for(names, self.overlay.fields, "fields")
+            rules += self._rules_for(names, rule.fields, where)
+            changed = self._apply(draft, draft.spec, rules, auth_keys, where)
             if changed is not None:
                 kept.append(changed)
         for name in rule.fields:
             if (where, name) not in self.used_rules:
                 raise ImportFailed(f"{where}.fields: {name!r} is not a field of the operation.")
-        inputs = [d.spec for d in kept if d.binding.field is not None]
+        inputs = [d.spec for d in kept if d.spec is not None]
         keys = [spec.key for spec in inputs]
         if len(keys) != len(set(keys)):
             raise ImportFailed(f"{where}: two fields would have the same key.")

@@ -156,12 +156,12 @@ class _Reader:
                 self._merge(merged, shape)
                 shape.required = required
             return merged
-        arrays = [shape for shape in shapes if shape.type == "array" and shape.items is not None]
-        if len(types) == 2 and len(arrays) == 1:
+        items = [shape.items for shape in shapes if shape.type == "array" and shape.items]
+        if len(types) == 2 and len(items) == 1:
             # One value or a list of them (Resend's ``to``): a list field takes either.
-            listed = self.shape(arrays[0].items, depth + 1)  # type: ignore[arg-type]
+            listed = self.shape(items[0], depth + 1)
             if types - {"array"} == {listed.type} and listed.type in SCALARS:
-                return arrays[0]
+                return next(shape for shape in shapes if shape.type == "array")
         if len(types) == 1 and types <= SCALARS:
             merged = shapes[0]
             every = [] if any(not s.enum for s in shapes) else [v for s in shapes for v in s.enum]

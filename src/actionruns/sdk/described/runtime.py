@@ -47,7 +47,7 @@ from actionruns.sdk.fields import (
     sample_value,
     validate_inputs,
 )
-from actionruns.sdk.files import read_file
+from actionruns.sdk.files import FileContent, read_file
 from actionruns.sdk.http import raise_for_status
 from actionruns.sdk.limits import Limits, RateLimit
 
@@ -200,7 +200,8 @@ class DescribedApp:
                 self._input(operation, spec) for spec in operation.inputs
             ]
 
-    def _hook(self, name: str) -> Any:
+    def hook(self, name: str) -> Any:
+        """The hook module's function ``name``, if it defines one."""
         return getattr(self.hooks, name, None) if self.hooks is not None else None
 
     def _input(self, operation: OperationSpec, spec: FieldSpec) -> InputField:
@@ -221,15 +222,15 @@ class DescribedApp:
 
     async def _files(
         self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]
-    ) -> dict[str, tuple[str, bytes, str]]:
+    ) -> dict[str, FileContent]:
         if operation.request.body != "multipart":
             return {}
         files = {}
         for spec in operation.inputs:
             value = inputs.get(spec.key)
             if spec.type is FieldType.FILE and isinstance(value, str) and value:
-                files[spec.key] = tuple(await read_file(ctx, value))
-        return files  # type: ignore[return-value]
+                files[spec.key] = await read_file(ctx, value)
+        return files
 
     @staticmethod
     def _send_arguments(built: BuiltRequest) -> dict[str, Any]:
@@ -257,13 +258,13 @@ class DescribedApp:
         url = base_url(operation.request.base_url or self.manifest.base_url, ctx.credentials)
         url += built.path
         request = ctx.http.build_request(built.method, url, **self._send_arguments(built))
-        before = self._hook("before_request")
+        before = self.hook("before_request")
         if before is not None:
             before(ctx, operation.key, request)
         response = await ctx.http.send(request)
         raise_for_status(response, transient=self.manifest.transient_statuses)
         data = _dig(_answer(response), operation.request.results)
-        after = self._hook("after_response")
+        after = self.hook("after_response")
         if after is not None:
             data = after(ctx, operation.key, response, data)
         return data
@@ -311,7 +312,7 @@ class DescribedApp:
         return choices
 
     async def test(self, ctx: Context) -> str | None:
-        own = self._hook("test")
+        own = self.hook("test")
         if own is not None:
             label: str | None = await own(ctx)
             return label
@@ -354,7 +355,7 @@ def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
         )
         for operation in manifest.actions
     ]
-    has_test = manifest.test is not None or described._hook("test") is not None
+    has_test = manifest.test is not None or described.hook("test") is not None
     return App(
         key=manifest.key,
         title=manifest.title,
