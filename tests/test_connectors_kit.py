@@ -50,6 +50,7 @@ def test_the_lint_names_each_problem() -> None:
     assert problems == {
         "sloppy: needs a description",
         "sloppy: has no category",
+        "sloppy: has no connection test (credentials are never checked)",
         "sloppy (auth).api_key: has no help text",
         "sloppy.do_it: has no title",
         "sloppy.do_it: needs a description that says what it does",

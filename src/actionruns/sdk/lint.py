@@ -1,8 +1,9 @@
 """Checks an app definition for what users of the catalogue rely on.
 
 Every action needs a title, a description, help text on its fields, output fields and a
-sample; references between fields (``depends_on``) must name fields that exist; a sample
-must show every output field. ``actionruns connectors check`` runs these over the catalogue.
+sample; an app with credentials needs a connection test; references between fields
+(``depends_on``) must name fields that exist; a sample must show every output field.
+``actionruns connectors check`` runs these over the catalogue, imported apps included.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from actionruns.sdk.app import Action, App
+from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import DynamicFields, InputField, sample_value
 
 
@@ -74,6 +76,8 @@ def lint_app(app: App) -> list[Problem]:
         problems.append(Problem(app.key, "has no category"))
     if not app.actions:
         problems.append(Problem(app.key, "has no actions"))
+    if app.auth.type is not AuthType.NONE and app.test is None:
+        problems.append(Problem(app.key, "has no connection test (credentials are never checked)"))
     for spec in app.auth.fields:
         problems.extend(_field_problems(f"{app.key} (auth).{spec.key}", spec, set()))
     for action in app.actions:
