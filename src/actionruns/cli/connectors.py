@@ -33,6 +33,12 @@ from actionruns.sdk.http import request_json
 API = "https://api.example.com/v1"
 
 
+async def test_key(ctx: Context) -> str:
+    """The connection test: the cheapest call that needs the key; names the account."""
+    account = await request_json(ctx, "GET", f"{{API}}/me")
+    return str(account["name"])
+
+
 async def create_item(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
     # A refusal becomes the right error: 401 expired, 429 throttled, 5xx transient, 4xx halt.
     item = await request_json(ctx, "POST", f"{{API}}/items", json={{"name": inputs["name"]}})
@@ -44,6 +50,7 @@ app = App(
     title="{title}",
     description="Describe the app in one sentence.",
     auth=Auth.api_key(help_text="Where the user finds their API key."),
+    test=test_key,
     categories=("productivity",),
     actions=[
         Action(
