@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx2
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml
 from openapi_core import OpenAPI
 
 from tests.conftest import ApiClient, Service

@@ -81,7 +81,7 @@ async def test_an_imported_app_is_listed_described_connected_and_run(
         "/v2/authentications",
         json={"data": {"app": "petstore_api", "authentication_fields": {"api_key": "wrong-key"}}},
     )
-    assert refused.status_code == 422, refused.text
+    assert refused.status_code == 400, refused.text
     authentication = await acme.connect("petstore_api", {"api_key": vendor.key})
     record = await service.engine.store.get_authentication(authentication)
     assert record is not None and record.title == "Pet Shop (shop@example.com)"
@@ -163,7 +163,7 @@ async def test_an_upgrade_keeps_the_id_and_the_connections_and_says_what_changed
             }
         },
     )
-    assert missing.status_code == 422  # species is now required
+    assert missing.status_code == 400  # species is now required
     run = await acme.wait(
         await acme.run("petstore_api.create_pet", {"name": "Rex", "species": "dog"}, authentication)
     )
@@ -171,7 +171,7 @@ async def test_an_upgrade_keeps_the_id_and_the_connections_and_says_what_changed
 
     await service.engine.imports.remove("petstore_api")
     gone = await acme.get("/v2/actions", params={"app": "petstore_api"})
-    assert gone.status_code == 422
+    assert gone.status_code == 400
 
 
 async def test_a_built_in_key_cannot_be_taken(

@@ -217,7 +217,7 @@ def keys_rotate_signing() -> None:
     async def work(engine: Engine) -> str:
         return (await engine.signer.rotate()).id
 
-    console.print(f"{_with_engine(work)} signs callbacks from a minute on")
+    console.print(f"{with_engine(work)} signs callbacks from a minute on")
 
 
 @clients_app.command("create")
