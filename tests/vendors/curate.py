@@ -38,6 +38,8 @@ from tests.vendors.descriptions import CURATED, vendor_file
 
 # Headers worth recording: where credentials and fixed values go.
 _ALWAYS = ("authorization", "content-type")
+# Content types the body's record says already (``json``, ``form``).
+_PLAIN = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data", "")
 
 
 def make_app(key: str) -> None:
@@ -74,11 +76,14 @@ class _Answering(httpx2.AsyncBaseTransport):
             for name, value in request.headers.items()
             if name.lower() in self.record or name.lower() in _ALWAYS
         }
-        headers.pop("content-type", None)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        if content_type in _PLAIN:  # a JSON body of a kind of its own is worth recording
+            headers.pop("content-type", None)
         if headers:
             written["headers"] = headers
-        content_type = request.headers.get("content-type", "")
-        if request.content and content_type.startswith("application/json"):
+        if request.content and (
+            content_type == "application/json" or content_type.endswith("+json")
+        ):
             written["json"] = json.loads(request.content)
         elif request.content and content_type.startswith("application/x-www-form-urlencoded"):
             form = parse_qs(request.content.decode(), keep_blank_values=True)

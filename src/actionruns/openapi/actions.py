@@ -28,6 +28,8 @@ OUTPUT_DEPTH = 3  # owner__address__city; Zapier flattens nested outputs the sam
 OWN_HEADERS = {"authorization", "content-type", "accept", "content-length", "user-agent"}
 # Names of the list in a list endpoint's answer, when it has other properties beside it.
 LIST_NAMES = ("data", "items", "results", "records", "entries", "values", "elements")
+# The members of a JSON:API document's top level, beside its ``data``.
+JSON_API_MEMBERS = {"data", "links", "meta", "included", "jsonapi"}
 LONG_TEXT_NAMES = {
     "body",
     "description",
@@ -172,7 +174,9 @@ def envelope(found: Shape, reader: _Reader) -> tuple[str, Shape] | None:
     return None
 
 
-def body_drafts(maker: FieldMaker, body: Body) -> list[Draft]:
+def body_drafts(maker: FieldMaker, body: Body, flatten: int = MAX_DEPTH) -> list[Draft]:
+    """The body's fields: objects nested ``flatten`` levels deep or less are flattened, deeper
+    ones are JSON fields."""
     top = maker.reader.shape(body.schema)
     prefix: tuple[str, ...] = ()
     wrapped = envelope(top, maker.reader)
@@ -188,22 +192,17 @@ def body_drafts(maker: FieldMaker, body: Body) -> list[Draft]:
             spec = spec.model_copy(update={"type": FieldType.JSON if not spec.list else spec.type})
         return [Draft(spec, "body", Binding(location="body", path=prefix, field=spec.key))]
     drafts: list[Draft] = []
-    depth = MAX_DEPTH if _count_leaves(top, maker.reader) <= MAX_FIELDS else 0
+    depth = flatten if _count_leaves(top, maker.reader, flatten) <= MAX_FIELDS else 0
     _flatten(maker, body, top, prefix, (), required, depth, drafts)
     return drafts
 
 
-def _count_leaves(found: Shape, reader: _Reader, depth: int = 0) -> int:
+def _count_leaves(found: Shape, reader: _Reader, flatten: int, depth: int = 0) -> int:
     count = 0
     for _, node in found.properties.items():
         child = reader.shape(node)
-        if (
-            child.type == "object"
-            and child.properties
-            and depth < MAX_DEPTH
-            and not child.recursive
-        ):
-            count += _count_leaves(child, reader, depth + 1)
+        if child.type == "object" and child.properties and depth < flatten and not child.recursive:
+            count += _count_leaves(child, reader, flatten, depth + 1)
         else:
             count += 1
     return count
@@ -225,6 +224,12 @@ def _flatten(
             continue
         is_required = required and name in found.required
         here = (*names, name)
+        single = child.enum if len(child.enum) == 1 else [child.const] if child.has_const else []
+        if is_required and single:
+            # A value every request sends the same (JSON:API's resource ``type``): not a field.
+            fixed = Binding(location="body", name=here[0], path=(*path, name), value=single[0])
+            drafts.append(Draft(None, ".".join(here), fixed))
+            continue
         if (
             child.type == "object"
             and child.properties
@@ -247,6 +252,17 @@ def _flatten(
         drafts.append(Draft(spec, ".".join(here), binding))
 
 
+def _json_api_data(found: Shape, reader: _Reader) -> tuple[str, Shape] | None:
+    """A JSON:API document's resource (https://jsonapi.org/format/#document-top-level): its
+    ``data``, beside which there are only links, meta and the resources it includes."""
+    if "data" not in found.properties or not set(found.properties) <= JSON_API_MEMBERS:
+        return None
+    inner = reader.shape(found.properties["data"])
+    if inner.type == "object" and inner.properties:
+        return "data", inner
+    return None
+
+
 @dataclass
 class Answer:
     """What an operation's answer gives: the type of action, where its result is, the output
@@ -258,7 +274,11 @@ class Answer:
     sample: dict[str, Any]
 
 
-def _list_property(found: Shape, reader: _Reader) -> tuple[str, Node] | None:
+def _list_property(found: Shape, reader: _Reader, one: bool) -> tuple[str, Node] | None:
+    """The list in a list endpoint's answer: a property named as lists are (``data``…), or
+    its only array, unless the answer is of one resource (``one``: a GET of
+    ``/things/{id}``), whose only array is one of its properties (Twilio's ``capabilities``,
+    JSON:API's ``included``)."""
     arrays = [
         (name, node)
         for name, node in found.properties.items()
@@ -268,7 +288,7 @@ def _list_property(found: Shape, reader: _Reader) -> tuple[str, Node] | None:
         for name, node in arrays:
             if name == wanted:
                 return name, node
-    return arrays[0] if len(arrays) == 1 else None
+    return arrays[0] if len(arrays) == 1 and not one else None
 
 
 def answer(operation: Operation, reader: _Reader) -> Answer:
@@ -291,7 +311,10 @@ def answer(operation: Operation, reader: _Reader) -> Answer:
         kind = ActionType.SEARCH if operation.method == "GET" else kind
         item_node, item = found.items, reader.shape(found.items)
         example = example[0] if isinstance(example, list) and example else None
-    elif operation.method == "GET" and (listed := _list_property(found, reader)) is not None:
+    elif (
+        operation.method == "GET"
+        and (listed := _list_property(found, reader, operation.path.endswith("}"))) is not None
+    ):
         kind = ActionType.SEARCH
         results = (listed[0],)
         array = reader.shape(listed[1])
@@ -299,7 +322,7 @@ def answer(operation: Operation, reader: _Reader) -> Answer:
         item = reader.shape(array.items) if array.items is not None else Shape(type="json")
         listed_example = example.get(listed[0]) if isinstance(example, dict) else None
         example = listed_example[0] if isinstance(listed_example, list) and listed_example else None
-    elif (wrapped := envelope(found, reader)) is not None:
+    elif (wrapped := envelope(found, reader) or _json_api_data(found, reader)) is not None:
         results = (wrapped[0],)
         item = wrapped[1]
         item_node = found.properties[wrapped[0]]

@@ -74,6 +74,7 @@ class Body:
     required: bool
     encoding: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
+    media_type: str = ""  # as declared: a JSON body may be application/vnd.api+json
 
 
 @dataclass(frozen=True)
@@ -178,17 +179,23 @@ def _merged_parameters(item: Node, operation: Node) -> list[Node]:
     return list(found.values())
 
 
+def is_json(media_type: str) -> bool:
+    return media_type in JSON_TYPES or media_type.endswith("+json")
+
+
 def _pick_media(content: Node) -> tuple[str, Node] | None:
     """The request or response media type the importer can use best: JSON, then forms."""
-    media = dict(content.items())
+    media = {name.split(";")[0].strip().lower(): node for name, node in content.items()}
     for wanted in (*JSON_TYPES, FORM, MULTIPART):
-        for name, node in media.items():
-            if name.split(";")[0].strip().lower() == wanted:
-                return name.split(";")[0].strip().lower(), node
-    for name, node in media.items():
-        if name.split(";")[0].strip().lower().endswith("+json"):
-            return "application/json", node
-    return None
+        if wanted in media:
+            return wanted, media[wanted]
+    return next(((name, node) for name, node in media.items() if is_json(name)), None)
+
+
+def _content(node: Node) -> Node | None:
+    """A body's or an answer's media types; bundlers (Lob's) put them behind a ``$ref`` too."""
+    content = node.get("content")
+    return content.deref() if content is not None else None
 
 
 def _body_3(operation: Node) -> tuple[Body | None, str]:
@@ -196,7 +203,7 @@ def _body_3(operation: Node) -> tuple[Body | None, str]:
     if node is None:
         return None, ""
     node = node.deref()
-    content = node.get("content")
+    content = _content(node)
     if content is None:
         return None, ""
     picked = _pick_media(content)
@@ -207,7 +214,8 @@ def _body_3(operation: Node) -> tuple[Body | None, str]:
     encoding = media.value.get("encoding") if isinstance(media.value, dict) else None
     return (
         Body(
-            content_type="application/json" if content_type in JSON_TYPES else content_type,
+            content_type="application/json" if is_json(content_type) else content_type,
+            media_type=content_type,
             schema=schema,
             required=bool(node.value.get("required")),
             encoding=encoding if isinstance(encoding, dict) else {},
@@ -268,13 +276,13 @@ def _success(operation: Node, swagger: bool) -> Success | None:
             if schema is None and code == "default":
                 continue
             return Success(code, schema, example, example is not None)
-        content = node.get("content")
+        content = _content(node)
         if content is None:
             if code == "default":
                 continue
             return Success(code, None)
         picked = _pick_media(content)
-        if picked is None or picked[0] not in JSON_TYPES:
+        if picked is None or not is_json(picked[0]):
             return Success(code, None)
         media = picked[1]
         example, has_example = _media_example(media)

@@ -402,7 +402,7 @@ class _Importer:
         maker = FieldMaker(self.reader, multipart)
         drafts = parameter_drafts(maker, op.parameters, credential_parameters(auth))
         if op.body is not None:
-            drafts += body_drafts(maker, op.body)
+            drafts += body_drafts(maker, op.body, rule.flatten)
         declared = {d.binding.name for d in drafts if d.binding.location == "path"}
         for name in re.findall(r"\{([^}]+)\}", op.path):
             if name not in declared:  # the path names a parameter the description forgot
@@ -450,10 +450,14 @@ class _Importer:
         if len(description) < 10:
             description = f"{action_title}: {op.method} {op.path}."
         body = None
+        headers = {**self.overlay.headers, **rule.headers}
         if op.body is not None:
             body = {"application/json": "json", MULTIPART: "multipart"}.get(
                 op.body.content_type, "form"
             )
+            if body == "json" and op.body.media_type not in ("", "application/json", "*/*"):
+                # JSON of a kind of its own (JSON:API's application/vnd.api+json): said so.
+                headers = {"Content-Type": op.body.media_type, **headers}
         return OperationSpec(
             key=self.keys[id(op)],
             title=action_title,
@@ -468,7 +472,7 @@ class _Importer:
                 path=op.path,
                 bindings=tuple(d.binding for d in kept),
                 body=body,
-                headers={**self.overlay.headers, **rule.headers},
+                headers=headers,
                 base_url=op.server,
                 results=tuple(rule.results) if rule.results is not None else result.results,
             ),

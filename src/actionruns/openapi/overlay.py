@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from actionruns.openapi.actions import MAX_DEPTH
 from actionruns.openapi.errors import ImportFailed
 from actionruns.sdk.app import ActionType
 from actionruns.sdk.described.manifest import LimitsSpec, PlacementSpec
@@ -65,6 +66,8 @@ class ActionRule(_Rule):
     fields: dict[str, FieldRule] = Field(default_factory=dict)
     required: list[str] = Field(default_factory=list)
     order: list[str] = Field(default_factory=list)  # these fields first, in this order
+    # How many levels of the body's nested objects become fields (deeper ones are JSON).
+    flatten: int = Field(default=MAX_DEPTH, ge=0, le=6)
     outputs: list[str] | None = None
     sample: dict[str, Any] | None = None
     results: list[str] | None = None

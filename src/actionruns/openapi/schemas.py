@@ -142,6 +142,7 @@ class _Reader:
     def _alternatives(self, nodes: list[Node], depth: int) -> Shape:
         real = [node for node in nodes if not _is_unset_marker(node.deref())]
         shapes = [self.shape(node, depth + 1) for node in real]
+        shapes = [shape for shape in shapes if not _only_requires(shape)]
         if not shapes:
             return Shape()
         if len(shapes) == 1:
@@ -195,6 +196,15 @@ class _Reader:
         target.read_only = target.read_only or part.read_only
         target.write_only = target.write_only or part.write_only
         target.recursive = target.recursive or part.recursive
+
+
+def _only_requires(found: Shape) -> bool:
+    """An alternative that only says which properties must be there (Lob's ``anyOf:
+    [{required: [name]}, {required: [company]}]``): a rule about the object beside it, not
+    a kind of value of its own."""
+    return bool(found.required) and not (
+        found.type or found.properties or found.items or found.enum or found.has_const
+    )
 
 
 def _copy(found: Shape) -> Shape:

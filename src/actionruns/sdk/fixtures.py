@@ -126,8 +126,8 @@ def _body_problems(expected: Mapping[str, Any], request: httpx2.Request) -> list
     content = request.content
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if "json" in expected:
-        if content_type != "application/json":
-            return [f"sent {content_type or 'no content type'}, expected application/json"]
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return [f"sent {content_type or 'no content type'}, expected JSON"]
         sent = json.loads(content)
         return [] if sent == expected["json"] else [f"JSON body {sent!r} != {expected['json']!r}"]
     if "form" in expected:

@@ -1,0 +1,271 @@
+"""The importer on shapes vendors' descriptions take: JSON:API documents (Klaviyo's), media
+types behind references and "name or company" rules (Lob's), single resources holding one
+list (Twilio's), and what an overlay can make of deeply nested bodies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from actionruns.openapi import import_description
+from actionruns.openapi.overlay import Overlay
+from actionruns.sdk.app import ActionType
+from actionruns.sdk.described.manifest import AppManifest
+from actionruns.sdk.described.runtime import build_app
+from tests.openapi.test_import_cases import field, op
+from tests.openapi.test_requests import Vendor, perform
+
+JSON_API = "application/vnd.api+json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _resource(kind: str, attributes: dict[str, Any], *required: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["type", "attributes"],
+        "properties": {
+            "type": {"type": "string", "enum": [kind]},
+            "id": {"type": "string", "readOnly": True},
+            "attributes": {"type": "object", "required": list(required), "properties": attributes},
+        },
+    }
+
+
+def description() -> dict[str, Any]:
+    profile = {
+        "email": {"type": "string"},
+        "location": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    event = {
+        "name": {"type": "string"},
+        "profile": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": _resource("profile", profile)},
+        },
+    }
+    members: dict[str, Any] = {"data": _ref("Profile"), "links": {"type": "object"}}
+    document = {"type": "object", "properties": members}
+    thing = {
+        "type": "object",
+        "properties": {
+            "sid": {"type": "string"},
+            "capabilities": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    address = {
+        "type": "object",
+        "anyOf": [{"required": ["name"]}, {"required": ["company"]}],
+        "properties": {"name": {"type": "string"}, "company": {"type": "string"}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Shapes", "version": "1"},
+        "servers": [{"url": "https://api.shapes.example"}],
+        "components": {
+            "schemas": {"Profile": _resource("profile", profile), "Address": address},
+            "securitySchemes": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}},
+            "mediaTypes": {"address": {"application/json": {"schema": _ref("Address")}}},
+        },
+        "security": [{"key": []}],
+        "paths": {
+            "/profiles": {
+                "post": {
+                    "operationId": "create_profile",
+                    "requestBody": {
+                        "content": {
+                            JSON_API: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["data"],
+                                    "properties": {"data": _ref("Profile")},
+                                }
+                            }
+                        }
+                    },
+                    "responses": {
+                        "201": {"description": "", "content": {JSON_API: {"schema": document}}}
+                    },
+                },
+                "get": {
+                    "operationId": "get_profiles",
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {
+                                JSON_API: {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "data": {"type": "array", "items": _ref("Profile")},
+                                            "links": {"type": "object"},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                },
+            },
+            "/profiles/{id}": {
+                "get": {
+                    "operationId": "get_profile",
+                    "parameters": [{"name": "id", "in": "path", "required": True}],
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {
+                                JSON_API: {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            **members,
+                                            "included": {"type": "array", "items": {}},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/events": {
+                "post": {
+                    "operationId": "create_event",
+                    "requestBody": {
+                        "content": {
+                            JSON_API: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["data"],
+                                    "properties": {"data": _resource("event", event, "profile")},
+                                }
+                            }
+                        }
+                    },
+                    "responses": {"202": {"description": "accepted"}},
+                }
+            },
+            "/things": {
+                "get": {
+                    "operationId": "list_things",
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "things": {"type": "array", "items": thing},
+                                            "meta": {"type": "object"},
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/things/{sid}": {
+                "get": {
+                    "operationId": "fetch_thing",
+                    "parameters": [{"name": "sid", "in": "path", "required": True}],
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {"application/json": {"schema": thing}},
+                        }
+                    },
+                }
+            },
+            "/addresses": {
+                "post": {
+                    "operationId": "create_address",
+                    "requestBody": {"content": {"$ref": "#/components/mediaTypes/address"}},
+                    "responses": {
+                        "200": {
+                            "description": "",
+                            "content": {"$ref": "#/components/mediaTypes/address"},
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+def imported(tmp_path: Path, overlay: dict[str, Any] | None = None) -> AppManifest:
+    path = tmp_path / "shapes.json"
+    path.write_text(json.dumps(description()))
+    rules = Overlay.model_validate(overlay or {})
+    return import_description(path, overlay=rules).manifest
+
+
+def test_a_json_api_answer_is_its_data(tmp_path: Path) -> None:
+    manifest = imported(tmp_path)
+    for key in ("create_profile", "get_profile"):
+        found = op(manifest, key)
+        assert found.request.results == ("data",)
+        assert {o.key for o in found.outputs} >= {"type", "id", "attributes__email"}
+    assert op(manifest, "get_profile").type is ActionType.READ
+    listing = op(manifest, "get_profiles")
+    assert (listing.type, listing.request.results) == (ActionType.SEARCH, ("data",))
+
+
+def test_a_resource_type_is_sent_not_asked(tmp_path: Path) -> None:
+    create = op(imported(tmp_path), "create_profile")
+    assert "type" not in {spec.key for spec in create.inputs}
+    fixed = [b for b in create.request.bindings if b.value is not None]
+    assert [(b.path, b.value) for b in fixed] == [(("data", "type"), "profile")]
+
+
+async def test_a_json_body_goes_with_its_declared_media_type(tmp_path: Path) -> None:
+    app = build_app(imported(tmp_path))
+    vendor = Vendor(lambda _: httpx2.Response(201, json={"data": {"type": "profile", "id": "p1"}}))
+    result = await perform(app, "create_profile", {"attributes__email": "a@example.com"}, vendor)
+    assert result == {"type": "profile", "id": "p1"}
+    assert vendor.last.headers["content-type"] == JSON_API
+    assert json.loads(vendor.last.content) == {
+        "data": {"type": "profile", "attributes": {"email": "a@example.com"}}
+    }
+
+
+def test_one_resource_holding_one_list_is_not_a_list(tmp_path: Path) -> None:
+    manifest = imported(tmp_path)
+    fetch = op(manifest, "fetch_thing")
+    assert (fetch.type, fetch.request.results) == (ActionType.READ, ())
+    assert {o.key for o in fetch.outputs} == {"sid", "capabilities"}
+    listing = op(manifest, "list_things")
+    assert (listing.type, listing.request.results) == (ActionType.SEARCH, ("things",))
+
+
+def test_media_types_behind_a_reference_and_rules_of_required_properties(tmp_path: Path) -> None:
+    create = op(imported(tmp_path), "create_address")
+    # "name or company": an object with both, neither required alone.
+    assert {(spec.key, spec.required) for spec in create.inputs} == {
+        ("name", False),
+        ("company", False),
+    }
+    assert {o.key for o in create.outputs} == {"name", "company"}
+
+
+def test_an_overlay_flattens_a_body_deeper(tmp_path: Path) -> None:
+    shallow = op(imported(tmp_path), "create_event")
+    assert field(shallow, "attributes__profile__data").type.value == "json"
+    assert field(shallow, "attributes__profile__data").required
+    deep = op(
+        imported(tmp_path, {"actions": {"create_event": {"flatten": 4}}}),
+        "create_event",
+    )
+    keys = {spec.key for spec in deep.inputs}
+    assert {"attributes__name", "attributes__profile__data__attributes__email"} <= keys
+    # Deeper than asked stays JSON; the nested resource's type is sent, not asked.
+    assert "attributes__profile__data__attributes__location" in keys
+    assert "attributes__profile__data__type" not in keys
