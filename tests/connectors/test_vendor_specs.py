@@ -217,12 +217,15 @@ def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
 
 
 def _operation(key: str, request: httpx2.Request) -> tuple[str, dict[str, Any]] | None:
-    """The description's path template the request is for, and its operation."""
+    """The description's path template the request is for, and its operation: a concrete
+    path before a templated one (``/Attempts/Summary`` before ``/Attempts/{Sid}``), as
+    OpenAPI matches them."""
     spec = document(key)
     url = str(request.url.copy_with(query=None))
+    templates = sorted(spec["paths"].items(), key=lambda entry: entry[0].count("{"))
     for server in spec.get("servers", []):
         base = server["url"].rstrip("/")
-        for template, item in spec["paths"].items():
+        for template, item in templates:
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base + template))
             if re.fullmatch(pattern, url) and request.method.lower() in item:
                 operation = dict(item[request.method.lower()])

@@ -155,6 +155,9 @@ def description() -> dict[str, Any]:
             "/things": {
                 "get": {
                     "operationId": "list_things",
+                    "parameters": [
+                        {"name": "PageSize", "in": "query", "schema": {"type": "integer"}}
+                    ],
                     "responses": {
                         "200": {
                             "description": "",
@@ -269,3 +272,20 @@ def test_an_overlay_flattens_a_body_deeper(tmp_path: Path) -> None:
     # Deeper than asked stays JSON; the nested resource's type is sent, not asked.
     assert "attributes__profile__data__attributes__location" in keys
     assert "attributes__profile__data__type" not in keys
+
+
+def test_an_overlay_gives_a_dropdown_and_the_test_inputs_by_the_descriptions_names(
+    tmp_path: Path,
+) -> None:
+    things = {"operation": "list_things", "value": "{sid}", "inputs": {"PageSize": 1000}}
+    manifest = imported(
+        tmp_path,
+        {
+            "test": {"operation": "list_things", "inputs": {"PageSize": 1}},
+            "actions": {"fetch_thing": {"fields": {"sid": {"choices_from": things}}}},
+        },
+    )
+    assert field(op(manifest, "list_things"), "page_size")
+    dynamic = field(op(manifest, "fetch_thing"), "sid").dynamic
+    assert dynamic is not None and dynamic.inputs == {"page_size": 1000}
+    assert manifest.test is not None and manifest.test.inputs == {"page_size": 1}

@@ -507,6 +507,53 @@ class _Importer:
         return TestSpec(operation=spec.key, label=label)
 
 
+def _inputs_by_key(
+    built: list[OperationSpec], test: TestSpec | None
+) -> tuple[list[OperationSpec], TestSpec | None]:
+    """The inputs a dropdown or the connection test gives another operation, named by that
+    operation's field keys (``page_size``) where the overlay names them as the description
+    does (``PageSize``), as it may name anything else."""
+    keys: dict[str, dict[str, str]] = {}
+    for spec in built:
+        keys[spec.key] = {
+            ".".join(b.path) if b.location == "body" and b.path else b.name: b.field
+            for b in spec.request.bindings
+            if b.field is not None
+        }
+
+    def rename(values: dict[str, Any], target: str) -> dict[str, Any]:
+        return {keys[target].get(name, name): value for name, value in values.items()}
+
+    def renamed(dynamic: DynamicChoicesSpec) -> DynamicChoicesSpec:
+        target = keys[dynamic.operation]
+        return dynamic.model_copy(
+            update={
+                "inputs": rename(dynamic.inputs, dynamic.operation),
+                "page_input": target.get(dynamic.page_input or "", dynamic.page_input),
+                "page_size_input": target.get(
+                    dynamic.page_size_input or "", dynamic.page_size_input
+                ),
+            }
+        )
+
+    operations = [
+        spec.model_copy(
+            update={
+                "inputs": tuple(
+                    field.model_copy(update={"dynamic": renamed(field.dynamic)})
+                    if field.dynamic is not None
+                    else field
+                    for field in spec.inputs
+                )
+            }
+        )
+        for spec in built
+    ]
+    if test is not None:
+        test = test.model_copy(update={"inputs": rename(test.inputs, test.operation)})
+    return operations, test
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -582,6 +629,7 @@ def import_description(
     app_key = key or overlay.key or snake(api_title, fallback="api")
     app_key = limited(app_key)
     manifest_test = importer.test(built, chosen)
+    built, manifest_test = _inputs_by_key(built, manifest_test)
     if manifest_test is None and auth.type is not AuthType.NONE:
         importer.warnings.append("no connection test: name one in the overlay (test.operation)")
     color = overlay.hex_color or "#4a5568"
