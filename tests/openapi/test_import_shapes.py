@@ -289,3 +289,25 @@ def test_an_overlay_gives_a_dropdown_and_the_test_inputs_by_the_descriptions_nam
     dynamic = field(op(manifest, "fetch_thing"), "sid").dynamic
     assert dynamic is not None and dynamic.inputs == {"page_size": 1000}
     assert manifest.test is not None and manifest.test.inputs == {"page_size": 1}
+
+
+async def test_an_overlay_makes_basic_auth_of_an_api_key_and_an_empty_password(
+    tmp_path: Path,
+) -> None:
+    document = description()
+    document["components"]["securitySchemes"] = {"basic": {"type": "http", "scheme": "basic"}}
+    document["security"] = [{"basic": []}]
+    path = tmp_path / "basic.json"
+    path.write_text(json.dumps(document))
+    overlay = {
+        "auth": {
+            "fields": {"username": {"key": "api_key", "label": "API key"}},
+            "basic": {"password": ""},
+        }
+    }
+    manifest = import_description(path, overlay=Overlay.model_validate(overlay)).manifest
+    assert [f.key for f in manifest.auth.fields] == ["api_key"]
+    app = build_app(manifest)
+    vendor = Vendor(lambda _: httpx2.Response(200, json={"sid": "T1", "capabilities": []}))
+    await perform(app, "fetch_thing", {"sid": "T1"}, vendor, {"api_key": "test_0dc8"})
+    assert vendor.last.headers["authorization"] == "Basic dGVzdF8wZGM4Og=="  # "test_0dc8:"

@@ -29,7 +29,7 @@ from actionruns.openapi.document import (
 from actionruns.openapi.errors import ImportFailed
 from actionruns.openapi.load import Description, digest, load
 from actionruns.openapi.naming import first_sentence, limited, snake, title, unique
-from actionruns.openapi.overlay import ActionRule, AuthRule, FieldRule, Overlay, matches
+from actionruns.openapi.overlay import ActionRule, AuthRule, BasicRule, FieldRule, Overlay, matches
 from actionruns.openapi.schemas import Shape, _Reader
 from actionruns.openapi.security import (
     Candidate,
@@ -310,13 +310,27 @@ class _Importer:
         if rule.placements is not None:
             placements = list(rule.placements)
         update: dict[str, Any] = {"fields": tuple(fields), "placements": tuple(placements)}
+        if rule.basic is not None and spec.basic is None:
+            raise ImportFailed("auth.basic: the auth is not HTTP Basic.")
         if spec.basic is not None:
-            update["basic"] = spec.basic.model_copy(
+            own = rule.basic or BasicRule()
+            basic = spec.basic.model_copy(
                 update={
-                    "username": renamed(spec.basic.username),
-                    "password": renamed(spec.basic.password),
+                    "username": renamed(spec.basic.username)
+                    if own.username is None
+                    else own.username,
+                    "password": renamed(spec.basic.password)
+                    if own.password is None
+                    else own.password,
                 }
             )
+            update["basic"] = basic
+            if rule.basic is not None:
+                # The scheme's own fields that neither template uses any more are not asked.
+                scheme = {renamed(name)[1:-1] for name in ("{username}", "{password}")}
+                used = {*placeholders(basic.username), *placeholders(basic.password)}
+                used |= {name for p in placements for name in placeholders(p.template)}
+                update["fields"] = tuple(f for f in fields if f.key not in scheme or f.key in used)
         if spec.oauth2 is not None:
             tweaks = {
                 "scope_separator": rule.scope_separator,

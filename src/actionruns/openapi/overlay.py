@@ -92,6 +92,13 @@ class AuthFieldRule(_Rule):
     placeholder: str | None = None
 
 
+class BasicRule(_Rule):
+    """HTTP Basic's user name and password as templates of the connection's fields."""
+
+    username: str | None = None
+    password: str | None = None
+
+
 class AuthRule(_Rule):
     # A security scheme's name, several used together, or "none".
     scheme: str | list[str] | None = None
@@ -102,6 +109,9 @@ class AuthRule(_Rule):
     # "SSWS {api_key}". ``template`` changes the one placement; ``placements`` replaces all.
     template: str | None = None
     placements: list[PlacementSpec] | None = None
+    # Lob's API key as the user name and an empty password: {username: "{api_key}",
+    # password: ""}. A field of the scheme that neither template uses is not asked for.
+    basic: BasicRule | None = None
     scopes: list[str] | None = None
     fields: dict[str, AuthFieldRule] = Field(default_factory=dict)
     extra_fields: list[ConnectionField] = Field(default_factory=list)
