@@ -13,8 +13,10 @@ import httpx2
 from actionruns.openapi import import_description
 from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import ActionType
+from actionruns.sdk.context import open_context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.outbound import OutboundGuard
 from tests.openapi.test_import_cases import field, op
 from tests.openapi.test_requests import Vendor, perform
 
@@ -311,3 +313,26 @@ async def test_an_overlay_makes_basic_auth_of_an_api_key_and_an_empty_password(
     vendor = Vendor(lambda _: httpx2.Response(200, json={"sid": "T1", "capabilities": []}))
     await perform(app, "fetch_thing", {"sid": "T1"}, vendor, {"api_key": "test_0dc8"})
     assert vendor.last.headers["authorization"] == "Basic dGVzdF8wZGM4Og=="  # "test_0dc8:"
+
+
+async def test_a_choice_label_has_no_gaps_where_values_are_missing(tmp_path: Path) -> None:
+    things = {"operation": "list_things", "value": "{sid}", "label": "{name} {sid}"}
+    manifest = imported(
+        tmp_path, {"actions": {"fetch_thing": {"fields": {"sid": {"choices_from": things}}}}}
+    )
+    app = build_app(manifest)
+    action = app.action("fetch_thing")
+    assert action is not None
+    sid = next(f for f in action.static_inputs if f.key == "sid")
+    assert sid.dynamic_choices is not None
+    listed = {"things": [{"sid": "T1", "name": "Lamp"}, {"sid": "T2", "name": None}]}
+    vendor = Vendor(lambda _: httpx2.Response(200, json=listed))
+    async with open_context(
+        app.auth,
+        {"api_key": "k"},
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        page = await sid.dynamic_choices(ctx, {}, 0)
+    assert [(c.value, c.label) for c in page.choices] == [("T1", "Lamp T1"), ("T2", "T2")]

@@ -179,6 +179,12 @@ def _answer(response: httpx2.Response) -> Any:
     return {"status": response.status_code, "body": response.text}
 
 
+def _label(template: str, item: Mapping[str, Any]) -> str | None:
+    """A choice's label, without the gaps a missing value leaves ("{name} {company}" of an
+    address that has only a company)."""
+    return " ".join(render(template, item).split()) or None
+
+
 def _dig(data: Any, path: Sequence[str]) -> Any:
     for part in path:
         if not isinstance(data, Mapping) or part not in data:
@@ -302,7 +308,7 @@ class DescribedApp:
             data = await self._call_with(ctx, source, values)
             items = data if isinstance(data, list) else [data]
             listed = [
-                Choice(render(spec.value, item), render(spec.label, item) if spec.label else None)
+                Choice(render(spec.value, item), _label(spec.label, item) if spec.label else None)
                 for item in items
                 if isinstance(item, Mapping)
             ]
