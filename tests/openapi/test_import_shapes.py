@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 from actionruns.openapi import import_description
 from actionruns.openapi.overlay import Overlay
@@ -16,6 +17,7 @@ from actionruns.sdk.app import ActionType
 from actionruns.sdk.context import open_context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.errors import HaltError
 from actionruns.sdk.outbound import OutboundGuard
 from tests.openapi.test_import_cases import field, op
 from tests.openapi.test_requests import Vendor, perform
@@ -336,3 +338,18 @@ async def test_a_choice_label_has_no_gaps_where_values_are_missing(tmp_path: Pat
     ) as ctx:
         page = await sid.dynamic_choices(ctx, {}, 0)
     assert [(c.value, c.label) for c in page.choices] == [("T1", "Lamp T1"), ("T2", "T2")]
+
+
+async def test_a_json_api_error_says_its_detail(tmp_path: Path) -> None:
+    app = build_app(imported(tmp_path))
+    error = {
+        "id": "7a5f1c2e",
+        "status": 400,
+        "code": "invalid",
+        "title": "Invalid input.",
+        "detail": "Invalid email address",
+        "source": {"pointer": "/data/attributes/email"},
+    }
+    vendor = Vendor(lambda _: httpx2.Response(400, json={"errors": [error]}))
+    with pytest.raises(HaltError, match="Invalid email address"):
+        await perform(app, "create_profile", {"attributes__email": "not an address"}, vendor)

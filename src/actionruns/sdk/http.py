@@ -70,8 +70,11 @@ def error_message(response: httpx2.Response) -> str:
             return "; ".join(f"{key}: {value}" for key, value in errors.items())
         if isinstance(errors, list) and errors:
             first = errors[0]
-            if isinstance(first, dict) and isinstance(first.get("message"), str):
-                return str(first["message"])
+            # JSON:API's error objects say it in detail, else title (Klaviyo's:
+            # https://jsonapi.org/format/#error-objects).
+            for key in ("message", "detail", "title"):
+                if isinstance(first, dict) and isinstance(first.get(key), str) and first[key]:
+                    return str(first[key])
             if isinstance(first, str):
                 return first
     return f"HTTP {response.status_code} {response.reason_phrase}"
