@@ -353,3 +353,21 @@ async def test_a_json_api_error_says_its_detail(tmp_path: Path) -> None:
     vendor = Vendor(lambda _: httpx2.Response(400, json={"errors": [error]}))
     with pytest.raises(HaltError, match="Invalid email address"):
         await perform(app, "create_profile", {"attributes__email": "not an address"}, vendor)
+
+
+def test_an_overlay_drops_a_default_a_filter_must_not_send(tmp_path: Path) -> None:
+    document = description()
+    listing = document["paths"]["/things"]["get"]
+    listing["parameters"].append(
+        {"name": "kind", "in": "query", "schema": {"type": "string", "default": "lamp"}}
+    )
+    path = tmp_path / "defaults.json"
+    path.write_text(json.dumps(document))
+
+    def kind(overlay: dict[str, Any]) -> Any:
+        made = import_description(path, overlay=Overlay.model_validate(overlay)).manifest
+        return field(op(made, "list_things"), "kind").default
+
+    assert kind({}) == "lamp"
+    assert kind({"fields": {"kind": {"label": "Kind"}}}) == "lamp"
+    assert kind({"fields": {"kind": {"default": None}}}) is None

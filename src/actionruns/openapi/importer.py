@@ -394,6 +394,8 @@ class _Importer:
                 ).items()
                 if value is not None
             }
+            if "default" in rule.model_fields_set and rule.default is None:
+                changes["default"] = None  # `default: null`: the description's is not sent
             if rule.choices is not None:
                 changes["choices"] = tuple(ChoiceSpec(value=str(choice)) for choice in rule.choices)
             if rule.choices_from is not None:

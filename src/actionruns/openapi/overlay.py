@@ -48,7 +48,7 @@ class FieldRule(_Rule):
     placeholder: str | None = None
     type: FieldType | None = None
     required: bool | None = None
-    default: Any = None
+    default: Any = None  # `default: null` drops the description's default
     hidden: bool = False  # left out of the action (the API's own default applies)
     value: Any = None  # always sent as this, not a field
     credential: str | None = None  # sent as this connection field, not a field
