@@ -246,7 +246,7 @@ def _undeclared(key: str, request: httpx2.Request, operation: Mapping[str, Any])
     found = [
         f"undeclared query argument {name!r}"
         for name in dict.fromkeys(name for name, _ in request.url.params.multi_items())
-        if name.split("[")[0] not in declared
+        if name not in declared and name.split("[")[0] not in declared  # page[size], a[b]
     ]
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     body = _resolve(spec, operation.get("requestBody", {}))
