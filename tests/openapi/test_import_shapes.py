@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from pydantic import ValidationError
 
 from actionruns.openapi import import_description
 from actionruns.openapi.overlay import Overlay
@@ -371,3 +372,51 @@ def test_an_overlay_drops_a_default_a_filter_must_not_send(tmp_path: Path) -> No
     assert kind({}) == "lamp"
     assert kind({"fields": {"kind": {"label": "Kind"}}}) == "lamp"
     assert kind({"fields": {"kind": {"default": None}}}) is None
+
+
+async def test_a_dropdown_follows_the_next_page_link_of_each_answer(tmp_path: Path) -> None:
+    things = {
+        "operation": "list_things",
+        "value": "{sid}",
+        "page_style": "next",
+        "next": "meta.next_page_url",
+        "page_size_input": "PageSize",
+        "page_size": 2,
+    }
+    manifest = imported(
+        tmp_path, {"actions": {"fetch_thing": {"fields": {"sid": {"choices_from": things}}}}}
+    )
+    app = build_app(manifest)
+    action = app.action("fetch_thing")
+    assert action is not None
+    sid = next(f for f in action.static_inputs if f.key == "sid")
+    assert sid.dynamic_choices is not None
+    link = "https://api.shapes.example/things?PageSize=2&PageToken=PT2&Page=1"
+    pages = [
+        {"things": [{"sid": "T1"}, {"sid": "T2"}], "meta": {"next_page_url": link}},
+        {"things": [{"sid": "T3"}], "meta": {"next_page_url": None}},
+    ]
+    vendor = Vendor(lambda request: httpx2.Response(200, json=pages[len(vendor.requests) - 1]))
+    async with open_context(
+        app.auth,
+        {"api_key": "k"},
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        first = await sid.dynamic_choices(ctx, {}, 0)
+        vendor.requests.clear()
+        second = await sid.dynamic_choices(ctx, {}, 1)
+    assert [c.value for c in first.choices] == ["T1", "T2"] and first.has_more
+    assert [c.value for c in second.choices] == ["T3"] and not second.has_more
+    # Page 1 is the first page's link followed: its query, on the operation's own path.
+    assert [str(r.url) for r in vendor.requests] == [
+        "https://api.shapes.example/things?PageSize=2",
+        link,
+    ]
+
+
+def test_a_next_page_dropdown_says_where_the_link_is(tmp_path: Path) -> None:
+    things = {"operation": "list_things", "page_style": "next"}
+    with pytest.raises(ValidationError, match="needs next"):
+        Overlay.model_validate({"fields": {"sid": {"choices_from": things}}})

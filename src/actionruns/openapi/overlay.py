@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from actionruns.openapi.actions import MAX_DEPTH
 from actionruns.openapi.errors import ImportFailed
@@ -35,10 +35,17 @@ class ChoicesRule(_Rule):
     label: str | None = None
     inputs: dict[str, Any] = Field(default_factory=dict)
     page_input: str | None = None
-    page_style: Literal["page", "offset"] = "page"
+    page_style: Literal["page", "offset", "next"] = "page"
+    next: str | None = None  # with page_style next: where the answer links the next page
     first_page: int = 1
     page_size_input: str | None = None
     page_size: int = Field(default=100, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _next_says_where(self) -> ChoicesRule:
+        if self.page_style == "next" and not self.next:
+            raise ValueError("page_style next needs next: where the answer links the next page")
+        return self
 
 
 class FieldRule(_Rule):

@@ -57,8 +57,12 @@ class DynamicChoicesSpec(_Model):
     inputs: dict[str, Any] = Field(default_factory=dict)
     # Paging, when the list is long: the source's input that takes the page number (or, with
     # ``page_style: offset``, the number of items to skip) and the one that takes the size.
+    # With ``page_style: next``, ``next`` is where an answer says the next page, a dotted
+    # path to its link (Klaviyo's ``links.next``, Twilio's ``meta.next_page_url``), whose
+    # query the next request takes, or to a bare cursor for ``page_input``.
     page_input: str | None = None
-    page_style: Literal["page", "offset"] = "page"
+    page_style: Literal["page", "offset", "next"] = "page"
+    next: str | None = None
     first_page: int = 1
     page_size_input: str | None = None
     page_size: int = Field(default=100, ge=1, le=1000)

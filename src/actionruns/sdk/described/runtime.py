@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx2
 
@@ -36,7 +36,7 @@ from actionruns.sdk.described.manifest import (
     PlacementSpec,
 )
 from actionruns.sdk.described.requests import BuiltRequest, build_request
-from actionruns.sdk.described.templates import placeholders, render, render_value
+from actionruns.sdk.described.templates import lookup, placeholders, render, render_value
 from actionruns.sdk.errors import ExpiredAuthError, HaltError, TransientError
 from actionruns.sdk.fields import (
     Choice,
@@ -259,8 +259,22 @@ class DescribedApp:
     async def call(self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]) -> Any:
         """Send the operation's request made of ``inputs``; its answer's result, or the right
         error class when the app refuses."""
+        return (await self._exchange(ctx, operation, inputs))[0]
+
+    async def _exchange(
+        self,
+        ctx: Context,
+        operation: OperationSpec,
+        inputs: Mapping[str, Any],
+        query: Sequence[tuple[str, str]] = (),
+    ) -> tuple[Any, Any]:
+        """The result of the operation's request and its whole answer; ``query`` replaces the
+        request's query arguments of the same names (a next page's link)."""
         files = await self._files(ctx, operation, inputs)
         built = build_request(operation.request, inputs, ctx.credentials, files)
+        if query:
+            given = {name for name, _ in query}
+            built.params = [pair for pair in built.params if pair[0] not in given] + list(query)
         url = base_url(operation.request.base_url or self.manifest.base_url, ctx.credentials)
         url += built.path
         request = ctx.http.build_request(built.method, url, **self._send_arguments(built))
@@ -269,11 +283,12 @@ class DescribedApp:
             before(ctx, operation.key, request)
         response = await ctx.http.send(request)
         raise_for_status(response, transient=self.manifest.transient_statuses)
-        data = _dig(_answer(response), operation.request.results)
+        answer = _answer(response)
+        data = _dig(answer, operation.request.results)
         after = self.hook("after_response")
         if after is not None:
             data = after(ctx, operation.key, response, data)
-        return data
+        return data, answer
 
     def performer(self, operation: OperationSpec) -> Callable[[Context, Mapping[str, Any]], Any]:
         async def perform(ctx: Context, inputs: Mapping[str, Any]) -> PerformResult:
@@ -284,36 +299,69 @@ class DescribedApp:
         return perform
 
     async def _call_with(
-        self, ctx: Context, operation: OperationSpec, values: Mapping[str, Any]
-    ) -> Any:
+        self,
+        ctx: Context,
+        operation: OperationSpec,
+        values: Mapping[str, Any],
+        query: Sequence[tuple[str, str]] = (),
+    ) -> tuple[Any, Any]:
+        """The operation run with ``values`` (a dropdown's or the test's): its result and its
+        whole answer."""
         given = {key: value for key, value in values.items() if value is not None}
         try:
             inputs = validate_inputs(self._fields[operation.key], given)
         except Exception as exc:
             raise HaltError(f"{operation.title}: {exc}") from None
-        return await self.call(ctx, operation, inputs)
+        return await self._exchange(ctx, operation, inputs, query)
+
+    async def _linked_page(
+        self, ctx: Context, spec: DynamicChoicesSpec, values: dict[str, Any], page: int
+    ) -> tuple[Any, bool]:
+        """Page ``page`` of a list whose answers link the next page: each answer's link is
+        followed from the first (the link's query, never its host or path)."""
+        source = self.operations[spec.operation]
+        query: list[tuple[str, str]] = []
+        for number in range(page + 1):
+            data, answer = await self._call_with(ctx, source, values, query)
+            link = lookup(answer, spec.next or "")
+            if number == page:
+                return data, bool(link)
+            if not link:
+                return [], False
+            text = str(link)
+            if "?" in text or text.startswith(("https://", "http://", "/")):
+                query = parse_qsl(urlsplit(text).query, keep_blank_values=True)
+            elif spec.page_input is not None:
+                values = {**values, spec.page_input: text}  # a bare cursor
+            else:
+                return [], False
+        return [], False
 
     def _choices(self, spec: DynamicChoicesSpec) -> Callable[..., Any]:
         async def choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
             source = self.operations[spec.operation]
             values = dict(render_value(spec.inputs, inputs))
-            if spec.page_input is not None:
-                values[spec.page_input] = (
-                    spec.first_page + page
-                    if spec.page_style == "page"
-                    else spec.first_page + page * spec.page_size
-                )
             if spec.page_size_input is not None:
                 values[spec.page_size_input] = spec.page_size
-            data = await self._call_with(ctx, source, values)
+            if spec.page_style == "next":
+                data, has_more = await self._linked_page(ctx, spec, values, page)
+            else:
+                if spec.page_input is not None:
+                    values[spec.page_input] = (
+                        spec.first_page + page
+                        if spec.page_style == "page"
+                        else spec.first_page + page * spec.page_size
+                    )
+                data = (await self._call_with(ctx, source, values))[0]
+                full = isinstance(data, list) and len(data) >= spec.page_size
+                has_more = spec.page_input is not None and full
             items = data if isinstance(data, list) else [data]
             listed = [
                 Choice(render(spec.value, item), _label(spec.label, item) if spec.label else None)
                 for item in items
                 if isinstance(item, Mapping)
             ]
-            paged = spec.page_input is not None
-            return ChoicePage(listed, has_more=paged and len(items) >= spec.page_size)
+            return ChoicePage(listed, has_more=has_more)
 
         return choices
 
@@ -326,7 +374,7 @@ class DescribedApp:
         if test is None:
             return None
         operation = self.operations[test.operation]
-        data = await self._call_with(ctx, operation, render_value(test.inputs, ctx.credentials))
+        data, _ = await self._call_with(ctx, operation, render_value(test.inputs, ctx.credentials))
         item = data[0] if isinstance(data, list) and data else data
         if test.label is None or not isinstance(item, Mapping):
             return None
