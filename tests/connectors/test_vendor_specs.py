@@ -237,12 +237,27 @@ def _operation(key: str, request: httpx2.Request) -> tuple[str, dict[str, Any]] 
     return None
 
 
+def _property_names(spec: Mapping[str, Any], schema: Any) -> set[str]:
+    """The properties an object schema (with its allOf parts) declares."""
+    schema = _resolve(spec, schema)
+    if not isinstance(schema, Mapping):
+        return set()
+    names = set(schema.get("properties", {}))
+    for part in schema.get("allOf", []):
+        names |= _property_names(spec, part)
+    return names
+
+
 def _undeclared(key: str, request: httpx2.Request, operation: Mapping[str, Any]) -> list[str]:
     """Query and form arguments the operation does not declare (``name[…]`` counts as
     ``name``), which openapi-core lets through."""
     spec = document(key)
     parameters = [_resolve(spec, parameter) for parameter in operation["parameters"]]
-    declared = {p["name"] for p in parameters if p["in"] == "query"}
+    query = [p for p in parameters if p["in"] == "query"]
+    declared = {p["name"] for p in query}
+    for parameter in query:  # an object sent exploded (form style) is its properties
+        if parameter.get("style", "form") == "form" and parameter.get("explode", True):
+            declared |= _property_names(spec, parameter.get("schema", {}))
     found = [
         f"undeclared query argument {name!r}"
         for name in dict.fromkeys(name for name, _ in request.url.params.multi_items())
