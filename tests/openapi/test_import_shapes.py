@@ -19,6 +19,7 @@ from actionruns.sdk.context import open_context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.errors import HaltError
+from actionruns.sdk.fields import ChoicePage
 from actionruns.sdk.outbound import OutboundGuard
 from tests.openapi.test_import_cases import field, op
 from tests.openapi.test_requests import Vendor, perform
@@ -42,33 +43,55 @@ def _resource(kind: str, attributes: dict[str, Any], *required: str) -> dict[str
     }
 
 
+def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+def _operation(
+    operation_id: str,
+    answer: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    media: str = JSON_API,
+    path_parameter: str | None = None,
+) -> dict[str, Any]:
+    """An operation answering ``answer`` (a schema) and taking ``body``, both as ``media``."""
+    found: dict[str, Any] = {"operationId": operation_id}
+    if path_parameter is not None:
+        found["parameters"] = [{"name": path_parameter, "in": "path", "required": True}]
+    if body is not None:
+        found["requestBody"] = {"content": {media: {"schema": body}}}
+    found["responses"] = (
+        {"200": {"description": "", "content": {media: {"schema": answer}}}}
+        if answer is not None
+        else {"202": {"description": "accepted"}}
+    )
+    return found
+
+
 def description() -> dict[str, Any]:
     profile = {
         "email": {"type": "string"},
-        "location": {"type": "object", "properties": {"city": {"type": "string"}}},
+        "location": _object({"city": {"type": "string"}}),
     }
     event = {
         "name": {"type": "string"},
-        "profile": {
-            "type": "object",
-            "required": ["data"],
-            "properties": {"data": _resource("profile", profile)},
-        },
+        "profile": _object({"data": _resource("profile", profile)}, "data"),
     }
     members: dict[str, Any] = {"data": _ref("Profile"), "links": {"type": "object"}}
-    document = {"type": "object", "properties": members}
-    thing = {
-        "type": "object",
-        "properties": {
-            "sid": {"type": "string"},
-            "capabilities": {"type": "array", "items": {"type": "string"}},
-        },
-    }
+    thing = _object(
+        {"sid": {"type": "string"}, "capabilities": {"type": "array", "items": {"type": "string"}}}
+    )
     address = {
-        "type": "object",
+        **_object({"name": {"type": "string"}, "company": {"type": "string"}}),
         "anyOf": [{"required": ["name"]}, {"required": ["company"]}],
-        "properties": {"name": {"type": "string"}, "company": {"type": "string"}},
     }
+    things = _operation(
+        "list_things",
+        _object({"things": {"type": "array", "items": thing}, "meta": {"type": "object"}}),
+        media="application/json",
+    )
+    things["parameters"] = [{"name": "PageSize", "in": "query", "schema": {"type": "integer"}}]
+    by_ref = {"$ref": "#/components/mediaTypes/address"}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Shapes", "version": "1"},
@@ -81,132 +104,62 @@ def description() -> dict[str, Any]:
         "security": [{"key": []}],
         "paths": {
             "/profiles": {
-                "post": {
-                    "operationId": "create_profile",
-                    "requestBody": {
-                        "content": {
-                            JSON_API: {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["data"],
-                                    "properties": {"data": _ref("Profile")},
-                                }
-                            }
-                        }
-                    },
-                    "responses": {
-                        "201": {"description": "", "content": {JSON_API: {"schema": document}}}
-                    },
-                },
-                "get": {
-                    "operationId": "get_profiles",
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "content": {
-                                JSON_API: {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "data": {"type": "array", "items": _ref("Profile")},
-                                            "links": {"type": "object"},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                    },
-                },
+                "post": _operation(
+                    "create_profile",
+                    _object(members),
+                    _object({"data": _ref("Profile")}, "data"),
+                ),
+                "get": _operation(
+                    "get_profiles",
+                    _object({**members, "data": {"type": "array", "items": _ref("Profile")}}),
+                ),
             },
             "/profiles/{id}": {
-                "get": {
-                    "operationId": "get_profile",
-                    "parameters": [{"name": "id", "in": "path", "required": True}],
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "content": {
-                                JSON_API: {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            **members,
-                                            "included": {"type": "array", "items": {}},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
+                "get": _operation(
+                    "get_profile",
+                    _object({**members, "included": {"type": "array", "items": {}}}),
+                    path_parameter="id",
+                )
             },
             "/events": {
-                "post": {
-                    "operationId": "create_event",
-                    "requestBody": {
-                        "content": {
-                            JSON_API: {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["data"],
-                                    "properties": {"data": _resource("event", event, "profile")},
-                                }
-                            }
-                        }
-                    },
-                    "responses": {"202": {"description": "accepted"}},
-                }
+                "post": _operation(
+                    "create_event",
+                    body=_object({"data": _resource("event", event, "profile")}, "data"),
+                )
             },
-            "/things": {
-                "get": {
-                    "operationId": "list_things",
-                    "parameters": [
-                        {"name": "PageSize", "in": "query", "schema": {"type": "integer"}}
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "things": {"type": "array", "items": thing},
-                                            "meta": {"type": "object"},
-                                        },
-                                    }
-                                }
-                            },
-                        }
-                    },
-                }
-            },
+            "/things": {"get": things},
             "/things/{sid}": {
-                "get": {
-                    "operationId": "fetch_thing",
-                    "parameters": [{"name": "sid", "in": "path", "required": True}],
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "content": {"application/json": {"schema": thing}},
-                        }
-                    },
-                }
+                "get": _operation(
+                    "fetch_thing", thing, media="application/json", path_parameter="sid"
+                )
             },
             "/addresses": {
                 "post": {
                     "operationId": "create_address",
-                    "requestBody": {"content": {"$ref": "#/components/mediaTypes/address"}},
-                    "responses": {
-                        "200": {
-                            "description": "",
-                            "content": {"$ref": "#/components/mediaTypes/address"},
-                        }
-                    },
+                    "requestBody": {"content": by_ref},
+                    "responses": {"200": {"description": "", "content": by_ref}},
                 }
             },
         },
     }
+
+
+async def thing_choices(
+    tmp_path: Path, choices_from: dict[str, Any], vendor: Vendor, *pages: int
+) -> list[ChoicePage]:
+    """The pages asked of fetch_thing's sid made a dropdown by ``choices_from``."""
+    overlay = {"actions": {"fetch_thing": {"fields": {"sid": {"choices_from": choices_from}}}}}
+    app = build_app(imported(tmp_path, overlay))
+    action = app.action("fetch_thing")
+    assert action is not None
+    sid = next(f for f in action.static_inputs if f.key == "sid")
+    assert sid.dynamic_choices is not None
+    transport = httpx2.MockTransport(vendor)
+    credentials = {"api_key": "k"}
+    async with open_context(
+        app.auth, credentials, OutboundGuard(), app_key=app.key, transport=transport
+    ) as ctx:
+        return [await sid.dynamic_choices(ctx, {}, page) for page in pages]
 
 
 def imported(tmp_path: Path, overlay: dict[str, Any] | None = None) -> AppManifest:
@@ -320,24 +273,9 @@ async def test_an_overlay_makes_basic_auth_of_an_api_key_and_an_empty_password(
 
 async def test_a_choice_label_has_no_gaps_where_values_are_missing(tmp_path: Path) -> None:
     things = {"operation": "list_things", "value": "{sid}", "label": "{name} {sid}"}
-    manifest = imported(
-        tmp_path, {"actions": {"fetch_thing": {"fields": {"sid": {"choices_from": things}}}}}
-    )
-    app = build_app(manifest)
-    action = app.action("fetch_thing")
-    assert action is not None
-    sid = next(f for f in action.static_inputs if f.key == "sid")
-    assert sid.dynamic_choices is not None
     listed = {"things": [{"sid": "T1", "name": "Lamp"}, {"sid": "T2", "name": None}]}
     vendor = Vendor(lambda _: httpx2.Response(200, json=listed))
-    async with open_context(
-        app.auth,
-        {"api_key": "k"},
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
-        page = await sid.dynamic_choices(ctx, {}, 0)
+    (page,) = await thing_choices(tmp_path, things, vendor, 0)
     assert [(c.value, c.label) for c in page.choices] == [("T1", "Lamp T1"), ("T2", "T2")]
 
 
@@ -383,34 +321,18 @@ async def test_a_dropdown_follows_the_next_page_link_of_each_answer(tmp_path: Pa
         "page_size_input": "PageSize",
         "page_size": 2,
     }
-    manifest = imported(
-        tmp_path, {"actions": {"fetch_thing": {"fields": {"sid": {"choices_from": things}}}}}
-    )
-    app = build_app(manifest)
-    action = app.action("fetch_thing")
-    assert action is not None
-    sid = next(f for f in action.static_inputs if f.key == "sid")
-    assert sid.dynamic_choices is not None
     link = "https://api.shapes.example/things?PageSize=2&PageToken=PT2&Page=1"
     pages = [
         {"things": [{"sid": "T1"}, {"sid": "T2"}], "meta": {"next_page_url": link}},
         {"things": [{"sid": "T3"}], "meta": {"next_page_url": None}},
     ]
-    vendor = Vendor(lambda request: httpx2.Response(200, json=pages[len(vendor.requests) - 1]))
-    async with open_context(
-        app.auth,
-        {"api_key": "k"},
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
-        first = await sid.dynamic_choices(ctx, {}, 0)
-        vendor.requests.clear()
-        second = await sid.dynamic_choices(ctx, {}, 1)
+    vendor = Vendor(lambda r: httpx2.Response(200, json=pages["PageToken" in str(r.url)]))
+    first, second = await thing_choices(tmp_path, things, vendor, 0, 1)
     assert [c.value for c in first.choices] == ["T1", "T2"] and first.has_more
     assert [c.value for c in second.choices] == ["T3"] and not second.has_more
     # Page 1 is the first page's link followed: its query, on the operation's own path.
     assert [str(r.url) for r in vendor.requests] == [
+        "https://api.shapes.example/things?PageSize=2",
         "https://api.shapes.example/things?PageSize=2",
         link,
     ]
