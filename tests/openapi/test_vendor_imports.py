@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from graphql import build_schema, parse, validate
 
 from actionruns.openapi import import_description
 from actionruns.openapi.importer import Report
@@ -22,8 +23,9 @@ VENDORS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / 
 FILES = sorted(
     path
     for path in VENDORS.rglob("*")
-    if path.suffix in (".json", ".yaml", ".yml") and path.is_file()
+    if path.suffix in (".json", ".yaml", ".yml", ".graphql") and path.is_file()
 )
+GRAPHQL = [path for path in FILES if path.suffix == ".graphql"]
 _imported: dict[Path, Report] = {}
 
 pytestmark = pytest.mark.skipif(
@@ -33,7 +35,9 @@ pytestmark = pytest.mark.skipif(
 
 def imported(path: Path) -> Report:
     if path not in _imported:
-        _imported[path] = import_description(path)
+        # A GraphQL schema does not say where its endpoint is.
+        endpoint = "https://api.example.com/graphql" if path in GRAPHQL else None
+        _imported[path] = import_description(path, base_url=endpoint)
     return _imported[path]
 
 
@@ -94,3 +98,15 @@ async def test_every_action_sends_a_request(path: Path) -> None:
                 failures.append(f"{action.key}: {exc}")
     assert failures == []
     assert len(sent) == len(app.actions)
+
+
+@pytest.mark.parametrize("path", GRAPHQL, ids=[str(p.relative_to(VENDORS)) for p in GRAPHQL])
+def test_every_graphql_document_is_valid_against_the_schema(path: Path) -> None:
+    schema = build_schema(path.read_text(), assume_valid=True)
+    invalid = {}
+    for operation in imported(path).manifest.actions:
+        document = next(b.value for b in operation.request.bindings if b.path == ("query",))
+        errors = validate(schema, parse(document))
+        if errors:
+            invalid[operation.key] = [error.message for error in errors[:2]]
+    assert invalid == {}

@@ -10,7 +10,7 @@ properties, nested ones flattened with ``__`` as Zapier's output fields are.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from actionruns.openapi.document import FORM, MULTIPART, Body, Node, Operation, Parameter
@@ -27,7 +27,7 @@ OUTPUT_DEPTH = 3  # owner__address__city; Zapier flattens nested outputs the sam
 # Headers the service sets itself: the body's type, what it accepts, the credentials.
 OWN_HEADERS = {"authorization", "content-type", "accept", "content-length", "user-agent"}
 # Names of the list in a list endpoint's answer, when it has other properties beside it.
-LIST_NAMES = ("data", "items", "results", "records", "entries", "values", "elements")
+LIST_NAMES = ("data", "items", "results", "records", "entries", "values", "elements", "nodes")
 # The members of a JSON:API document's top level, beside its ``data``.
 JSON_API_MEMBERS = {"data", "links", "meta", "included", "jsonapi"}
 LONG_TEXT_NAMES = {
@@ -178,20 +178,32 @@ def body_drafts(maker: FieldMaker, body: Body, flatten: int = MAX_DEPTH) -> list
     """The body's fields: objects nested ``flatten`` levels deep or less are flattened, deeper
     ones are JSON fields."""
     top = maker.reader.shape(body.schema)
+    drafts: list[Draft] = []
+    # A property the schema fixes (``const``: a GraphQL body's document) is sent, not asked.
+    for name, node in list(top.properties.items()):
+        child = maker.reader.shape(node)
+        if child.has_const and name in top.required:
+            drafts.append(
+                Draft(None, name, Binding(location="body", path=(name,), value=child.const))
+            )
+    if drafts:
+        fixed = {draft.source for draft in drafts}
+        kept = {n: node for n, node in top.properties.items() if n not in fixed}
+        top = replace(top, properties=kept)
     prefix: tuple[str, ...] = ()
-    wrapped = envelope(top, maker.reader)
+    while (wrapped := envelope(top, maker.reader)) is not None and len(prefix) < 3:
+        prefix, top = (*prefix, wrapped[0]), wrapped[1]
     # A property the schema requires is required, whether or not the description marks the
     # body itself required (many leave it out): an action always sends its body.
     required = True
-    if wrapped is not None:
-        prefix, top = (wrapped[0],), wrapped[1]
+    if not top.properties and drafts:
+        return drafts  # nothing but fixed values (a GraphQL query without arguments)
     if top.type != "object" or not top.properties:
         kind = _field_type(top, "body", maker.multipart)
         spec = maker.field(top, "body", "body", body.required, "The request body", body.description)
         if kind is not FieldType.DICT:
             spec = spec.model_copy(update={"type": FieldType.JSON if not spec.list else spec.type})
         return [Draft(spec, "body", Binding(location="body", path=prefix, field=spec.key))]
-    drafts: list[Draft] = []
     depth = flatten if _count_leaves(top, maker.reader, flatten) <= MAX_FIELDS else 0
     _flatten(maker, body, top, prefix, (), required, depth, drafts)
     return drafts
@@ -277,8 +289,8 @@ class Answer:
 def _list_property(found: Shape, reader: _Reader, one: bool) -> tuple[str, Node] | None:
     """The list in a list endpoint's answer: a property named as lists are (``data``…), or
     its only array, unless the answer is of one resource (``one``: a GET of
-    ``/things/{id}``), whose only array is one of its properties (Twilio's ``capabilities``,
-    JSON:API's ``included``)."""
+    ``/things/{id}``, or what an envelope held), whose only array is one of its properties
+    (Twilio's ``capabilities``, JSON:API's ``included``)."""
     arrays = [
         (name, node)
         for name, node in found.properties.items()
@@ -293,7 +305,7 @@ def _list_property(found: Shape, reader: _Reader, one: bool) -> tuple[str, Node]
 
 def answer(operation: Operation, reader: _Reader) -> Answer:
     success = operation.success
-    kind = ActionType.WRITE if operation.method != "GET" else ActionType.READ
+    kind = ActionType.READ if operation.reads else ActionType.WRITE
     if success is None or success.schema is None:
         status = int(success.status) if success and success.status.isdigit() else 200
         return Answer(
@@ -307,26 +319,29 @@ def answer(operation: Operation, reader: _Reader) -> Answer:
     results: tuple[str, ...] = ()
     item: Shape = found
     item_node: Node | None = success.schema
+    # Envelopes first ({"data": {"issues": {...}}}: GraphQL answers are wrapped), and a
+    # JSON:API document's resource.
+    while (wrapped := envelope(found, reader) or _json_api_data(found, reader)) is not None and len(
+        results
+    ) < 3:
+        name = wrapped[0]
+        results = (*results, name)
+        item_node, found = found.properties[name], wrapped[1]
+        example = example.get(name) if isinstance(example, dict) else None
+    item = found
+    one = operation.path.endswith("}") or bool(results)
     if found.type == "array" and found.items is not None:
-        kind = ActionType.SEARCH if operation.method == "GET" else kind
+        kind = ActionType.SEARCH if operation.reads else kind
         item_node, item = found.items, reader.shape(found.items)
         example = example[0] if isinstance(example, list) and example else None
-    elif (
-        operation.method == "GET"
-        and (listed := _list_property(found, reader, operation.path.endswith("}"))) is not None
-    ):
+    elif operation.reads and (listed := _list_property(found, reader, one)) is not None:
         kind = ActionType.SEARCH
-        results = (listed[0],)
+        results = (*results, listed[0])
         array = reader.shape(listed[1])
         item_node = array.items
         item = reader.shape(array.items) if array.items is not None else Shape(type="json")
         listed_example = example.get(listed[0]) if isinstance(example, dict) else None
         example = listed_example[0] if isinstance(listed_example, list) and listed_example else None
-    elif (wrapped := envelope(found, reader) or _json_api_data(found, reader)) is not None:
-        results = (wrapped[0],)
-        item = wrapped[1]
-        item_node = found.properties[wrapped[0]]
-        example = example.get(wrapped[0]) if isinstance(example, dict) else None
     outputs: list[OutputSpec] = []
     _outputs(item, reader, (), outputs)
     made = sample_of(item_node, reader=reader) if item_node is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from actionruns.openapi.errors import ImportFailed
@@ -102,11 +103,24 @@ class Operation:
     tags: tuple[str, ...]
     unsupported_body: str = ""  # the content types of a body the importer cannot send
     server: str | None = None  # where this operation goes, if not the description's server
+    # A GraphQL root field ("mutation issueCreate"); its request is a POST of a document.
+    graphql: str = ""
 
     @property
     def name(self) -> str:
-        """How an overlay or a report names it: "POST /v1/customers"."""
-        return f"{self.method} {self.path}"
+        """How an overlay or a report names it: "POST /v1/customers", "query teams"."""
+        return self.graphql or f"{self.method} {self.path}"
+
+    @property
+    def reads(self) -> bool:
+        """Whether it only reads (a GET, a GraphQL query): a READ or SEARCH action."""
+        return self.graphql.startswith("query ") if self.graphql else self.method == "GET"
+
+    @property
+    def identity(self) -> str:
+        """What tells whether it names the connected account: its path, or "/" and the
+        GraphQL field ("/viewer")."""
+        return "/" + self.graphql.split()[-1] if self.graphql else self.path
 
 
 def _text(value: Any) -> str:
@@ -392,6 +406,38 @@ def servers(description: Description) -> list[tuple[str, dict[str, Any]]]:
                 (server["url"].rstrip("/"), variables if isinstance(variables, dict) else {})
             )
     return result
+
+
+@dataclass
+class Parsed:
+    """A description read: what the importer needs of it, whatever its kind."""
+
+    operations: list[Operation]
+    servers: list[tuple[str, dict[str, Any]]]
+    schemes: dict[str, Node]
+    default_security: tuple[dict[str, list[str]], ...]
+    info: dict[str, Any]
+    kind: str  # openapi, swagger, graphql
+    spec_version: str
+    name: str  # the file's
+    files: list[Path]
+    resolver: Any = None
+
+
+def parse_openapi(description: Description) -> Parsed:
+    info = description.root.get("info")
+    return Parsed(
+        operations=operations(description),
+        servers=servers(description),
+        schemes=security_schemes(description),
+        default_security=default_security(description),
+        info=info if isinstance(info, dict) else {},
+        kind="swagger" if description.is_swagger else "openapi",
+        spec_version=description.spec_version,
+        name=description.name,
+        files=description.files,
+        resolver=description.resolver,
+    )
 
 
 def security_schemes(description: Description) -> dict[str, Node]:

@@ -17,17 +17,10 @@ from actionruns.openapi.actions import (
     body_drafts,
     parameter_drafts,
 )
-from actionruns.openapi.document import (
-    MULTIPART,
-    Node,
-    Operation,
-    default_security,
-    operations,
-    security_schemes,
-    servers,
-)
+from actionruns.openapi.document import MULTIPART, Node, Operation, Parsed, parse_openapi
 from actionruns.openapi.errors import ImportFailed
-from actionruns.openapi.load import Description, digest, load
+from actionruns.openapi.graphql_schema import is_graphql, parse_graphql
+from actionruns.openapi.load import digest, load
 from actionruns.openapi.naming import first_sentence, limited, snake, title, unique
 from actionruns.openapi.overlay import ActionRule, AuthRule, BasicRule, FieldRule, Overlay, matches
 from actionruns.openapi.schemas import Shape, _Reader
@@ -60,7 +53,7 @@ DEFAULT_CATEGORY = "developer-tools"
 # Paths of the operation that tells who is connected: the default connection test.
 _WHO_AM_I = re.compile(
     r"/(me|myself|whoami|user|users/me|users/current|account|accounts/me|self|profile|"
-    r"identity|current_user|userinfo|auth[./]test|token/info|viewer)(\.json)?$",
+    r"identity|current_?user|userinfo|auth[./]test|token/info|viewer|shop)(\.json)?$",
     re.IGNORECASE,
 )
 _LABEL_KEYS = (
@@ -103,14 +96,14 @@ def _default_key(operation: Operation) -> str:
 
 
 class _Importer:
-    def __init__(self, description: Description, overlay: Overlay, base_url: str | None) -> None:
-        self.description = description
+    def __init__(self, parsed: Parsed, overlay: Overlay, base_url: str | None) -> None:
+        self.parsed = parsed
         self.overlay = overlay
         self.base_url_override = base_url
         self.reader = _Reader()
         self.report_skipped: list[tuple[str, str]] = []
         self.warnings: list[str] = []
-        self.operations = operations(description)
+        self.operations = parsed.operations
         taken: set[str] = set()
         self.default_keys = {id(op): unique(_default_key(op), taken) for op in self.operations}
         self.keys: dict[int, str] = {}
@@ -193,7 +186,7 @@ class _Importer:
 
     def base_url(self, connection_fields: set[str]) -> tuple[str, list[FieldSpec]]:
         """The base URL template, and the connection fields its variables need."""
-        listed = servers(self.description)
+        listed = self.parsed.servers
         url = self.base_url_override or self.overlay.base_url
         variables: dict[str, Any] = {}
         if url is None:
@@ -231,9 +224,9 @@ class _Importer:
 
     def auth(self, kept: Sequence[Operation], base: str) -> tuple[AuthSpec, list[str]]:
         rule = self.overlay.auth
-        schemes = security_schemes(self.description)
+        schemes = dict(self.parsed.schemes)
         schemes.update({name: Node(value, None) for name, value in rule.schemes.items()})
-        default = default_security(self.description)
+        default = self.parsed.default_security
         found = candidates([op.security if op.security is not None else default for op in kept])
         wanted = rule.scheme
         if wanted is not None:
@@ -464,7 +457,7 @@ class _Importer:
         action_title = rule.title or summary or title(op.operation_id) or op.name
         description = rule.description or first_sentence(op.description) or summary
         if len(description) < 10:
-            description = f"{action_title}: {op.method} {op.path}."
+            description = f"{action_title}: {op.name}."
         body = None
         headers = {**self.overlay.headers, **rule.headers}
         if op.body is not None:
@@ -491,6 +484,8 @@ class _Importer:
                 headers=headers,
                 base_url=op.server,
                 results=tuple(rule.results) if rule.results is not None else result.results,
+                # GraphQL answers 200 with the refusal in "errors".
+                errors=("errors",) if op.graphql else (),
             ),
             source=f"{op.name} {op.operation_id}".strip(),
             timeout=rule.timeout,
@@ -505,13 +500,13 @@ class _Importer:
         found = [
             op
             for op in kept
-            if op.method == "GET"
-            and _WHO_AM_I.search(op.path)
+            if op.reads
+            and _WHO_AM_I.search(op.identity)
             and not any(f.required for f in by_key[self.keys[id(op)]].inputs)
         ]
         if not found:
             return None
-        best = min(found, key=lambda op: len(op.path))
+        best = min(found, key=lambda op: len(op.identity))
         spec = by_key[self.keys[id(best)]]
         outputs = {o.key for o in spec.outputs}
         label_keys = [key for key in _LABEL_KEYS if key in outputs]
@@ -606,8 +601,14 @@ def import_description(
 ) -> Report:
     """Make an app of the description at ``source``; raises ``ImportFailed`` saying why not."""
     overlay = overlay or Overlay()
-    description = load(source, overlay.references)
-    importer = _Importer(description, overlay, base_url)
+    if is_graphql(source):
+        selections = {
+            name: rule.selection for name, rule in overlay.actions.items() if rule.selection
+        }
+        parsed = parse_graphql(source, selections)
+    else:
+        parsed = parse_openapi(load(source, overlay.references))
+    importer = _Importer(parsed, overlay, base_url)
     chosen, hidden = importer.select()
     if not chosen:
         raise ImportFailed("no operation is left to make an action of.")
@@ -639,7 +640,9 @@ def import_description(
     for name in overlay.fields:
         if ("fields", name) not in importer.used_rules:
             raise ImportFailed(f"fields: {name!r} names no field of any kept operation.")
-    info = _mapping(description.root.get("info"))
+    if parsed.kind == "graphql" and auth.type is AuthType.NONE:
+        importer.warnings.append("a GraphQL schema says nothing of auth: declare it (auth.schemes)")
+    info = parsed.info
     api_title = str(info.get("title") or source.stem)
     license_info = _mapping(info.get("license"))
     app_key = key or overlay.key or snake(api_title, fallback="api")
@@ -655,16 +658,16 @@ def import_description(
             title=overlay.title or api_title,
             description=overlay.description
             or first_sentence(str(info.get("description") or ""), 300)
-            or f"The {api_title}, imported from its OpenAPI description.",
+            or f"The {api_title}, imported from its description.",
             categories=tuple(overlay.categories or (DEFAULT_CATEGORY,)),
             hex_color=color if color.startswith("#") else f"#{color}",
             source=SourceSpec(
-                kind="swagger" if description.is_swagger else "openapi",
+                kind=parsed.kind,
                 title=api_title,
                 version=str(info.get("version") or ""),
-                spec_version=description.spec_version,
-                file=description.name,
-                sha256=digest(description.files),
+                spec_version=parsed.spec_version,
+                file=parsed.name,
+                sha256=digest(parsed.files),
                 license=overlay.source.license
                 if overlay.source is not None
                 else str(license_info.get("name") or ""),

@@ -79,6 +79,8 @@ class ActionRule(_Rule):
     sample: dict[str, Any] | None = None
     results: list[str] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    # GraphQL: the selection set to ask for ("{ success issue { id identifier url } }").
+    selection: str | None = None
 
 
 class ConnectionField(_Rule):

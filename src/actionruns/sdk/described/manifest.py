@@ -118,6 +118,9 @@ class RequestSpec(_Model):
     results: tuple[str, ...] = ()
     # Where this request goes, when not the app's base URL (Box's uploads, say).
     base_url: str | None = None
+    # Where an answer that is not an HTTP error may still say it failed: a non-empty list
+    # there is a refusal (GraphQL's "errors").
+    errors: tuple[str, ...] = ()
 
 
 class OutputSpec(_Model):
@@ -213,7 +216,7 @@ class LimitsSpec(_Model):
 class SourceSpec(_Model):
     """The description an app was made from."""
 
-    kind: Literal["openapi", "swagger", "manifest"] = "openapi"
+    kind: Literal["openapi", "swagger", "graphql", "manifest"] = "openapi"
     title: str = ""
     version: str = ""  # the API's version (info.version)
     spec_version: str = ""  # "3.1.0", "2.0"

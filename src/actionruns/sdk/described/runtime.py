@@ -37,7 +37,7 @@ from actionruns.sdk.described.manifest import (
 )
 from actionruns.sdk.described.requests import BuiltRequest, build_request
 from actionruns.sdk.described.templates import lookup, placeholders, render, render_value
-from actionruns.sdk.errors import ExpiredAuthError, HaltError, TransientError
+from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
 from actionruns.sdk.fields import (
     Choice,
     ChoicePage,
@@ -48,7 +48,7 @@ from actionruns.sdk.fields import (
     validate_inputs,
 )
 from actionruns.sdk.files import FileContent, read_file
-from actionruns.sdk.http import raise_for_status
+from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY, raise_for_status
 from actionruns.sdk.limits import Limits, RateLimit
 
 # A credential put into the base URL: one host label or path segment, never more.
@@ -185,6 +185,40 @@ def _label(template: str, item: Mapping[str, Any]) -> str | None:
     return " ".join(render(template, item).split()) or None
 
 
+# Codes GraphQL servers put in an error's extensions (Apollo's, Linear's, Shopify's, GitHub's).
+_EXPIRED_CODES = {
+    "UNAUTHENTICATED",
+    "AUTHENTICATION_ERROR",
+    "INVALID_TOKEN",
+    "ACCESS_TOKEN_INVALID",
+}
+_THROTTLED_CODES = {"RATELIMITED", "RATE_LIMITED", "THROTTLED", "TOO_MANY_REQUESTS"}
+
+
+def raise_for_errors(answer: Any, path: Sequence[str]) -> None:
+    """A refusal inside a successful answer (GraphQL's ``errors``), as the right error class:
+    an authentication code means expired credentials, a rate-limit code throttling, the rest
+    a halt with the app's own message."""
+    errors = answer
+    for part in path:
+        errors = errors.get(part) if isinstance(errors, Mapping) else None
+    if not isinstance(errors, list) or not errors:
+        return
+    first: Mapping[str, Any] = errors[0] if isinstance(errors[0], Mapping) else {}
+    message = "; ".join(
+        str(error.get("message") if isinstance(error, Mapping) else error) for error in errors[:3]
+    )
+    found = first.get("extensions")
+    extensions: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    code = str(extensions.get("code") or first.get("type") or "").upper()
+    meta = {"errors": len(errors), **({"code": code} if code else {})}
+    if code in _EXPIRED_CODES:
+        raise ExpiredAuthError(message, meta=meta)
+    if code in _THROTTLED_CODES:
+        raise ThrottledError(message, delay=DEFAULT_THROTTLE_DELAY, meta=meta)
+    raise HaltError(message, meta=meta)
+
+
 def _dig(data: Any, path: Sequence[str]) -> Any:
     for part in path:
         if not isinstance(data, Mapping) or part not in data:
@@ -284,6 +318,8 @@ class DescribedApp:
         response = await ctx.http.send(request)
         raise_for_status(response, transient=self.manifest.transient_statuses)
         answer = _answer(response)
+        if operation.request.errors:
+            raise_for_errors(answer, operation.request.errors)
         data = _dig(answer, operation.request.results)
         after = self.hook("after_response")
         if after is not None:
