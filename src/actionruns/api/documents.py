@@ -98,7 +98,7 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
         "images": images,
         "hex_color": app.hex_color.removeprefix("#"),  # as Zapier writes it: 8bcbca
         "categories": [{"slug": category} for category in app.categories],
-        "action_types": sorted({action.type.value for action in app.actions}),
+        "action_types": list(app.action_types),
         # Where a connection to the app starts: the hosted Connect page, opened with a connect
         # token (?token=). Null means, as in Zapier's API, that the app needs none.
         "links": {

@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,12 @@ class App:
         keys = [action.key for action in self.actions]
         if len(keys) != len(set(keys)):
             raise ValueError(f"app {self.key!r} declares an action key twice")
+
+    @cached_property
+    def action_types(self) -> tuple[str, ...]:
+        """The types of its actions, sorted: listing apps reads them on every request, and
+        an imported API has hundreds of actions."""
+        return tuple(sorted({action.type.value for action in self.actions}))
 
     def action(self, key: str) -> Action | None:
         return next((action for action in self.actions if action.key == key), None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,6 +35,7 @@ from actionruns.sdk.described.manifest import (
     FieldSpec,
     OperationSpec,
     PlacementSpec,
+    RequestSpec,
 )
 from actionruns.sdk.described.requests import BuiltRequest, build_request
 from actionruns.sdk.described.templates import lookup, placeholders, render, render_value
@@ -227,18 +229,34 @@ def _dig(data: Any, path: Sequence[str]) -> Any:
     return data
 
 
+@dataclass(slots=True)
+class _Call:
+    """What a run of one operation needs, and nothing more: a manifest's other parts (texts,
+    samples, output fields) live in the App's actions, so the manifest itself is not kept
+    (a large API's is tens of MB as objects)."""
+
+    key: str
+    title: str
+    request: RequestSpec
+    fields: list[InputField] = field(default_factory=list)
+    files: tuple[str, ...] = ()  # the keys of its file fields
+
+
 class DescribedApp:
     """The behaviour of a manifest's app: requests, connection test and dropdowns."""
 
     def __init__(self, manifest: AppManifest) -> None:
-        self.manifest = manifest
+        self.key = manifest.key
+        self.base_url = manifest.base_url
+        self.transient_statuses = manifest.transient_statuses
+        self.test_spec = manifest.test
         self.hooks = _load_hooks(manifest.hook)
-        self.operations = {operation.key: operation for operation in manifest.operations}
-        self._fields: dict[str, list[InputField]] = {}
+        self.calls: dict[str, _Call] = {}
         for operation in manifest.operations:
-            self._fields[operation.key] = [
-                self._input(operation, spec) for spec in operation.inputs
-            ]
+            files = tuple(spec.key for spec in operation.inputs if spec.type is FieldType.FILE)
+            call = _Call(operation.key, operation.title, operation.request, files=files)
+            call.fields = [self._input(operation, spec) for spec in operation.inputs]
+            self.calls[operation.key] = call
 
     def hook(self, name: str) -> Any:
         """The hook module's function ``name``, if it defines one."""
@@ -257,19 +275,17 @@ class DescribedApp:
         ]
         return input_field(spec, self._choices(spec.dynamic), depends)
 
-    def fields(self, operation_key: str) -> list[InputField]:
-        return self._fields[operation_key]
-
+    @staticmethod
     async def _files(
-        self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]
+        ctx: Context, call: _Call, inputs: Mapping[str, Any]
     ) -> dict[str, FileContent]:
-        if operation.request.body != "multipart":
+        if call.request.body != "multipart":
             return {}
         files = {}
-        for spec in operation.inputs:
-            value = inputs.get(spec.key)
-            if spec.type is FieldType.FILE and isinstance(value, str) and value:
-                files[spec.key] = await read_file(ctx, value)
+        for key in call.files:
+            value = inputs.get(key)
+            if isinstance(value, str) and value:
+                files[key] = await read_file(ctx, value)
         return files
 
     @staticmethod
@@ -290,54 +306,55 @@ class DescribedApp:
         arguments["headers"] = headers
         return arguments
 
-    async def call(self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]) -> Any:
+    async def call(self, ctx: Context, call: _Call, inputs: Mapping[str, Any]) -> Any:
         """Send the operation's request made of ``inputs``; its answer's result, or the right
         error class when the app refuses."""
-        return (await self._exchange(ctx, operation, inputs))[0]
+        return (await self._exchange(ctx, call, inputs))[0]
 
     async def _exchange(
         self,
         ctx: Context,
-        operation: OperationSpec,
+        call: _Call,
         inputs: Mapping[str, Any],
         query: Sequence[tuple[str, str]] = (),
     ) -> tuple[Any, Any]:
         """The result of the operation's request and its whole answer; ``query`` replaces the
         request's query arguments of the same names (a next page's link)."""
-        files = await self._files(ctx, operation, inputs)
-        built = build_request(operation.request, inputs, ctx.credentials, files)
+        files = await self._files(ctx, call, inputs)
+        built = build_request(call.request, inputs, ctx.credentials, files)
         if query:
             given = {name for name, _ in query}
             built.params = [pair for pair in built.params if pair[0] not in given] + list(query)
-        url = base_url(operation.request.base_url or self.manifest.base_url, ctx.credentials)
-        url += built.path
+        url = base_url(call.request.base_url or self.base_url, ctx.credentials) + built.path
         request = ctx.http.build_request(built.method, url, **self._send_arguments(built))
         before = self.hook("before_request")
         if before is not None:
-            before(ctx, operation.key, request)
+            before(ctx, call.key, request)
         response = await ctx.http.send(request)
-        raise_for_status(response, transient=self.manifest.transient_statuses)
+        raise_for_status(response, transient=self.transient_statuses)
         answer = _answer(response)
-        if operation.request.errors:
-            raise_for_errors(answer, operation.request.errors)
-        data = _dig(answer, operation.request.results)
+        if call.request.errors:
+            raise_for_errors(answer, call.request.errors)
+        data = _dig(answer, call.request.results)
         after = self.hook("after_response")
         if after is not None:
-            data = after(ctx, operation.key, response, data)
+            data = after(ctx, call.key, response, data)
         return data, answer
 
-    def performer(self, operation: OperationSpec) -> Callable[[Context, Mapping[str, Any]], Any]:
+    def performer(self, key: str) -> Callable[[Context, Mapping[str, Any]], Any]:
+        call = self.calls[key]
+
         async def perform(ctx: Context, inputs: Mapping[str, Any]) -> PerformResult:
-            result: PerformResult = await self.call(ctx, operation, inputs)
+            result: PerformResult = await self.call(ctx, call, inputs)
             return result
 
-        perform.__qualname__ = f"{self.manifest.key}.{operation.key}"
+        perform.__qualname__ = f"{self.key}.{key}"
         return perform
 
     async def _call_with(
         self,
         ctx: Context,
-        operation: OperationSpec,
+        call: _Call,
         values: Mapping[str, Any],
         query: Sequence[tuple[str, str]] = (),
     ) -> tuple[Any, Any]:
@@ -345,17 +362,17 @@ class DescribedApp:
         whole answer."""
         given = {key: value for key, value in values.items() if value is not None}
         try:
-            inputs = validate_inputs(self._fields[operation.key], given)
+            inputs = validate_inputs(call.fields, given)
         except Exception as exc:
-            raise HaltError(f"{operation.title}: {exc}") from None
-        return await self._exchange(ctx, operation, inputs, query)
+            raise HaltError(f"{call.title}: {exc}") from None
+        return await self._exchange(ctx, call, inputs, query)
 
     async def _linked_page(
         self, ctx: Context, spec: DynamicChoicesSpec, values: dict[str, Any], page: int
     ) -> tuple[Any, bool]:
         """Page ``page`` of a list whose answers link the next page: each answer's link is
         followed from the first (the link's query, never its host or path)."""
-        source = self.operations[spec.operation]
+        source = self.calls[spec.operation]
         query: list[tuple[str, str]] = []
         for number in range(page + 1):
             data, answer = await self._call_with(ctx, source, values, query)
@@ -375,7 +392,7 @@ class DescribedApp:
 
     def _choices(self, spec: DynamicChoicesSpec) -> Callable[..., Any]:
         async def choices(ctx: Context, inputs: Mapping[str, Any], page: int) -> ChoicePage:
-            source = self.operations[spec.operation]
+            source = self.calls[spec.operation]
             values = dict(render_value(spec.inputs, inputs))
             if spec.page_size_input is not None:
                 values[spec.page_size_input] = spec.page_size
@@ -406,11 +423,11 @@ class DescribedApp:
         if own is not None:
             label: str | None = await own(ctx)
             return label
-        test = self.manifest.test
+        test = self.test_spec
         if test is None:
             return None
-        operation = self.operations[test.operation]
-        data, _ = await self._call_with(ctx, operation, render_value(test.inputs, ctx.credentials))
+        call = self.calls[test.operation]
+        data, _ = await self._call_with(ctx, call, render_value(test.inputs, ctx.credentials))
         item = data[0] if isinstance(data, list) and data else data
         if test.label is None or not isinstance(item, Mapping):
             return None
@@ -433,9 +450,9 @@ def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
             key=operation.key,
             title=operation.title,
             description=operation.description,
-            perform=described.performer(operation),
+            perform=described.performer(operation.key),
             type=operation.type,
-            inputs=described.fields(operation.key),
+            inputs=described.calls[operation.key].fields,
             outputs=[
                 OutputField(o.key, o.label, o.type, sample_value(operation.sample, o.key)[1])
                 for o in operation.outputs
