@@ -31,6 +31,21 @@ configure_logging()
 LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
 
 
+# Names the tests' services resolve to loopback (RFC 2606's, and localhost): whatever a
+# test has them send there stays on this machine.
+LOOPBACK_NAMES = ("localhost", "example.com", "example.org", "example.net")
+
+
+async def offline_resolver(host: str, port: int) -> list[str]:
+    """Addresses written as such, and the names above: the tests' services never ask a DNS
+    server (a query would leave this machine)."""
+    name = host.lower().rstrip(".")
+    if any(name == known or name.endswith("." + known) for known in LOOPBACK_NAMES):
+        return ["127.0.0.1"]
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -247,7 +262,7 @@ async def start_service(
         registry = service_registry()
         for extra in apps:
             registry.add(extra)
-        engine = Engine(settings, registry=registry, clock=clock)
+        engine = Engine(settings, registry=registry, clock=clock, resolver=offline_resolver)
         if routes:
             engine.connections.transport = RoutingTransport(routes, engine.guard.http_transport())
         app = create_app(engine, run_workers=workers)

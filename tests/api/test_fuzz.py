@@ -23,7 +23,7 @@ from actionruns.api.security import TokenIssuer
 from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES
-from tests.conftest import service_registry, service_settings
+from tests.conftest import offline_resolver, service_registry, service_settings
 
 # Every operation the API publishes; the fuzzing below covers each of them.
 OPERATIONS = {
@@ -96,7 +96,8 @@ def fuzzed(installation: tuple[Settings, str]) -> tuple[FastAPI, dict[str, str]]
     """An app per operation: schemathesis ends an app's lifespan, and with it the engine,
     when the test that started it ends."""
     config, token = installation
-    app = create_app(Engine(config, registry=service_registry()), run_workers=False)
+    engine = Engine(config, registry=service_registry(), resolver=offline_resolver)
+    app = create_app(engine, run_workers=False)
     return app, {"Authorization": f"Bearer {token}"}
 
 

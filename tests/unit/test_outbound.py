@@ -56,7 +56,7 @@ def test_the_operator_can_allow_networks() -> None:
 
 async def test_names_are_checked_after_resolution() -> None:
     with pytest.raises(BlockedDestinationError, match="localhost"):
-        await OutboundGuard().resolve("localhost", 80)
+        await OutboundGuard().addresses("localhost", 80)
 
 
 async def test_http_to_loopback_is_refused_before_any_byte_is_sent(httpserver: HTTPServer) -> None:

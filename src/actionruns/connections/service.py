@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
+import structlog
 
 from actionruns.config import Settings
 from actionruns.connections.key_uses import KeyUses
@@ -24,13 +25,27 @@ from actionruns.principal import Principal
 from actionruns.sdk.app import App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.context import Context, open_context
-from actionruns.sdk.errors import ActionError, ExpiredAuthError, TransientError
+from actionruns.sdk.errors import (
+    ActionError,
+    BlockedDestinationError,
+    ExpiredAuthError,
+    TransientError,
+    UnreachableError,
+)
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.sdk.outbound import OutboundGuard, blocked_reason
+from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.redaction import redact, secrets_in_scope
 from actionruns.sdk.registry import Registry
 from actionruns.store import AuthenticationRecord, Store
 from actionruns.vault import Vault
+
+log = structlog.get_logger(__name__)
+
+# What a connection test says when the server could not be reached, whatever the reason.
+UNREACHABLE = (
+    "The connection test could not reach the server. Check the host name and port, and that "
+    "the server accepts connections from this service."
+)
 
 
 def owner_of(authentication_id: str) -> str:
@@ -44,8 +59,9 @@ def oauth_app_owner(app_key: str) -> str:
 
 class ConnectionTestFailed(Unprocessable):
     """The app's connection test did not pass. ``reason`` says how: the connector's error code
-    (``authentication``, ``user``, ``throttled``, ``partner``…), ``unreachable`` or
-    ``blocked`` (the outbound guard); ``said`` is what the app said, if it answered."""
+    (``authentication``, ``user``, ``throttled``, ``partner``…) or ``unreachable`` (for any
+    reason: no such host, a closed port and a refusal by the outbound guard are told apart
+    only in the operator's log); ``said`` is what the app said, if it answered."""
 
     def __init__(self, detail: str, *, reason: str, said: str = "") -> None:
         super().__init__(detail, pointer="/data/authentication_fields", meta={"code": reason})
@@ -113,13 +129,21 @@ class ConnectionService:
             yield ctx
 
     async def test_credentials(self, app: App, credentials: Mapping[str, Any]) -> str | None:
-        """Run the app's connection test; a failure is a 400 that names what the app said."""
+        """Run the app's connection test; a failure is a 400 that names what the app said.
+
+        A server that could not be reached is a 400 that says only that: whether the name
+        did not resolve, the port was closed or the guard refused the address is logged for
+        the operator, never told (the Connect page would otherwise map the network for
+        anyone with a link).
+        """
         if app.test is None:
             return None
         secrets = [credentials.get(key) for key in app.auth.secret_keys]
         try:
             async with self.context(app, credentials) as ctx:
                 return await app.test(ctx)
+        except (UnreachableError, BlockedDestinationError) as exc:
+            raise self.unreachable(app, exc.detail, secrets) from None
         except ActionError as exc:
             with secrets_in_scope(secrets):
                 detail = redact(exc.detail)
@@ -127,12 +151,16 @@ class ConnectionService:
                 f"The connection test failed: {detail}", reason=exc.code, said=detail
             ) from None
         except (httpx2.HTTPError, OSError, TimeoutError) as exc:
-            with secrets_in_scope(secrets):
-                detail = redact(str(exc)) or type(exc).__name__
-            raise ConnectionTestFailed(
-                f"The connection test could not reach the app: {detail}",
-                reason="blocked" if blocked_reason(exc) else "unreachable",
-            ) from None
+            raise self.unreachable(app, f"{type(exc).__name__}: {exc}", secrets) from None
+
+    def unreachable(
+        self, app: App, detail: str, secrets: Sequence[Any] = ()
+    ) -> ConnectionTestFailed:
+        """The error a connection test answers when the server could not be reached, for
+        whatever reason; the reason goes to the operator's log only."""
+        with secrets_in_scope(secrets):
+            log.warning("connection_test_unreachable", app=app.key, detail=redact(detail))
+        return ConnectionTestFailed(UNREACHABLE, reason="unreachable")
 
     def validate_fields(self, app: App, fields: Mapping[str, Any]) -> dict[str, Any]:
         try:

@@ -23,6 +23,7 @@ from actionruns.sdk import (
     InputField,
     OutputField,
     TransientError,
+    UnreachableError,
 )
 
 SMTP_TIMEOUT = 30.0
@@ -54,7 +55,7 @@ async def _smtp(ctx: Context) -> AsyncIterator[aiosmtplib.SMTP]:
     try:
         sock = await ctx.guard.connect(host, port, timeout=SMTP_TIMEOUT)
     except OSError as exc:
-        raise TransientError(f"Cannot connect to the SMTP server {host}:{port}: {exc}") from None
+        raise UnreachableError(f"Cannot connect to the SMTP server {host}:{port}: {exc}") from None
     smtp = aiosmtplib.SMTP(
         hostname=host,
         sock=sock,
@@ -85,7 +86,7 @@ async def _smtp(ctx: Context) -> AsyncIterator[aiosmtplib.SMTP]:
         aiosmtplib.SMTPTimeoutError,
         aiosmtplib.SMTPServerDisconnected,
     ) as exc:
-        raise TransientError(f"SMTP connection to {host}:{port} failed: {exc}") from None
+        raise UnreachableError(f"SMTP connection to {host}:{port} failed: {exc}") from None
     except aiosmtplib.SMTPException as exc:
         # Missing STARTTLS or AUTH support: retrying cannot help, the settings must change.
         raise HaltError(f"SMTP with {host}:{port} failed: {exc}") from None

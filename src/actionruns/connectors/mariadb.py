@@ -6,11 +6,12 @@ Reference: https://mariadb.com/kb/en/insert/, /update/, /information-schema-colu
 through aiomysql (PyMySQL's protocol). The actions are the SDK's shared SQL ones
 (``actionruns.sdk.sql``). Neither server returns rows from an UPDATE and MySQL none from an
 INSERT, so the written rows are read back by the auto-increment key or the match column.
+The connection goes to the address the outbound guard checked; with TLS the certificate is
+still checked against the host name.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -19,7 +20,14 @@ from typing import Any
 import aiomysql
 import pymysql
 
-from actionruns.sdk import Context, ExpiredAuthError, FieldType, HaltError, TransientError
+from actionruns.sdk import (
+    Context,
+    ExpiredAuthError,
+    FieldType,
+    HaltError,
+    TransientError,
+    UnreachableError,
+)
 from actionruns.sdk.sql import Column, bind_value, database_auth, sql_app
 
 TIMEOUT_SECONDS = 15
@@ -187,16 +195,15 @@ def _code(error: pymysql.err.MySQLError) -> int:
 async def connect(ctx: Context) -> AsyncIterator[MariaDB]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 3306)
-    addresses = await ctx.guard.resolve(host, port)
-    tls = bool(credentials.get("tls"))
+    destination = await ctx.guard.destination(host, port)
     try:
         connection = await aiomysql.connect(
-            host=host if tls else addresses[0],
+            host=destination.address,
             port=port,
             user=credentials["username"],
             password=credentials.get("password") or "",
             db=credentials["database"],
-            ssl=ssl.create_default_context() if tls else None,
+            ssl=destination.tls_context() if credentials.get("tls") else None,
             connect_timeout=TIMEOUT_SECONDS,
             autocommit=True,
             charset="utf8mb4",
@@ -207,9 +214,9 @@ async def connect(ctx: Context) -> AsyncIterator[MariaDB]:
             raise ExpiredAuthError(f"The server refused the login: {exc.args[-1]}") from None
         if code == _UNKNOWN_DATABASE:
             raise HaltError(f"The server says: {exc.args[-1]}") from None
-        raise TransientError(f"{host}:{port} could not be reached: {exc.args[-1]}") from None
+        raise UnreachableError(f"{host}:{port} could not be reached: {exc.args[-1]}") from None
     except (OSError, TimeoutError) as exc:
-        raise TransientError(f"{host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"{host}:{port} could not be reached: {exc}") from None
     try:
         yield MariaDB(connection, host)
     except pymysql.err.MySQLError as exc:

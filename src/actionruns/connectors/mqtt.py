@@ -2,12 +2,12 @@
 
 Reference: MQTT 3.1.1 (https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/mqtt-v3.1.1.html), section
 3.3 PUBLISH; through aiomqtt, which returns once the broker acknowledged a QoS 1 or 2 message.
-A plain connection goes to the address the outbound guard vetted.
+The connection goes to the address the outbound guard checked; with TLS the certificate is
+still checked against the host name.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,6 +26,7 @@ from actionruns.sdk import (
     InputField,
     OutputField,
     TransientError,
+    UnreachableError,
 )
 
 TIMEOUT_SECONDS = 10.0
@@ -37,14 +38,13 @@ _REFUSED_CREDENTIALS = ("4", "5", "134", "135", "not authorized", "bad user name
 async def _client(ctx: Context) -> AsyncIterator[aiomqtt.Client]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 1883)
-    addresses = await ctx.guard.resolve(host, port)
-    tls = bool(credentials.get("tls"))
+    destination = await ctx.guard.destination(host, port)
     client = aiomqtt.Client(
-        host if tls else addresses[0],
+        destination.address,
         port,
         username=credentials.get("username") or None,
         password=credentials.get("password") or None,
-        tls_context=ssl.create_default_context() if tls else None,
+        tls_context=destination.tls_context() if credentials.get("tls") else None,
         timeout=TIMEOUT_SECONDS,
     )
     try:
@@ -55,7 +55,7 @@ async def _client(ctx: Context) -> AsyncIterator[aiomqtt.Client]:
             raise ExpiredAuthError(f"The MQTT broker refused the credentials: {exc}") from None
         raise TransientError(f"The MQTT broker failed: {exc}") from None
     except (aiomqtt.MqttError, OSError, TimeoutError) as exc:
-        raise TransientError(f"The MQTT broker at {host}:{port} failed: {exc}") from None
+        raise UnreachableError(f"The MQTT broker at {host}:{port} failed: {exc}") from None
 
 
 async def publish(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:

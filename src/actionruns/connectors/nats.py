@@ -2,12 +2,13 @@
 
 Reference: https://docs.nats.io/nats-concepts/core-nats/pubsub and
 https://docs.nats.io/nats-concepts/jetstream/streams (publish acks, Nats-Msg-Id de-duplication),
-through nats-py. A plain connection goes to the address the outbound guard vetted.
+through nats-py. The connection goes to the address the outbound guard checked (with TLS the
+certificate is still checked against the host name), and to no other: the servers a NATS
+server advertises (``connect_urls``) are never dialled, since reconnecting is off.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from actionruns.sdk import (
     InputField,
     OutputField,
     TransientError,
+    UnreachableError,
 )
 
 TIMEOUT_SECONDS = 10.0
@@ -36,18 +38,20 @@ TIMEOUT_SECONDS = 10.0
 async def _connection(ctx: Context) -> AsyncIterator[Any]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 4222)
-    addresses = await ctx.guard.resolve(host, port)
+    destination = await ctx.guard.destination(host, port)
     tls = bool(credentials.get("tls"))
+    address = f"[{destination.address}]" if ":" in destination.address else destination.address
     options: dict[str, Any] = {
-        "servers": [f"{'tls' if tls else 'nats'}://{host if tls else addresses[0]}:{port}"],
+        "servers": [f"{'tls' if tls else 'nats'}://{address}:{port}"],
         "connect_timeout": TIMEOUT_SECONDS,
-        # One attempt: with reconnection off, nats-py keeps retrying an unreachable server
-        # for ever; with one attempt allowed it gives up and says so.
+        # The checked server only: a server's INFO may list others (connect_urls), which
+        # nats-py would dial when it reconnects, unchecked.
+        "allow_reconnect": False,
         "max_reconnect_attempts": 1,
         "reconnect_time_wait": 0.1,
     }
     if tls:
-        options |= {"tls": ssl.create_default_context(), "tls_hostname": host}
+        options |= {"tls": destination.tls_context(), "tls_hostname": host}
     if credentials.get("token"):
         options["token"] = credentials["token"]
     elif credentials.get("username"):
@@ -61,11 +65,11 @@ async def _connection(ctx: Context) -> AsyncIterator[Any]:
     except errors.NoServersError as exc:
         if "authorization" in str(exc).lower():
             raise ExpiredAuthError(f"NATS refused the credentials: {exc}") from None
-        raise TransientError(f"NATS at {host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"NATS at {host}:{port} could not be reached: {exc}") from None
     except (OSError, TimeoutError, errors.Error) as exc:
         if "authorization" in str(exc).lower():
             raise ExpiredAuthError(f"NATS refused the credentials: {exc}") from None
-        raise TransientError(f"NATS at {host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"NATS at {host}:{port} could not be reached: {exc}") from None
     try:
         yield connection
     except js_errors.NoStreamResponseError:

@@ -3,20 +3,27 @@ parameterised query.
 
 Reference: https://www.postgresql.org/docs/current/sql-insert.html, /sql-update.html,
 /infoschema-columns.html, through asyncpg. The actions are the SDK's shared SQL ones
-(``actionruns.sdk.sql``); this module is how PostgreSQL is reached and spoken to. A plain
-connection goes to the address the outbound guard vetted.
+(``actionruns.sdk.sql``); this module is how PostgreSQL is reached and spoken to. The
+connection goes to the address the outbound guard checked; with TLS the certificate is still
+checked against the host name.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 
-from actionruns.sdk import Context, ExpiredAuthError, FieldType, HaltError, TransientError
+from actionruns.sdk import (
+    Context,
+    ExpiredAuthError,
+    FieldType,
+    HaltError,
+    TransientError,
+    UnreachableError,
+)
 from actionruns.sdk.sql import Column, database_auth, sql_app
 
 TIMEOUT_SECONDS = 15.0
@@ -127,16 +134,15 @@ class PostgreSQL:
 async def connect(ctx: Context) -> AsyncIterator[PostgreSQL]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 5432)
-    addresses = await ctx.guard.resolve(host, port)
-    tls = bool(credentials.get("tls"))
+    destination = await ctx.guard.destination(host, port)
     try:
         connection = await asyncpg.connect(
-            host=host if tls else addresses[0],
+            host=destination.address,
             port=port,
             user=credentials["username"],
             password=credentials.get("password") or None,
             database=credentials["database"],
-            ssl=ssl.create_default_context() if tls else False,
+            ssl=destination.tls_context() if credentials.get("tls") else False,
             timeout=TIMEOUT_SECONDS,
             command_timeout=TIMEOUT_SECONDS,
         )
@@ -145,7 +151,7 @@ async def connect(ctx: Context) -> AsyncIterator[PostgreSQL]:
     except asyncpg.InvalidCatalogNameError as exc:
         raise HaltError(f"PostgreSQL: {exc}") from None
     except (OSError, TimeoutError, asyncpg.PostgresConnectionError) as exc:
-        raise TransientError(f"PostgreSQL at {host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"PostgreSQL at {host}:{port} could not be reached: {exc}") from None
     try:
         yield PostgreSQL(connection, host)
     except (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, OSError) as exc:

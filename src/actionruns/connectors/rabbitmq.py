@@ -2,12 +2,12 @@
 
 Reference: https://www.rabbitmq.com/docs/publishers (publisher confirms, persistent delivery
 mode, mandatory flag for unroutable messages) and https://www.rabbitmq.com/docs/exchanges,
-through aio-pika. A plain connection goes to the address the outbound guard vetted.
+through aio-pika. The connection goes to the address the outbound guard checked; with TLS
+the certificate is still checked against the host name.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +27,7 @@ from actionruns.sdk import (
     InputField,
     OutputField,
     TransientError,
+    UnreachableError,
 )
 
 TIMEOUT_SECONDS = 15.0
@@ -36,23 +37,23 @@ TIMEOUT_SECONDS = 15.0
 async def _channel(ctx: Context) -> AsyncIterator[aio_pika.abc.AbstractChannel]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 5672)
-    addresses = await ctx.guard.resolve(host, port)
+    destination = await ctx.guard.destination(host, port)
     tls = bool(credentials.get("tls"))
     try:
         connection = await aio_pika.connect(
-            host=host if tls else addresses[0],
+            host=destination.address,
             port=port,
             login=credentials.get("username") or "guest",
             password=credentials.get("password") or "guest",
             virtualhost=credentials.get("virtual_host") or "/",
             ssl=tls,
-            ssl_context=ssl.create_default_context() if tls else None,
+            ssl_context=destination.tls_context() if tls else None,
             timeout=TIMEOUT_SECONDS,
         )
     except amqp_exceptions.ProbableAuthenticationError as exc:
         raise ExpiredAuthError(f"RabbitMQ refused the credentials: {exc}") from None
     except (amqp_exceptions.AMQPConnectionError, OSError, TimeoutError) as exc:
-        raise TransientError(f"RabbitMQ at {host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"RabbitMQ at {host}:{port} could not be reached: {exc}") from None
     try:
         async with connection:
             yield await connection.channel(publisher_confirms=True, on_return_raises=True)

@@ -1,13 +1,13 @@
 """Redis: set a value, publish a message, push to a list.
 
 Reference: https://redis.io/docs/latest/commands/set/, /publish/, /lpush/ and /rpush/
-(through redis-py's asyncio client). The server's address is vetted by the outbound guard,
-and a plain connection goes to the vetted address itself; a TLS connection goes by name, so
-the certificate can be checked against it.
+(through redis-py's asyncio client). The connection goes to the address the outbound guard
+checked; with TLS the certificate is still checked against the host name.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,29 +26,45 @@ from actionruns.sdk import (
     HaltError,
     InputField,
     OutputField,
-    TransientError,
+    UnreachableError,
 )
 
 TIMEOUT_SECONDS = 15.0
+
+
+class _CheckedConnection(aioredis.Connection):
+    """A connection to the checked address, over TLS with the host name's context if given
+    (redis-py's own TLS connection would check the certificate against the address)."""
+
+    def __init__(self, *, tls_context: ssl.SSLContext | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tls_context = tls_context
+
+    def _connection_arguments(self) -> Mapping[str, Any]:
+        arguments = dict(super()._connection_arguments())
+        if self.tls_context is not None:
+            arguments["ssl"] = self.tls_context
+        return arguments
 
 
 @asynccontextmanager
 async def _client(ctx: Context) -> AsyncIterator[aioredis.Redis]:
     credentials = ctx.credentials
     host, port = str(credentials["host"]), int(credentials.get("port") or 6379)
-    addresses = await ctx.guard.resolve(host, port)
-    tls = bool(credentials.get("tls"))
-    client = aioredis.Redis(
-        host=host if tls else addresses[0],
+    destination = await ctx.guard.destination(host, port)
+    pool = aioredis.ConnectionPool(
+        connection_class=_CheckedConnection,
+        host=destination.address,
         port=port,
+        tls_context=destination.tls_context() if credentials.get("tls") else None,
         db=int(credentials.get("database") or 0),
         username=credentials.get("username") or None,
         password=credentials.get("password") or None,
-        ssl=tls,
         socket_timeout=TIMEOUT_SECONDS,
         socket_connect_timeout=TIMEOUT_SECONDS,
         decode_responses=True,
     )
+    client = aioredis.Redis.from_pool(pool)
     try:
         yield client
     except exceptions.AuthenticationError as exc:
@@ -58,7 +74,7 @@ async def _client(ctx: Context) -> AsyncIterator[aioredis.Redis]:
             raise ExpiredAuthError(f"Redis refused the credentials: {exc}") from None
         raise HaltError(f"Redis refused the command: {exc}") from None
     except (exceptions.ConnectionError, exceptions.TimeoutError, OSError) as exc:
-        raise TransientError(f"Redis at {host}:{port} could not be reached: {exc}") from None
+        raise UnreachableError(f"Redis at {host}:{port} could not be reached: {exc}") from None
     finally:
         await client.aclose()
 

@@ -18,7 +18,7 @@ from actionruns.sdk.auth import AuthType
 from actionruns.sdk.context import Context
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import ChoicePage, FieldErrors, InputField, validate_inputs
-from actionruns.sdk.outbound import blocked_reason
+from actionruns.sdk.outbound import guard_error
 from actionruns.sdk.redaction import redact
 from actionruns.sdk.registry import Registry
 
@@ -176,9 +176,11 @@ async def _calling_app(call: Awaitable[T], timeout: float) -> T:
             redact(f"{exc.title}: {exc.detail}"), meta={"code": exc.code, **exc.meta}
         ) from None
     except (httpx2.HTTPError, OSError) as exc:  # TimeoutError is an OSError
-        blocked = blocked_reason(exc)
-        if blocked is not None:
-            raise Unprocessable(blocked.detail) from None
+        refused = guard_error(exc)
+        if refused is not None:
+            raise Unprocessable(
+                redact(f"{refused.title}: {refused.detail}"), meta={"code": refused.code}
+            ) from None
         if isinstance(exc, TimeoutError):
             raise UpstreamFailed(f"The app did not answer within {timeout:g} seconds.") from None
         raise UpstreamFailed(redact(f"The app could not be reached: {exc}")) from None

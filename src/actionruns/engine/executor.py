@@ -26,7 +26,7 @@ from actionruns.sdk.errors import (
     TransientError,
 )
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.sdk.outbound import blocked_reason
+from actionruns.sdk.outbound import guard_error
 from actionruns.sdk.redaction import redact, secrets_in_scope
 from actionruns.sdk.registry import Registry
 from actionruns.store import RunRecord
@@ -156,9 +156,11 @@ class Executor:
             failure = TransientError(f"The action did not finish within {timeout:g} seconds.")
             return self._retry_or_fail(run, now, failure)
         except httpx2.HTTPError as exc:
-            blocked = blocked_reason(exc)
-            if blocked is not None:
-                return AttemptOutcome(FAILED, error=_error_of(blocked))
+            refused = guard_error(exc)  # the outbound guard's refusal, or a name that failed
+            if refused is not None and not refused.retryable:
+                return AttemptOutcome(FAILED, error=_error_of(refused))
+            if refused is not None:
+                return self._retry_or_fail(run, now, refused)
             failure = TransientError(
                 f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             )

@@ -27,7 +27,7 @@ from actionruns.engine.ratelimit import ClientRateLimits
 from actionruns.engine.runs import RunService
 from actionruns.engine.signing import CallbackSigner
 from actionruns.engine.worker import Worker
-from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.outbound import OutboundGuard, Resolver
 from actionruns.sdk.registry import Registry
 from actionruns.store import Store
 from actionruns.store.migrate import upgrade
@@ -54,6 +54,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         connector_transport: httpx2.AsyncBaseTransport | None = None,
         callback_transport: httpx2.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings
@@ -70,7 +71,7 @@ class Engine:
             # Keys from the environment are fixed for the process; a key file may be rotated.
             reload=None if settings.secret_keys else lambda: Keyring.load(settings.key_file),
         )
-        self.guard = OutboundGuard(settings.outbound_allow)
+        self.guard = OutboundGuard(settings.outbound_allow, resolver)
         self.events = RunEvents()
         self.metrics = Metrics()
         self.key_uses = KeyUses(self.store)

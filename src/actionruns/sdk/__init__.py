@@ -10,6 +10,7 @@ from actionruns.sdk.errors import (
     HaltError,
     ThrottledError,
     TransientError,
+    UnreachableError,
 )
 from actionruns.sdk.fields import (
     Choice,
@@ -20,7 +21,7 @@ from actionruns.sdk.fields import (
     OutputField,
 )
 from actionruns.sdk.limits import Limits, LimitScope, RateLimit
-from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.outbound import Destination, OutboundGuard
 
 __all__ = [
     "Action",
@@ -33,6 +34,7 @@ __all__ = [
     "Choice",
     "ChoicePage",
     "Context",
+    "Destination",
     "DynamicFields",
     "ExpiredAuthError",
     "FieldType",
@@ -47,4 +49,5 @@ __all__ = [
     "RateLimit",
     "ThrottledError",
     "TransientError",
+    "UnreachableError",
 ]

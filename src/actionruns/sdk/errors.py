@@ -60,6 +60,15 @@ class TransientError(ActionError):
     retryable = True
 
 
+class UnreachableError(TransientError):
+    """The server could not be reached: the name does not resolve, nothing answers on the
+    port, the connection was refused or timed out. ``detail`` is for the run and the
+    operator's logs; a connection test tells people only that the host could not be reached
+    (telling these apart would map the network for whoever asks)."""
+
+    title = "Server unreachable"
+
+
 class BlockedDestinationError(HaltError):
     """The outbound guard refused a destination (loopback, private, metadata addresses)."""
 

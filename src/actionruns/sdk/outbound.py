@@ -1,68 +1,179 @@
 """The outbound guard: connectors may only reach public addresses unless the operator allows more.
 
-Every connection is checked after DNS resolution, at connect time, so redirects and DNS
-rebinding cannot reach loopback, private, link-local or cloud metadata addresses.
+A name is resolved once, by the guard, and every address it gives is checked against the
+table in ``actionruns.sdk.addresses``; the connection then goes to an address that was checked,
+never to the name, so a name that answers differently the next time (DNS rebinding) cannot
+reach loopback, private, link-local or cloud metadata addresses. TLS still checks the
+server's certificate against the name: ``Destination.tls_context`` makes whatever address a
+client library dials be verified (and sent as SNI) as the name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
+import os
 import select
 import socket
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpcore2
 import httpx2
 
-from actionruns.sdk.errors import BlockedDestinationError
+from actionruns.sdk.addresses import IPAddress, IPNetwork, parse_networks, refusal
+from actionruns.sdk.errors import (
+    ActionError,
+    BlockedDestinationError,
+    HaltError,
+    UnreachableError,
+)
 
 MAX_IDLE_CONNECTIONS = 16
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""Answers a host name and port with its addresses (as text), or raises ``socket.gaierror``."""
+
+__all__ = [
+    "Destination",
+    "IPAddress",
+    "IPNetwork",
+    "OutboundGuard",
+    "Resolver",
+    "blocked_reason",
+    "guard_error",
+    "parse_networks",
+    "system_resolver",
+]
 
 
-def parse_networks(text: str) -> tuple[IPNetwork, ...]:
-    """Parse ``ACTIONRUNS_OUTBOUND_ALLOW``: comma-separated CIDRs or addresses."""
-    return tuple(
-        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
-    )
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The operating system's answer (``getaddrinfo``), in its order of preference."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a connection goes: the host name asked for and the address the guard checked.
+
+    A client library is given ``address``, never ``host``: given the name it would resolve
+    it again, and a second answer is not a checked one.
+    """
+
+    host: str
+    port: int
+    address: str
+
+    def tls_context(self) -> ssl.SSLContext:
+        """A TLS client context that verifies the certificate against ``host`` and sends it as
+        the server name, whatever name the library passes along with ``address``."""
+        return _name_bound_context(
+            self.host, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+        )
+
+
+class _NameBoundContext(ssl.SSLContext):
+    """Every socket it wraps is checked as ``server_name``. Libraries pass the host they
+    dialled as the server name; given a checked address, that would be the address."""
+
+    server_name: str
+
+    def wrap_socket(
+        self,
+        sock: socket.socket,
+        server_side: bool = False,
+        do_handshake_on_connect: bool = True,
+        suppress_ragged_eofs: bool = True,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLSocket:
+        return super().wrap_socket(
+            sock,
+            server_side=server_side,
+            do_handshake_on_connect=do_handshake_on_connect,
+            suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=self.server_name,
+            session=session,
+        )
+
+    def wrap_bio(
+        self,
+        incoming: ssl.MemoryBIO,
+        outgoing: ssl.MemoryBIO,
+        server_side: bool = False,
+        server_hostname: str | bytes | None = None,
+        session: ssl.SSLSession | None = None,
+    ) -> ssl.SSLObject:
+        return super().wrap_bio(
+            incoming,
+            outgoing,
+            server_side=server_side,
+            server_hostname=self.server_name,
+            session=session,
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _name_bound_context(host: str, _cafile: str | None, _capath: str | None) -> ssl.SSLContext:
+    """Built once per name (loading the CA bundle takes tens of milliseconds); the default
+    CA locations (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) are part of the key."""
+    context = _NameBoundContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies chain and name
+    context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    context.server_name = host
+    return context
 
 
 class OutboundGuard:
-    def __init__(self, allow: Sequence[IPNetwork] = ()) -> None:
+    def __init__(self, allow: Sequence[IPNetwork] = (), resolver: Resolver | None = None) -> None:
         self.allow = tuple(allow)
+        self.resolver = resolver or system_resolver
         self._transport: _GuardedTransport | None = None
 
-    def is_allowed(self, address: IPAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if any(address in network for network in self.allow):
-            return True
-        return address.is_global and not address.is_multicast
+    def refusal(self, address: IPAddress) -> str | None:
+        """Why ``address`` may not be reached, or None if it may."""
+        return refusal(address, self.allow)
 
-    async def resolve(self, host: str, port: int) -> list[str]:
-        """Resolve ``host`` and return its addresses, refusing if any is not allowed."""
+    def is_allowed(self, address: IPAddress) -> bool:
+        return self.refusal(address) is None
+
+    async def addresses(self, host: str, port: int) -> list[str]:
+        """Resolve ``host`` and return its addresses, refusing if any is not allowed.
+
+        Raises ``BlockedDestinationError`` for an address the guard refuses, ``HaltError`` for
+        a name that is not one, ``UnreachableError`` when the name does not resolve.
+        """
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
+            addresses = await self.resolver(host, port)
         except socket.gaierror as exc:
-            raise BlockedDestinationError(f"Cannot resolve host {host!r}: {exc.strerror}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            raise UnreachableError(
+                f"The host {host!r} could not be resolved: {exc.strerror}."
+            ) from None
+        except (UnicodeError, ValueError) as exc:  # IDNA refused it, or a NUL in it
+            raise HaltError(f"{host!r} is not a valid host name ({exc}).") from None
+        if not addresses:
+            raise UnreachableError(f"The host {host!r} has no address.")
         for text in addresses:
-            if not self.is_allowed(ipaddress.ip_address(text.split("%")[0])):
+            reason = self.refusal(ipaddress.ip_address(text.split("%")[0]))
+            if reason is not None:
                 raise BlockedDestinationError(
-                    f"Connections to {host} ({text}) are not allowed: it is not a public address. "
+                    f"Connections to {host} ({text}) are not allowed: it is {reason}. "
                     "An operator can allow it with ACTIONRUNS_OUTBOUND_ALLOW."
                 )
         return addresses
 
+    async def destination(self, host: str, port: int) -> Destination:
+        """Where a client library should connect for ``host``: a checked address."""
+        addresses = await self.addresses(host, port)
+        return Destination(host, port, addresses[0])
+
     async def connect(self, host: str, port: int, timeout: float | None = None) -> socket.socket:
-        """Open a TCP socket to a vetted address of ``host`` (for non-HTTP protocols)."""
-        addresses = await self.resolve(host, port)
+        """Open a TCP socket to a checked address of ``host`` (for non-HTTP protocols), trying
+        each in turn."""
+        addresses = await self.addresses(host, port)
         last_error: OSError | None = None
         for address in addresses:
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -108,14 +219,23 @@ class _GuardedBackend(httpcore2.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
         try:
-            addresses = await self._guard.resolve(host, port)
-        except BlockedDestinationError as exc:
-            # Raised through httpx as a ConnectError; the message survives for the connector.
-            raise httpcore2.ConnectError(f"blocked: {exc.detail}") from exc
-        stream = await self._backend.connect_tcp(
-            addresses[0], port, timeout, local_address, socket_options
-        )
-        return _Stream(stream)
+            addresses = await self._guard.addresses(host, port)
+        except (BlockedDestinationError, UnreachableError, HaltError) as exc:
+            # Raised through httpx as a ConnectError; the cause survives for the connector.
+            raise httpcore2.ConnectError(exc.detail) from exc
+        # The pool dials a checked address; TLS is then started with the request's host name.
+        error: httpcore2.ConnectError | httpcore2.ConnectTimeout | None = None
+        for address in addresses:
+            try:
+                stream = await self._backend.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
+                error = exc
+                continue
+            return _Stream(stream)
+        assert error is not None
+        raise error
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
@@ -202,9 +322,16 @@ class _Borrowed(httpx2.AsyncBaseTransport):
 
 def blocked_reason(exc: BaseException) -> BlockedDestinationError | None:
     """The guard's refusal behind an httpx error, if that is what it was."""
+    cause = guard_error(exc)
+    return cause if isinstance(cause, BlockedDestinationError) else None
+
+
+def guard_error(exc: BaseException) -> ActionError | None:
+    """The guard's own error behind an httpx error: a refusal, a name that does not resolve
+    or is not one."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, BlockedDestinationError):
+        if isinstance(seen, ActionError):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None

@@ -116,8 +116,6 @@ def _test_failed(app: App, failure: ConnectionTestFailed) -> str:
         return f"{title} could not be connected with these details.{said}"
     if failure.reason == "throttled":
         return f"{title} is busy right now. Wait a minute, then try again."
-    if failure.reason == "blocked":
-        return "This address cannot be reached from here. Use the address the app is on online."
     return (
         f"{title} could not be reached. If you entered an address or a port, check them; "
         "otherwise try again in a few minutes."
@@ -362,10 +360,11 @@ async def oauth_callback(
     except ConnectionTestFailed as exc:
         return _done(app, grant, error=exc.detail, says=_test_failed(app, exc))
     except httpx2.HTTPError as exc:
+        unreachable = service.connections.unreachable(app, f"{type(exc).__name__}: {exc}")
         return _done(
             app,
             grant,
-            error=f"{app.title} could not be reached: {type(exc).__name__}",
+            error=unreachable.detail,
             says=f"{app.title} could not be reached to finish the sign-in. Try again in a few "
             "minutes.",
         )
