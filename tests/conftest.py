@@ -34,6 +34,9 @@ LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
 # Names the tests' services resolve to loopback (RFC 2606's, and localhost): whatever a
 # test has them send there stays on this machine.
 LOOPBACK_NAMES = ("localhost", "example.com", "example.org", "example.net")
+# A name with a public address, for checks that never connect (dry runs, refusals): nothing
+# may be sent to it, since it would leave this machine.
+PUBLIC_NAME, PUBLIC_ADDRESS = "public.example", "93.184.215.14"
 
 
 async def offline_resolver(host: str, port: int) -> list[str]:
@@ -42,6 +45,8 @@ async def offline_resolver(host: str, port: int) -> list[str]:
     name = host.lower().rstrip(".")
     if any(name == known or name.endswith("." + known) for known in LOOPBACK_NAMES):
         return ["127.0.0.1"]
+    if name == PUBLIC_NAME:
+        return [PUBLIC_ADDRESS]
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 

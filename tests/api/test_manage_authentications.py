@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import httpx2
+import pytest
 from typer.testing import CliRunner
 
 from actionruns.cli.main import app
@@ -108,4 +109,28 @@ async def test_the_partner_manages_its_events_subscription(
     assert (await other.get(path)).json()["data"]["url"] is None  # its own, not acme's
     deleted = await service.http.delete(path, headers=acme.headers)
     assert deleted.status_code == 204
+    assert (await acme.get(path)).json()["data"]["url"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://[::ffff:10.0.0.1]/hooks", "IPv4-mapped (RFC 4291) form of 10.0.0.1"),
+        ("https://[64:ff9b::a9fe:a9fe]/hooks", "NAT64 (RFC 6052) form of 169.254.169.254"),
+        ("https://nowhere.invalid/hooks", "could not be resolved"),
+    ],
+)
+async def test_an_events_url_the_guard_refuses_is_refused_when_set(
+    start_service: ServiceFactory, url: str, reason: str
+) -> None:
+    service = await start_service(workers=False)
+    acme = await service.new_client("acme")
+    path = "/v2/authentication-events/subscription"
+    response = await service.http.put(path, json={"data": {"url": url}}, headers=acme.headers)
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["code"] == "invalid"
+    assert error["source"] == {"pointer": "/data/url"}
+    assert reason in error["detail"]
     assert (await acme.get(path)).json()["data"]["url"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 
@@ -111,27 +112,75 @@ async def test_callbacks_are_signed_and_retried_until_delivered(
     assert last.headers["X-Actionruns-Delivery-Attempt"] == "3"
 
 
-async def test_callbacks_to_private_addresses_are_refused_unless_allowed(
+async def test_a_callback_url_the_guard_refuses_is_refused_when_set(
     start_service: ServiceFactory, httpserver: HTTPServer
 ) -> None:
-    service = await start_service(outbound_allow=(), callback_max_attempts=2)
+    service = await start_service(outbound_allow=())
+    client = await service.new_client("acme")
+    body = {"data": {"action": "testkit.noop", "callback_url": httpserver.url_for("/hook")}}
+    for dry_run in (False, True):
+        response = await client.post(
+            "/v2/action-runs", json={"data": body["data"] | {"dry_run": dry_run}}
+        )
+        assert response.status_code == 400, response.text
+        [error] = response.json()["errors"]
+        assert error["code"] == "invalid"
+        assert error["source"] == {"pointer": "/data/callback_url"}
+        assert "loopback (RFC 1122)" in error["detail"]
+    assert await service.stored_runs() == 0
+    assert httpserver.log == []
+
+
+async def test_a_callback_refused_at_delivery_fails_at_once_and_says_why(
+    start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    """Allowed when set, refused when due (the name points elsewhere by then): the delivery
+    is not retried, and the run and the metrics show it failed."""
+    service = await start_service(workers=False)
     client = await service.new_client("acme")
     httpserver.expect_request("/hook").respond_with_data("ok")
-    refused = await client.post(
-        "/v2/action-runs",
-        json={"data": {"action": "testkit.noop", "callback_url": httpserver.url_for("/hook")}},
-    )
-    assert refused.status_code == 400, refused.text
-    assert refused.json()["errors"][0]["source"] == {"pointer": "/data/callback_url"}
-    # A public name that leads to a private address is stopped when the callback is sent.
-    public_name = await client.run("testkit.noop", {}, callback_url="https://localtest.invalid/h")
+    run_id = await client.run("testkit.noop", {}, callback_url=httpserver.url_for("/hook"))
+    service.engine.guard.allow = ()  # what was allowed no longer is
+    worker = service.engine.new_worker()
+    looping = asyncio.create_task(worker.run())
     for _ in range(200):
-        record = await service.engine.store.get_run(public_name)
+        record = await service.engine.store.get_run(run_id)
         if record is not None and record.callback_status == "failed":
             break
         await asyncio.sleep(0.05)
-    assert record is not None and record.callback_status == "failed"
-    assert httpserver.log == [] and await service.stored_runs() == 1
+    await worker.drain(grace=5)
+    looping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await looping
+    run = (await client.get(f"/v2/action-runs/{run_id}")).json()["data"]
+    assert run["callback"]["status"] == "failed"
+    assert run["callback"]["attempts"] == 1
+    assert "loopback (RFC 1122)" in run["callback"]["error"]
+    assert httpserver.log == []
+    metrics = (await service.http.get("/metrics")).text
+    assert "actionruns_callbacks_failed 1.0" in metrics
+    assert 'actionruns_deliveries_total{kind="callback",outcome="failed"} 1.0' in metrics
+
+
+async def test_a_callback_that_keeps_failing_ends_failed_with_the_last_reason(
+    start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    service = await start_service(callback_max_attempts=2)
+    client = await service.new_client("acme")
+    httpserver.expect_request("/hook").respond_with_data("no", status=500)
+    run_id = await client.run("testkit.noop", {}, callback_url=httpserver.url_for("/hook"))
+    for _ in range(200):
+        run = (await client.get(f"/v2/action-runs/{run_id}")).json()["data"]
+        if run["callback"]["status"] == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert run["callback"] == {
+        "url": httpserver.url_for("/hook"),
+        "status": "failed",
+        "attempts": 2,
+        "error": "the receiver answered HTTP 500",
+    }
+    assert len(httpserver.log) == 2
 
 
 async def test_cancel_a_queued_run_at_once(start_service: ServiceFactory) -> None:

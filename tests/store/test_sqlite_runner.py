@@ -60,6 +60,7 @@ def run_values(run_id: str) -> dict[str, Any]:
         "callback_status": None,
         "callback_attempts": 0,
         "callback_next_at": None,
+        "callback_error": None,
         "idempotency_key": None,
         "request_hash": None,
         "created_at": now,

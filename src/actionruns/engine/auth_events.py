@@ -26,7 +26,8 @@ import httpx2
 import structlog
 from standardwebhooks import Webhook
 
-from actionruns.engine.callbacks import SIGNATURE_HEADER, client_secret_owner, sign
+from actionruns.engine.callbacks import SIGNATURE_HEADER, client_secret_owner, post, sign
+from actionruns.engine.metrics import Metrics
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import AuthenticationRecord, Store
 from actionruns.vault import Vault
@@ -70,6 +71,7 @@ class AuthenticationEvents:
         vault: Vault,
         guard: OutboundGuard,
         clock: Callable[[], float],
+        metrics: Metrics,
         *,
         retry_base_seconds: float = 2.0,
         transport: httpx2.AsyncBaseTransport | None = None,
@@ -77,6 +79,7 @@ class AuthenticationEvents:
         self.store = store
         self.vault = vault
         self.clock = clock
+        self.metrics = metrics
         self.retry_base_seconds = retry_base_seconds
         self._client = httpx2.AsyncClient(
             transport=transport or guard.http_transport(),
@@ -114,21 +117,23 @@ class AuthenticationEvents:
                     message_id, datetime.fromtimestamp(now, UTC), body
                 ),
             }
-            try:
-                response = await self._client.post(url, content=body, headers=headers)
-                if response.status_code < 300:
-                    return
-                reason = f"HTTP {response.status_code}"
-                if response.status_code < 500 and response.status_code != 429:
-                    log.warning(
-                        "event_refused", event_type=event, attempt=attempt + 1, reason=reason
-                    )
-                    return
-            except httpx2.HTTPError as exc:
-                reason = type(exc).__name__
+            outcome = await post(self._client, url, body, headers)
+            if outcome.delivered:
+                self.metrics.deliveries.labels("event", "delivered").inc()
+                return
+            # 429 and 5xx are retried, as are network errors; any other answer is final.
+            answered = outcome.status is not None and outcome.status < 500
+            final = outcome.final or (answered and outcome.status != 429)
+            last = final or attempt + 1 == DELIVERY_ATTEMPTS
             log.warning(
-                "event_delivery_failed", event_type=event, attempt=attempt + 1, reason=reason
+                "event_refused" if final else "event_delivery_failed",
+                event_type=event,
+                attempt=attempt + 1,
+                reason=outcome.reason,
             )
+            self.metrics.deliveries.labels("event", "failed" if last else "retry").inc()
+            if last:
+                return
             await asyncio.sleep(self.retry_base_seconds * 2**attempt)
 
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx2
 import structlog
@@ -27,8 +28,9 @@ import structlog
 from actionruns.config import Settings
 from actionruns.engine.documents import run_document
 from actionruns.engine.events import RunEvents
+from actionruns.engine.metrics import Metrics
 from actionruns.engine.signing import CallbackSigner
-from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.outbound import OutboundGuard, guard_error
 from actionruns.store import RunRecord, Store
 from actionruns.vault import Vault
 
@@ -75,11 +77,13 @@ class CallbackDispatcher:
         events: RunEvents,
         settings: Settings,
         clock: Callable[[], float],
+        metrics: Metrics,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self.store = store
         self.vault = vault
         self.signer = signer
+        self.metrics = metrics
         self.events = events
         self.settings = settings
         self.clock = clock
@@ -125,35 +129,28 @@ class CallbackDispatcher:
         return self._secrets[client_id]
 
     async def deliver(self, run: RunRecord) -> None:
-        assert run.callback_url is not None
-        secret = await self._secret(run.client_id)
-        if secret is None:
-            await self.store.set_callback_state(run.id, "failed", None)
-            return
-        body = json.dumps({"data": run_document(run)}, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "actionruns-callbacks/0.1",
-            SIGNATURE_HEADER: sign(secret, int(time.time()), body),
-            JWT_SIGNATURE_HEADER: await self.signer.sign_callback(run.id, body),
-            "X-Actionruns-Run-Id": run.id,
-            "X-Actionruns-Delivery-Attempt": str(run.callback_attempts),
-        }
+        """One attempt; whatever happens is recorded on the run, so no delivery stays
+        pending for ever: delivered, retried later, or failed with why."""
         try:
-            response = await self._client.post(run.callback_url, content=body, headers=headers)
-            delivered = 200 <= response.status_code < 300
-            retryable = response.status_code >= 500
-            reason = f"HTTP {response.status_code}"
-        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
-            delivered, retryable, reason = False, True, type(exc).__name__
-        if delivered:
+            outcome = await self._attempt(run)
+        except Exception as exc:  # a bug or a store hiccup: it counts as a failed attempt
+            log.exception("callback_attempt_crashed", run_id=run.id)
+            outcome = Delivery(False, f"the delivery failed: {type(exc).__name__}")
+        if outcome.delivered:
+            self.metrics.deliveries.labels("callback", "delivered").inc()
             await self.store.set_callback_state(run.id, "delivered", None)
             return
-        if not retryable or run.callback_attempts >= self.settings.callback_max_attempts:
+        # Network errors and 5xx are retried; any other answer ends the deliveries.
+        final = outcome.final or (outcome.status is not None and outcome.status < 500)
+        if final or run.callback_attempts >= self.settings.callback_max_attempts:
             log.warning(
-                "callback_given_up", run_id=run.id, attempts=run.callback_attempts, reason=reason
+                "callback_given_up",
+                run_id=run.id,
+                attempts=run.callback_attempts,
+                reason=outcome.reason,
             )
-            await self.store.set_callback_state(run.id, "failed", None)
+            self.metrics.deliveries.labels("callback", "failed").inc()
+            await self.store.set_callback_state(run.id, "failed", None, outcome.reason)
             return
         delay = min(
             3600.0, self.settings.callback_retry_base_seconds * 2 ** (run.callback_attempts - 1)
@@ -162,7 +159,56 @@ class CallbackDispatcher:
             "callback_retry",
             run_id=run.id,
             attempts=run.callback_attempts,
-            reason=reason,
+            reason=outcome.reason,
             delay=delay,
         )
-        await self.store.set_callback_state(run.id, "pending", self.clock() + delay)
+        self.metrics.deliveries.labels("callback", "retry").inc()
+        await self.store.set_callback_state(run.id, "pending", self.clock() + delay, outcome.reason)
+
+    async def _attempt(self, run: RunRecord) -> Delivery:
+        assert run.callback_url is not None
+        secret = await self._secret(run.client_id)
+        if secret is None:
+            return Delivery(False, "the client no longer exists", final=True)
+        document = run_document(run, delivery=False)
+        body = json.dumps({"data": document}, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "actionruns-callbacks/0.1",
+            SIGNATURE_HEADER: sign(secret, int(time.time()), body),
+            JWT_SIGNATURE_HEADER: await self.signer.sign_callback(run.id, body),
+            "X-Actionruns-Run-Id": run.id,
+            "X-Actionruns-Delivery-Attempt": str(run.callback_attempts),
+        }
+        return await post(self._client, run.callback_url, body, headers)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One attempt to post a delivery: done, or why not; ``status`` is the receiver's
+    answer, if it gave one; ``final`` when trying again cannot help (the outbound guard
+    refused the destination, or the URL cannot be sent to)."""
+
+    delivered: bool
+    reason: str | None = None
+    status: int | None = None
+    final: bool = False
+
+
+async def post(
+    client: httpx2.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> Delivery:
+    try:
+        response = await client.post(url, content=body, headers=headers)
+    except httpx2.HTTPError as exc:
+        refused = guard_error(exc)
+        if refused is not None:
+            return Delivery(False, refused.detail, final=not refused.retryable)
+        return Delivery(False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    except (httpx2.InvalidURL, UnicodeError, ValueError) as exc:
+        return Delivery(False, f"the URL cannot be sent to: {exc}", final=True)
+    if 200 <= response.status_code < 300:
+        return Delivery(True, status=response.status_code)
+    return Delivery(
+        False, f"the receiver answered HTTP {response.status_code}", response.status_code
+    )

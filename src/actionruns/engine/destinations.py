@@ -4,23 +4,28 @@ checked when the URL is set: the one rule for both.
 As Zapier's callbacks require (docs.zapier.com, *Receiving Action Run Callbacks*: HTTPS only,
 public IPs only, at most 2048 characters, else 400 Bad Request), a URL must be https:// on a
 public address, unless the operator allowed its address with ``ACTIONRUNS_OUTBOUND_ALLOW``:
-there http:// and private or loopback addresses are fine. A name is looked up only for
-http:// (to see if the operator allowed it); an https:// name is checked by the outbound guard
-when the request is sent, as every connection is.
+there http:// and private or loopback addresses are fine. The host is resolved by the
+outbound guard, as a delivery's is, so an address it would refuse (in any form: a name that
+leads there, an IPv6 form carrying a private IPv4 address) is refused now with the reason, and
+a name that does not resolve too. The guard checks again at each delivery: a name may point
+elsewhere by then.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 import httpx2
 
+from actionruns.sdk.addresses import allowed_by_operator
+from actionruns.sdk.errors import ActionError, BlockedDestinationError
 from actionruns.sdk.outbound import OutboundGuard
 
 MAX_URL_LENGTH = 2048
+RESOLVE_TIMEOUT_SECONDS = 5.0
+HTTPS_ONLY = "it must be https:// (http:// only to addresses the operator allowed)"
 
 
 async def destination_problem(url: str, guard: OutboundGuard) -> str | None:
@@ -28,55 +33,27 @@ async def destination_problem(url: str, guard: OutboundGuard) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port  # raises when out of range
-        httpx2.URL(url)  # what the sender will parse
+        host = httpx2.URL(url).host  # what the sender will dial (IDNA-encoded)
     except (ValueError, httpx2.InvalidURL):
         return "it is not a valid URL"
-    host = parts.hostname
+    if port == 0:
+        return "it is not a valid URL (port 0)"
     if len(url) > MAX_URL_LENGTH:
         return f"it is longer than {MAX_URL_LENGTH} characters"
     if parts.scheme not in ("http", "https") or not host:
         return "it must be an absolute https:// URL"
     if parts.fragment:
         return "it must not have a fragment"
-    addresses = _literal_addresses(host)
-    if addresses is None:  # a name
-        if parts.scheme == "https":
-            return None  # the outbound guard checks where it leads when the request is sent
-        default_port = 80
-        addresses = await _resolved_if_allowed(host, port or default_port, guard)
-    if addresses and all(any(a in network for network in guard.allow) for a in addresses):
-        return None  # allowed by the operator, http:// or not
-    if parts.scheme != "https":
-        return "it must be https:// (http:// only to addresses the operator allowed)"
-    if not all(guard.is_allowed(address) for address in addresses):
-        return (
-            f"{host} is not a public address (an operator can allow it with "
-            "ACTIONRUNS_OUTBOUND_ALLOW)"
-        )
-    return None
-
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def _literal_addresses(host: str) -> list[IPAddress] | None:
-    """The address a host is, or names by itself (localhost); None for other names."""
     try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    if host == "localhost" or host.endswith(".localhost"):
-        return [ipaddress.ip_address("127.0.0.1")]
+        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+            found = await guard.addresses(host, port or (443 if parts.scheme == "https" else 80))
+    except ActionError as exc:  # refused by the guard, not a host name, or no such host
+        if parts.scheme != "https" and isinstance(exc, BlockedDestinationError):
+            return f"{HTTPS_ONLY}; and {exc.detail.rstrip('.')}"
+        return exc.detail.rstrip(".")
+    except TimeoutError:
+        return f"its host {host!r} did not resolve in time"
+    addresses = [ipaddress.ip_address(text.split("%")[0]) for text in found]
+    if parts.scheme != "https" and not all(allowed_by_operator(a, guard.allow) for a in addresses):
+        return HTTPS_ONLY
     return None
-
-
-async def _resolved_if_allowed(host: str, port: int, guard: OutboundGuard) -> list[IPAddress]:
-    """What an http:// name resolves to, looked up only when the operator allowed some
-    network (else it cannot be allowed anyway)."""
-    if not guard.allow:
-        return []
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        return []
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]

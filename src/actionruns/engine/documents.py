@@ -15,8 +15,10 @@ def iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
-def run_document(run: RunRecord) -> dict[str, Any]:
-    return {
+def run_document(run: RunRecord, *, delivery: bool = True) -> dict[str, Any]:
+    """The run as the API shows it; without ``delivery``, as its callback carries it (the
+    same body on every attempt, without the state of its own delivery)."""
+    document: dict[str, Any] = {
         "type": "run",
         "id": run.id,
         "run_id": run.id,  # Zapier's guides read the id under this name
@@ -30,6 +32,16 @@ def run_document(run: RunRecord) -> dict[str, Any]:
         "started_at": iso(run.started_at),
         "finished_at": iso(run.finished_at),
     }
+    if delivery and run.callback_url is not None:
+        # Only for runs that asked for one: status is null until the run finishes, then
+        # pending, delivered or failed (with why).
+        document["callback"] = {
+            "url": run.callback_url,
+            "status": run.callback_status,
+            "attempts": run.callback_attempts,
+            "error": run.callback_error,
+        }
+    return document
 
 
 def run_error(

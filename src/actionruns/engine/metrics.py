@@ -44,6 +44,19 @@ class Metrics:
             ["app", "outcome"],
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "actionruns_deliveries",
+            "Deliveries of run callbacks and authentication events, by kind (callback, event) "
+            "and outcome (delivered, retry, failed).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.callbacks_failed = Gauge(
+            "actionruns_callbacks_failed",
+            "Runs whose callback could not be delivered and was given up (kept as long as the "
+            "runs are).",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "actionruns_queue_depth",
             "Queued runs that are due now (waiting for a worker).",
@@ -75,4 +88,5 @@ class Metrics:
             max(0.0, now - stats.oldest_running_since) if stats.oldest_running_since else 0.0
         )
         self.callbacks_pending.set(stats.callbacks_pending)
+        self.callbacks_failed.set(stats.callbacks_failed)
         return generate_latest(self.registry)

@@ -180,6 +180,7 @@ class RunService:
             "callback_status": None,
             "callback_attempts": 0,
             "callback_next_at": None,
+            "callback_error": None,
             "idempotency_key": _scoped_key(principal, idempotency_key),
             "request_hash": fingerprint,
             "created_at": now,

@@ -91,6 +91,7 @@ class Engine:
             self.vault,
             self.guard,
             clock,
+            self.metrics,
             retry_base_seconds=settings.callback_retry_base_seconds,
             transport=callback_transport,
         )
@@ -158,6 +159,7 @@ class Engine:
             self.events,
             self.settings,
             self.clock,
+            self.metrics,
             transport=self._callback_transport,
         )
         self._tasks.append(asyncio.create_task(self._dispatcher.run(), name="callbacks"))

@@ -102,22 +102,23 @@ def _table_reason(address: IPAddress) -> str | None:
     return max(matches, key=lambda row: row.network.prefixlen).reason
 
 
-def refusal(address: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
-    """Why ``address`` may not be reached, or None if it may (public, or allowed)."""
+def allowed_by_operator(address: IPAddress, allow: Sequence[IPNetwork]) -> bool:
+    """Whether the operator allowed ``address`` (or the IPv4 address it carries)."""
     embedded = embedded_ipv4(address)
     carried = embedded[0] if embedded is not None else None
-    if any(address in network or (carried and carried in network) for network in allow):
+    return any(address in network or (carried and carried in network) for network in allow)
+
+
+def refusal(address: IPAddress, allow: Sequence[IPNetwork] = ()) -> str | None:
+    """Why ``address`` may not be reached, or None if it may (public, or allowed)."""
+    if allowed_by_operator(address, allow):
         return None
+    embedded = embedded_ipv4(address)
     if embedded is None:
         return _table_reason(address)
     ipv4, form = embedded
     reason = _table_reason(ipv4)
     return None if reason is None else f"{form} form of {ipv4}, {reason}"
-
-
-def is_public(address: IPAddress) -> bool:
-    """Reachable without the operator's allowance."""
-    return refusal(address) is None
 
 
 def parse_networks(text: str) -> tuple[IPNetwork, ...]:

@@ -160,8 +160,9 @@ class OutboundGuard:
             reason = self.refusal(ipaddress.ip_address(text.split("%")[0]))
             if reason is not None:
                 raise BlockedDestinationError(
-                    f"Connections to {host} ({text}) are not allowed: it is {reason}. "
-                    "An operator can allow it with ACTIONRUNS_OUTBOUND_ALLOW."
+                    f"Connections to {host} ({text}) are not allowed: it is not a public "
+                    f"address ({reason}). An operator can allow it with "
+                    "ACTIONRUNS_OUTBOUND_ALLOW."
                 )
         return addresses
 

@@ -94,6 +94,7 @@ class RunRecord(_Record):
     callback_status: str | None
     callback_attempts: int
     callback_next_at: float | None
+    callback_error: str | None
     idempotency_key: str | None
     request_hash: str | None
     created_at: float
@@ -134,6 +135,7 @@ class QueueStats:
     running: int
     oldest_running_since: float | None
     callbacks_pending: int
+    callbacks_failed: int
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,8 @@ runs = Table(
     Column("callback_status", String(16), nullable=True),
     Column("callback_attempts", Integer, nullable=False, default=0),
     Column("callback_next_at", Float, nullable=True),
+    # Why the last delivery failed (a status, a refusal), shown on the run.
+    Column("callback_error", Text, nullable=True),
     Column("idempotency_key", String(255), nullable=True),
     Column("request_hash", String(64), nullable=True),
     Column("created_at", Float, nullable=False),

@@ -1050,6 +1050,7 @@ class Store:
         callbacks = (
             select(func.count()).select_from(runs).where(runs.c.callback_status == "pending")
         )
+        failed = select(func.count()).select_from(runs).where(runs.c.callback_status == "failed")
 
         def work(conn: Connection) -> QueueStats:
             queued_count, due = conn.execute(queued).one()
@@ -1060,6 +1061,7 @@ class Store:
                 running=int(running_count),
                 oldest_running_since=float(oldest) if oldest is not None else None,
                 callbacks_pending=int(conn.execute(callbacks).scalar_one()),
+                callbacks_failed=int(conn.execute(failed).scalar_one()),
             )
 
         return await self.runner.read(work)
@@ -1084,11 +1086,13 @@ class Store:
             .returning(*runs.c),
         )
 
-    async def set_callback_state(self, run_id: str, status: str, next_at: float | None) -> None:
+    async def set_callback_state(
+        self, run_id: str, status: str, next_at: float | None, error: str | None = None
+    ) -> None:
         await self._execute(
             update(runs)
             .where(runs.c.id == run_id)
-            .values(callback_status=status, callback_next_at=next_at)
+            .values(callback_status=status, callback_next_at=next_at, callback_error=error)
         )
 
     # -- retention ---------------------------------------------------------------------
