@@ -145,7 +145,7 @@ async def test_nul_characters_never_reach_the_database(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": "cl_\x00", "client_secret": "x"},
     )
-    assert token.status_code == 401
+    assert token.status_code == 400 and token.json()["error"] == "invalid_request"
     for path, data, pointer in [
         (
             "/v2/authentications",

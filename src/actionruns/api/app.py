@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
 from actionruns.api.errors import error_document, error_response, install_error_handlers
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes import (
     apps,
     authentications,
@@ -59,6 +61,36 @@ class BodyLimit:
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, [error_document(413, _too_large(self.max_bytes))])
         await response(scope, receive, send)
+
+
+class StorableURL:
+    """Refuse a path or query parameter that holds a NUL (``%00``) before any route sees it:
+    no id has one and PostgreSQL's text cannot hold one, so each backend answers the same
+    (a lone surrogate cannot come in this way: percent-decoding replaces invalid UTF-8)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = _url_refusal(scope["path"], scope.get("query_string", b""))
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _url_refusal(path: str, query: bytes) -> JSONResponse | None:
+    if "\x00" in path:
+        return error_response(404, [error_document(404, "There is no such resource.")])
+    if b"%00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            source = {"parameter": name.replace("\x00", "")}
+            detail = f"The query parameter {source['parameter']!r} must not contain NUL characters."
+            return error_response(400, [error_document(400, detail, code="invalid", source=source)])
+    return None
 
 
 def _too_large(max_bytes: int) -> str:
@@ -124,6 +156,7 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
         description="Run single actions in other apps, in the shapes of the Partner API.",
         lifespan=lifespan,
         redirect_slashes=False,
+        default_response_class=JSONResponse,
     )
     app.state.engine = service
     app.state.tokens = TokenIssuer(service)
@@ -140,5 +173,6 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
     _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
+    app.add_middleware(StorableURL)
     app.add_middleware(TrailingSlash)
     return app

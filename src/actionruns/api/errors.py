@@ -11,9 +11,9 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from actionruns.api.responses import JSONResponse
 from actionruns.errors import ServiceError, ValidationFailed
 from actionruns.store.engines import is_unavailable
 

@@ -12,30 +12,44 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 
+from actionruns.sdk.fields import LONE_SURROGATE, unsendable, unstorable
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-def _finite(value: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no Infinity or NaN (Python's parser reads them, and 1e400, anyway): refused
-    here, they could be neither stored on PostgreSQL nor sent back in a response."""
-    pending: list[Any] = [value]
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """What a body holds must be storable and sendable back as it is, on every backend: JSON
+    has no Infinity or NaN (Python's parser reads them, and 1e400, anyway), and no text (key
+    or value) may hold a lone surrogate, which neither UTF-8 nor PostgreSQL's JSON takes (a
+    NUL is data here: JSON stores it as an escape). The error names where, as a JSON pointer
+    below the field."""
+    pending: list[tuple[str, Any]] = [("", value)]
     while pending:  # not recursive: bodies may nest as deep as the JSON parser allows
-        item = pending.pop()
+        where, item = pending.pop()
+        problem = None
         if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("numbers must be finite (JSON has no Infinity or NaN)")
-        if isinstance(item, dict):
-            pending.extend(item.values())
+            problem = "numbers must be finite (JSON has no Infinity or NaN)"
+        elif isinstance(item, str):
+            problem = unsendable(item)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                if unsendable(key) is not None:
+                    problem = f"a key {LONE_SURROGATE}"
+                    break
+                pending.append((f"{where}/{key}", member))
         elif isinstance(item, list):
-            pending.extend(item)
+            pending.extend((f"{where}/{index}", member) for index, member in enumerate(item))
+        if problem is not None:
+            raise ValueError(f"{where or '/'}: {problem}")
     return value
 
 
-def _no_nul(value: str | None) -> str | None:
-    """Text columns (PostgreSQL's) cannot hold NUL characters, and no id or title has one."""
-    if value is not None and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+def _storable_text(value: str | None) -> str | None:
+    problem = unstorable(value) if value is not None else None
+    if problem is not None:
+        raise ValueError(f"text {problem}")
     return value
 
 
@@ -49,16 +63,19 @@ def _empty_as_none(value: Any) -> Any:
     return None if value == {} else value
 
 
-JsonObject = Annotated[dict[str, Any], AfterValidator(_finite)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+# Every string of a body reaches the database or a response: none may hold what neither takes.
+Text = Annotated[str, AfterValidator(_storable_text)]
+OptionalText = Annotated[str | None, AfterValidator(_storable_text)]
 Inputs = Annotated[JsonObject, BeforeValidator(_none_as_empty)]
-AuthenticationId = Annotated[str | None, BeforeValidator(_empty_as_none), AfterValidator(_no_nul)]
+AuthenticationId = Annotated[OptionalText, BeforeValidator(_empty_as_none)]
 INPUTS_ALIASES = AliasChoices("inputs", "input")
 
 
 class RunData(_Body):
     """A run, as the reference wraps it in ``data`` or as the guides send it unwrapped."""
 
-    action: str = Field(
+    action: Text = Field(
         min_length=1, max_length=200, description="Action id or app_slug.action_key"
     )
     authentication: AuthenticationId = Field(default=None, max_length=64)
@@ -67,7 +84,7 @@ class RunData(_Body):
         validation_alias=INPUTS_ALIASES,
         description="The action's inputs (the guides call it input)",
     )
-    callback_url: str | None = Field(default=None, max_length=2048)
+    callback_url: OptionalText = Field(default=None, max_length=2048)
     dry_run: bool = Field(default=False, description="Validate everything, execute nothing.")
 
 
@@ -105,8 +122,8 @@ class TestRequest(_Body):
 
 
 class AuthenticationData(_Body):
-    app: str = Field(min_length=1, max_length=64, description="App id or slug")
-    title: Annotated[str, AfterValidator(_no_nul)] = Field(default="", max_length=255)
+    app: Text = Field(min_length=1, max_length=64, description="App id or slug")
+    title: Text = Field(default="", max_length=255)
     authentication_fields: JsonObject = Field(default_factory=dict)
 
 
@@ -115,11 +132,11 @@ class AuthenticationCreateRequest(_Body):
 
 
 class ConnectTokenData(_Body):
-    app: str = Field(min_length=1, max_length=64, description="App id or slug")
-    redirect_uri: str = Field(
+    app: Text = Field(min_length=1, max_length=64, description="App id or slug")
+    redirect_uri: Text = Field(
         min_length=1, max_length=2048, description="One of the client's registered redirect URIs"
     )
-    authentication: str | None = Field(
+    authentication: OptionalText = Field(
         default=None, max_length=64, description="An authentication to reconnect in place"
     )
 
@@ -129,7 +146,7 @@ class ConnectTokenRequest(_Body):
 
 
 class EventsSubscriptionData(_Body):
-    url: str = Field(
+    url: Text = Field(
         min_length=1, max_length=2048, description="https:// URL that receives the events"
     )
 

@@ -152,6 +152,21 @@ class ConnectionService:
             ) from None
         except (httpx2.HTTPError, OSError, TimeoutError) as exc:
             raise self.unreachable(app, f"{type(exc).__name__}: {exc}", secrets) from None
+        except (httpx2.InvalidURL, UnicodeError, ValueError) as exc:
+            # The fields make an address no client can send to (a host IDNA refuses, say).
+            with secrets_in_scope(secrets):
+                detail = redact(f"{type(exc).__name__}: {exc}")
+            raise ConnectionTestFailed(
+                f"The connection test failed: the fields do not make a valid address ({detail}).",
+                reason="user",
+            ) from None
+        except Exception:
+            with secrets_in_scope(secrets):
+                log.exception("connection_test_crashed", app=app.key)
+            raise ConnectionTestFailed(
+                "The connection test failed unexpectedly; the operator's logs have details.",
+                reason="connector_error",
+            ) from None
 
     def unreachable(
         self, app: App, detail: str, secrets: Sequence[Any] = ()

@@ -162,6 +162,7 @@ app = App(
             InputField(
                 "host",
                 "SMTP host",
+                FieldType.HOST,
                 required=True,
                 placeholder="smtp.example.com",
                 help_text="Your mail provider's SMTP server.",

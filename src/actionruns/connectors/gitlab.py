@@ -148,6 +148,7 @@ app = App(
             InputField(
                 "base_url",
                 "GitLab URL",
+                FieldType.URL,
                 default=DEFAULT_URL,
                 placeholder="https://gitlab.example.com",
                 help_text="Your instance's address if it is self-managed; leave "

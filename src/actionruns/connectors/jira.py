@@ -273,6 +273,7 @@ app = App(
             InputField(
                 "site",
                 "Site",
+                FieldType.URL,
                 required=True,
                 placeholder="https://your-team.atlassian.net",
                 help_text="Your Jira Cloud address, e.g. https://your-team.atlassian.net.",

@@ -82,7 +82,9 @@ app = App(
     description="Publish messages to topics on an MQTT broker (Mosquitto, EMQX, HiveMQ…).",
     auth=Auth.custom(
         [
-            InputField("host", "Host", required=True, help_text="The broker's host name."),
+            InputField(
+                "host", "Host", FieldType.HOST, required=True, help_text="The broker's host name."
+            ),
             InputField(
                 "port", "Port", FieldType.INTEGER, default=1883, help_text="1883, or 8883 (TLS)."
             ),

@@ -129,7 +129,13 @@ app = App(
     description="Publish messages to NATS subjects and JetStream streams.",
     auth=Auth.custom(
         [
-            InputField("host", "Host", required=True, help_text="The NATS server's host name."),
+            InputField(
+                "host",
+                "Host",
+                FieldType.HOST,
+                required=True,
+                help_text="The NATS server's host name.",
+            ),
             InputField("port", "Port", FieldType.INTEGER, default=4222, help_text="Usually 4222."),
             InputField("username", "Username", help_text="For user/password authentication."),
             InputField("password", "Password", FieldType.PASSWORD, help_text="With a username."),

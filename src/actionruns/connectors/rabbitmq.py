@@ -104,7 +104,9 @@ app = App(
     description="Publish messages to RabbitMQ exchanges and queues, confirmed by the broker.",
     auth=Auth.custom(
         [
-            InputField("host", "Host", required=True, help_text="The broker's host name."),
+            InputField(
+                "host", "Host", FieldType.HOST, required=True, help_text="The broker's host name."
+            ),
             InputField(
                 "port", "Port", FieldType.INTEGER, default=5672, help_text="5672, or 5671 (TLS)."
             ),

@@ -119,7 +119,13 @@ app = App(
     description="Set values, publish messages and push to lists in a Redis server.",
     auth=Auth.custom(
         [
-            InputField("host", "Host", required=True, help_text="The Redis server's host name."),
+            InputField(
+                "host",
+                "Host",
+                FieldType.HOST,
+                required=True,
+                help_text="The Redis server's host name.",
+            ),
             InputField("port", "Port", FieldType.INTEGER, default=6379, help_text="Usually 6379."),
             InputField("username", "Username", help_text="For Redis 6 ACL users; else empty."),
             InputField("password", "Password", FieldType.PASSWORD, help_text="If required."),

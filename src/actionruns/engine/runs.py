@@ -243,12 +243,7 @@ class RunService:
         }
 
     async def get(self, principal: Principal, run_id: str) -> RunRecord:
-        # No run id has a NUL, and PostgreSQL refuses one in a text parameter.
-        run = (
-            None
-            if "\x00" in run_id
-            else await self.store.get_run(run_id, client_id=principal.client_id)
-        )
+        run = await self.store.get_run(run_id, client_id=principal.client_id)
         if run is None or not principal.can_see(run.end_user_id):
             raise NotFound(f"No action run {run_id!r}.")
         return run

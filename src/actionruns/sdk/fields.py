@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from actionruns.sdk.context import Context
@@ -28,6 +31,8 @@ class FieldType(StrEnum):
     DICT = "dict"
     JSON = "json"
     FILE = "file"  # a URL, a data: URI or text (``sdk.files.read_file``)
+    HOST = "host"  # a host name or an IP address, checked as a name would be resolved
+    URL = "url"  # an http or https URL with a valid host
 
 
 _VALUE_TYPES = {
@@ -141,6 +146,27 @@ class CoercionError(ValueError):
     pass
 
 
+LONE_SURROGATE = "must be valid Unicode text (it holds a lone surrogate)"
+
+
+def unsendable(text: str) -> str | None:
+    """Why ``text`` cannot be written as UTF-8 (every response, every database), or None: a
+    lone surrogate, which JSON's \\ud800 escapes can carry in."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return LONE_SURROGATE
+    return None
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be a text column's value, or None: PostgreSQL's text holds no NUL
+    character (JSON can, as an escape), and nothing holds a lone surrogate."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    return unsendable(text)
+
+
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off", ""}
 
@@ -156,7 +182,43 @@ def _coerce_string(value: Any) -> str:
         raise CoercionError("must be text")
     if len(value) > MAX_STRING_LENGTH:
         raise CoercionError(f"must be at most {MAX_STRING_LENGTH} characters")
+    problem = unsendable(value)
+    if problem is not None:
+        raise CoercionError(problem)
     return value
+
+
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?", re.IGNORECASE)
+
+
+def _coerce_host(value: Any) -> str:
+    """A host name (international ones as IDNA encodes them) or an IP address, as given."""
+    text = _coerce_string(value).strip()
+    host = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        name = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        name = ""  # an empty label, one longer than 63, or characters IDNA refuses
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(part) for part in name.split(".")):
+        raise CoercionError("must be a host name or an IP address")
+    return host
+
+
+def _coerce_url(value: Any) -> str:
+    text = _coerce_string(value).strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises for a port out of range)
+        _coerce_host(parts.hostname or "")
+    except ValueError:  # CoercionError included
+        raise CoercionError("must be an http or https URL with a valid host") from None
+    if parts.scheme not in ("http", "https"):
+        raise CoercionError("must be an http or https URL with a valid host")
+    return text
 
 
 def _coerce_integer(value: Any) -> int:
@@ -242,6 +304,8 @@ _COERCERS: dict[FieldType, Callable[[Any], Any]] = {
     FieldType.DATETIME: _coerce_datetime,
     FieldType.DICT: _coerce_dict,
     FieldType.JSON: _coerce_json,
+    FieldType.HOST: _coerce_host,
+    FieldType.URL: _coerce_url,
 }
 
 

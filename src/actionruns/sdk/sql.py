@@ -282,7 +282,13 @@ def database_auth(default_port: int) -> Auth:
     """Host, port, database, user, password and TLS: how every SQL server is reached."""
     return Auth.custom(
         [
-            InputField("host", "Host", required=True, help_text="The database server's host."),
+            InputField(
+                "host",
+                "Host",
+                FieldType.HOST,
+                required=True,
+                help_text="The database server's host.",
+            ),
             InputField(
                 "port",
                 "Port",

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from actionruns.api.documents import authentication_document, page
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine, limit_param, offset_param
 from actionruns.api.schemas import AuthenticationCreateRequest
 from actionruns.api.security import require
 from actionruns.engine import Engine
-from actionruns.errors import NotFound
 from actionruns.principal import Principal
 
 router = APIRouter(tags=["Authentications"])
@@ -51,8 +51,6 @@ async def get_authentication(
     principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
-    if "\x00" in authentication_id:  # no id has one, and PostgreSQL refuses it in text
-        raise NotFound(f"No authentication {authentication_id!r}")
     record = await service.connections.get(principal, authentication_id)
     return {"data": authentication_document(service.registry.app(record.app_key), record)}
 
@@ -82,8 +80,6 @@ async def delete_authentication(
     principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> Response:
-    if "\x00" in authentication_id:
-        raise NotFound(f"No authentication {authentication_id!r}")
     await service.connections.delete(principal, authentication_id)
     return Response(status_code=204)
 
@@ -97,8 +93,6 @@ async def test_authentication(
     principal: Principal = Depends(require("authentication", "connection:read")),
     service: Engine = Depends(engine),
 ) -> dict[str, Any]:
-    if "\x00" in authentication_id:
-        raise NotFound(f"No authentication {authentication_id!r}")
     label = await service.connections.test(principal, authentication_id)
     record = await service.connections.get(principal, authentication_id)
     document = authentication_document(service.registry.app(record.app_key), record)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from actionruns.api.errors import error_document, error_response
+from actionruns.api.responses import JSONResponse
 
 router = APIRouter()
 

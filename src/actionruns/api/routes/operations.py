@@ -6,10 +6,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from actionruns import __version__
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine
 from actionruns.engine import Engine
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine
 from actionruns.api.schemas import RunActionRequest, RunData
 from actionruns.api.security import require
