@@ -24,7 +24,7 @@ from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
 from actionruns.store.schema import runs
 from tests.postgres import fresh_database
-from tests.testkit import limited, secretive, testkit
+from tests.testkit import echoing, limited, secretive, testkit
 
 configure_logging()
 
@@ -103,6 +103,7 @@ def service_registry() -> Registry:
     registry.add(testkit)
     registry.add(secretive)
     registry.add(limited)
+    registry.add(echoing)
     return registry
 
 

@@ -13,7 +13,9 @@ import httpx2
 from tests.conftest import Service
 
 REPO = Path(__file__).resolve().parents[1]
-TESTKIT_APPS = ",".join(f"tests.testkit:{name}" for name in ("testkit", "secretive", "limited"))
+TESTKIT_APPS = ",".join(
+    f"tests.testkit:{name}" for name in ("testkit", "secretive", "limited", "echoing")
+)
 
 
 def _start(

@@ -264,3 +264,33 @@ secretive = App(
         ),
     ],
 )
+
+
+async def _call_upstream(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """A careless connector: what the upstream answers (an echo of the request's credentials)
+    goes into its log, its result and, on a failure, its error."""
+    response = await ctx.http.get(inputs["url"])
+    ctx.log.info("upstream said", text=response.text)
+    if inputs.get("fail"):
+        raise HaltError(f"the upstream refused it: {response.text}")
+    return {"said": response.text}
+
+
+echoing = App(
+    key="echoing",
+    title="Echoing",
+    description="A basic-auth app whose upstream echoes the Authorization header.",
+    auth=Auth.basic(help_text="Any user and password"),
+    actions=[
+        Action(
+            "call",
+            "Call the upstream",
+            "Calls a URL with the credentials and returns what it said.",
+            _call_upstream,
+            inputs=[
+                InputField("url", "URL", required=True, help_text="Where to call"),
+                InputField("fail", "Fail", FieldType.BOOLEAN, help_text="fail"),
+            ],
+        ),
+    ],
+)
