@@ -23,7 +23,7 @@ from actionruns.engine.documents import run_document
 from actionruns.engine.keys import KeyInUse, KeyRotation, Resealed
 from actionruns.engine.runs import RunRequest
 from actionruns.engine.scopes import ALL_SCOPES
-from actionruns.engine.service import load_keyring
+from actionruns.engine.service import PRIVATE_DIRECTORY_MODE, load_keyring
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
 from actionruns.store import AuthenticationRecord, ClientKeyRecord, ClientRecord
@@ -123,7 +123,7 @@ def worker(
 def db_upgrade() -> None:
     """Apply the database migrations."""
     settings = Settings.from_env()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
     upgrade_url(settings.db_url)
     console.print("database is up to date")
 

@@ -14,6 +14,7 @@ from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.connections.connect import ConnectTokens
 from actionruns.connections.key_uses import KeyUses
+from actionruns.engine.attempts import AttemptLimits
 from actionruns.engine.auth_events import AuthenticationEvents
 from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
@@ -36,6 +37,8 @@ from actionruns.vault import Keyring, Vault
 log = structlog.get_logger(__name__)
 
 PURGE_INTERVAL_SECONDS = 3600.0
+# The home holds the database and the key file: its owner's alone.
+PRIVATE_DIRECTORY_MODE = 0o700
 REFRESH_INTERVAL_SECONDS = 60.0
 
 
@@ -56,7 +59,7 @@ class Engine:
         callback_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
     ) -> None:
-        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
         self.settings = settings
         self.clock = clock
         self.registry = (
@@ -108,6 +111,7 @@ class Engine:
             self.store, self.catalog, self.connections, self.events, settings, clock, self.metrics
         )
         self.executor = Executor(self.registry, self.connections, settings)
+        self.attempts = AttemptLimits(self.store, clock)
         self.rate_limits = ClientRateLimits(
             self.store,
             settings.rate_limit_per_minute,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import structlog
@@ -204,11 +206,28 @@ def _settle(settled: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None
             future.set_exception(value)
 
 
+PRIVATE_FILE_MODE = 0o600
+
+
+def _private_files(database: Path) -> None:
+    """The database file is made (or made again) readable by its owner only before SQLite
+    opens it: SQLite gives the write-ahead log and shared-memory files it creates the
+    database file's mode, so they are private too."""
+    descriptor = os.open(database, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    os.close(descriptor)
+    for path in (database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))):
+        if path.exists():
+            path.chmod(PRIVATE_FILE_MODE)
+
+
 class SQLiteRunner:
     dialect = "sqlite"
 
     def __init__(self, url: str) -> None:
         self.url = url
+        database = make_url(url).database
+        if database and database != ":memory:":
+            _private_files(Path(database))
         self._reader = _sqlite_engine(url, writer=False)
         self._writer = _sqlite_engine(url, writer=True)
         # Writes waiting for the writer thread; None tells it to stop.
