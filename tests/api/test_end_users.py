@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import httpx2
@@ -26,6 +27,7 @@ def assertion(service: Service, client: ApiClient, key: Any, alg: str, **claims:
         "aud": service.engine.settings.base_url,
         "iat": now,
         "exp": now + 120,
+        "jti": uuid.uuid4().hex,  # each subject token is good for one exchange
         **claims,
     }
     return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg)

@@ -21,17 +21,17 @@ async def test_a_partner_jwt_sent_as_external_jwt_with_client_credentials(
 ) -> None:
     key = rsa_key
     await service.engine.clients.add_key(acme.client_id, pem(key), "k1")
-    subject = jwt.encode(
-        jwt.decode(
+
+    def subject() -> str:
+        """A new subject token each time: each is good for one exchange."""
+        claims = jwt.decode(
             assertion(service, acme, "x" * 32, "HS256"), options={"verify_signature": False}
-        ),
-        key,
-        algorithm="RS256",
-        headers={"kid": "k1"},
-    )
+        )
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
     response = await exchange(
         service,
-        subject,
+        subject(),
         subject_token_type=EXTERNAL_JWT,
         requested_token_type=ACCESS_TOKEN,
         client_id=acme.client_id,
@@ -48,7 +48,7 @@ async def test_a_partner_jwt_sent_as_external_jwt_with_client_credentials(
 
     wrong_secret = await exchange(
         service,
-        subject,
+        subject(),
         subject_token_type=EXTERNAL_JWT,
         client_id=acme.client_id,
         client_secret="cs_wrong",
@@ -57,7 +57,7 @@ async def test_a_partner_jwt_sent_as_external_jwt_with_client_credentials(
     other = await service.new_client("other")
     crossed = await exchange(
         service,
-        subject,
+        subject(),
         subject_token_type=EXTERNAL_JWT,
         client_id=other.client_id,
         client_secret=other.client_secret,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES, grantable
 from actionruns.errors import Forbidden, ServiceError, Unprocessable
 from actionruns.principal import END_USER_PATTERN, Principal
+from actionruns.sdk.fields import unstorable
 from actionruns.store import ClientRecord
 
 TOKEN_PURPOSE = "api-access-token"  # noqa: S105 (a key derivation label)
@@ -46,6 +48,16 @@ class InvalidGrant(Exception):
 ASSERTION_ALGORITHMS = ("HS256", "RS256", "ES256")
 MAX_ASSERTION_LIFETIME = 300  # seconds: exp at most five minutes ahead
 ASSERTION_LEEWAY = 30  # seconds of clock skew between the partner and us
+MAX_JTI_LENGTH = 200
+
+
+def unverified_issuer(assertion: str) -> str:
+    """The ``iss`` a subject token claims, unchecked (to count its failures against)."""
+    try:
+        issuer = jwt.decode(assertion, options={"verify_signature": False}).get("iss")
+    except jwt.InvalidTokenError:
+        return ""
+    return issuer if isinstance(issuer, str) else ""
 
 
 class TokenIssuer:
@@ -101,6 +113,8 @@ class TokenIssuer:
                 + ", ".join(ASSERTION_ALGORITHMS)
                 + "."
             )
+        if any(isinstance(claim, str) and unstorable(claim) for claim in unverified.values()):
+            raise InvalidGrant("The subject token's claims hold a NUL character or invalid text.")
         issuer = unverified.get("iss")
         client = await self.engine.store.get_client(issuer) if isinstance(issuer, str) else None
         if client is None or client.disabled:
@@ -124,7 +138,21 @@ class TokenIssuer:
         end_user = claims["sub"]
         if not isinstance(end_user, str) or not END_USER_PATTERN.match(end_user):
             raise InvalidGrant("The subject token's sub must be 1 to 200 printable characters.")
+        await self._spend(client.id, claims)
         return client, end_user
+
+    async def _spend(self, client_id: str, claims: dict[str, Any]) -> None:
+        """A subject token is good for one exchange: its jti is remembered, per issuer, until
+        it expires, and a token seen again is refused (a stolen one cannot be replayed)."""
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH:
+            raise InvalidGrant(f"The subject token's jti must be 1 to {MAX_JTI_LENGTH} characters.")
+        spent = hashlib.sha256(f"assertion\x00{client_id}\x00{jti}".encode()).hexdigest()
+        if not await self.engine.store.spend_token(spent, float(claims["exp"]) + ASSERTION_LEEWAY):
+            raise InvalidGrant(
+                "The subject token was already used: sign a new one, with a new jti, for each "
+                "exchange."
+            )
 
     @staticmethod
     def _decode_assertion(
@@ -140,7 +168,7 @@ class TokenIssuer:
                     audience=audiences,
                     issuer=client_id,
                     leeway=ASSERTION_LEEWAY,
-                    options={"require": ["exp", "sub", "iss", "aud"]},
+                    options={"require": ["exp", "sub", "iss", "aud", "jti"]},
                 )
                 return claims
             except jwt.InvalidSignatureError:
@@ -170,7 +198,7 @@ class TokenIssuer:
     async def public_principal(self, client_id: str) -> Principal:
         """A client named by its id alone, for discovery: Zapier lets ``?client_id=`` list
         apps and actions without a token, within the client's app allowlist."""
-        client = None if "\x00" in client_id else await self._client(client_id[:64])
+        client = await self._client(client_id[:64])
         if client is None or client.disabled:
             raise Unauthorized(
                 "The client_id is not a client of this service.", parameter="client_id"

@@ -105,8 +105,6 @@ class ClientService:
         return NewClient(record, client_secret, signing_secret)
 
     async def authenticate(self, client_id: str, client_secret: str) -> ClientRecord | None:
-        if "\x00" in client_id:  # no client id has one, and PostgreSQL refuses it in text
-            return None
         client = await self.store.get_client(client_id)
         if client is None or client.disabled:
             return None

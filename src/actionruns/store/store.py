@@ -973,6 +973,13 @@ class Store:
 
         return await self.runner.write(claim)
 
+    async def rate_windows_used(self, keys: Sequence[str]) -> dict[str, int]:
+        """How much of each window was claimed (windows never claimed are left out)."""
+        query = select(rate_windows.c.key, rate_windows.c.used).where(rate_windows.c.key.in_(keys))
+        return await self.runner.read(
+            lambda conn: {str(row[0]): int(row[1]) for row in conn.execute(query)}
+        )
+
     async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
         """Hand back runs this worker holds (it is shutting down): due again at once.
 

@@ -12,9 +12,10 @@ import httpx2
 import jinja2
 import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from actionruns.api.documents import page
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine
 from actionruns.api.schemas import ConnectTokenRequest
 from actionruns.api.security import require
@@ -22,6 +23,7 @@ from actionruns.connections.connect import ConnectGrant, ConnectTokenInvalid
 from actionruns.connections.oauth import CALLBACK_PATH, OAuthNotConfigured, StateInvalid
 from actionruns.connections.service import ConnectionTestFailed
 from actionruns.engine import Engine
+from actionruns.engine.attempts import CONNECT_POSTS_PER_ADDRESS, CONNECT_POSTS_PER_TOKEN
 from actionruns.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import App
@@ -120,6 +122,9 @@ def _test_failed(app: App, failure: ConnectionTestFailed) -> str:
         f"{title} could not be reached. If you entered an address or a port, check them; "
         "otherwise try again in a few minutes."
     )
+
+
+TOO_MANY_TRIES = "That was too many tries in a short time. Wait a minute, then try again."
 
 
 def _not_set_up(app: App, exc: OAuthNotConfigured) -> HTMLResponse:
@@ -270,6 +275,15 @@ async def submit_fields(
             errors=errors,
             values=submitted,
         )
+    # Each post that gets this far runs a connection test against a third party.
+    address = request.client.host if request.client is not None else ""
+    counted = [(CONNECT_POSTS_PER_TOKEN, grant.token_id), (CONNECT_POSTS_PER_ADDRESS, address)]
+    retry_after = await service.attempts.retry_after(counted)
+    if retry_after is not None:
+        busy = _form(app, grant, token, status=429, problem=TOO_MANY_TRIES, values=submitted)
+        busy.headers["Retry-After"] = str(retry_after)
+        return busy
+    await service.attempts.count(counted)
     try:
         label = await service.connections.test_credentials(app, credentials)
     except ConnectionTestFailed as exc:

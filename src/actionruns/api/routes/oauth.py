@@ -9,16 +9,22 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from actionruns.api.errors import error_document
+from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.connect import connect_token_document
 from actionruns.api.routes.deps import engine
-from actionruns.api.security import InvalidGrant, TokenIssuer, Unauthorized
+from actionruns.api.security import InvalidGrant, TokenIssuer, Unauthorized, unverified_issuer
 from actionruns.engine import Engine
+from actionruns.engine.attempts import (
+    TOKEN_FAILURES_PER_ADDRESS,
+    TOKEN_FAILURES_PER_CLIENT,
+    AttemptLimit,
+)
 from actionruns.engine.scopes import REQUESTABLE_SCOPES, grantable
 from actionruns.errors import Conflict, Forbidden, NotFound, Unprocessable
 from actionruns.principal import Principal
+from actionruns.sdk.fields import unstorable
 from actionruns.store import ClientRecord
 
 router = APIRouter(tags=["OAuth"])
@@ -38,9 +44,13 @@ JWT_TOKEN_TYPES = (JWT_TOKEN_TYPE, EXTERNAL_JWT_TOKEN_TYPE)
 ACCESS_TOKEN_TYPES = (ACCESS_TOKEN_TYPE, ZAPIER_ACCESS_TOKEN_TYPE)
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+def _oauth_error(
+    status: int, error: str, description: str, retry_after: int | None = None
+) -> JSONResponse:
     """RFC 6749's error body, with the API's ``errors`` list beside it."""
     headers = {"Cache-Control": "no-store"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if error == "invalid_client":
         headers["WWW-Authenticate"] = 'Basic realm="actionruns"'
     body: dict[str, Any] = {
@@ -127,6 +137,10 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
     except Exception:
         return _oauth_error(400, "invalid_request", "The form body could not be parsed.")
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if any(unstorable(text) for item in fields.items() for text in item):
+        return _oauth_error(
+            400, "invalid_request", "The form holds a NUL character or invalid Unicode."
+        )
     if fields.get("grant_type") == TOKEN_EXCHANGE:
         return await _exchange(request, fields)
     if fields.get("grant_type") != "client_credentials":
@@ -146,10 +160,41 @@ async def token(request: Request, service: Engine = Depends(engine)) -> JSONResp
         fields.get("client_id", ""),
         fields.get("client_secret", ""),
     )
+    counted = _counted(request, client_id)
+    throttled = await _throttled(service, counted)
+    if throttled is not None:
+        return throttled
     client = await service.clients.authenticate(client_id, client_secret) if client_id else None
     if client is None:
+        await service.attempts.count(counted)
         return _oauth_error(401, "invalid_client", "Unknown client or wrong client secret.")
     return await _issue(request, client, fields)
+
+
+def _counted(request: Request, client_id: str) -> list[tuple[AttemptLimit, str]]:
+    """What a failed client authentication counts against: the source address, and the
+    client id it claimed (if any)."""
+    address = request.client.host if request.client is not None else ""
+    counted = [(TOKEN_FAILURES_PER_ADDRESS, address)]
+    if client_id:
+        counted.append((TOKEN_FAILURES_PER_CLIENT, client_id))
+    return counted
+
+
+async def _throttled(
+    service: Engine, counted: list[tuple[AttemptLimit, str]]
+) -> JSONResponse | None:
+    """A 429 while the address or the client id is over its failures, even for a right
+    secret: else guessing would go on, only its successes answered."""
+    retry_after = await service.attempts.retry_after(counted)
+    if retry_after is None:
+        return None
+    return _oauth_error(
+        429,
+        "rate_limited",
+        f"Too many failed attempts; retry after {retry_after} seconds.",
+        retry_after,
+    )
 
 
 async def _issue(
@@ -191,16 +236,23 @@ async def _exchange(request: Request, fields: dict[str, str]) -> JSONResponse:
         return _oauth_error(400, "invalid_request", "Give the signed JWT as subject_token.")
     tokens: TokenIssuer = request.app.state.tokens
     service: Engine = request.app.state.engine
+    # A subject token stands for the client's credentials: failures count the same.
+    counted = _counted(request, unverified_issuer(subject))
+    throttled = await _throttled(service, counted)
+    if throttled is not None:
+        return throttled
     if subject_type in JWT_TOKEN_TYPES:
         try:
             client, end_user = await tokens.verify_assertion(subject)
         except InvalidGrant as exc:
+            await service.attempts.count(counted)
             return _oauth_error(400, "invalid_grant", str(exc))
         principal = _principal_of(client, end_user)
     elif subject_type in ACCESS_TOKEN_TYPES and requested == CONNECT_TOKEN_TYPE:
         try:
             principal = await tokens.principal(subject)
         except Unauthorized:
+            await service.attempts.count(counted)
             return _oauth_error(
                 400, "invalid_grant", "The subject token is not a valid access token."
             )
