@@ -1,4 +1,6 @@
-"""Schemathesis against the service's own OpenAPI description: no request makes it answer 5xx.
+"""Schemathesis against the service's own OpenAPI description, on SQLite and on PostgreSQL:
+no request makes it answer 5xx, and every answer is one the description documents (its
+status, content type, headers and body schema).
 
 The app runs in-process: schemathesis calls it over ASGI and runs its lifespan (which migrates
 the database and starts the engine, without workers) on an event loop of its own. Every
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,13 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from actionruns.api.app import create_app
 from actionruns.api.security import TokenIssuer
@@ -24,6 +34,7 @@ from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES
 from tests.conftest import offline_resolver, service_registry, service_settings
+from tests.postgres import fresh_database
 
 # Every operation the API publishes; the fuzzing below covers each of them.
 OPERATIONS = {
@@ -84,11 +95,38 @@ def _client_token(config: Settings) -> str:
     return asyncio.run(make())
 
 
-@pytest.fixture(scope="module")
-def installation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, str]:
-    """One home (database and keys) for every operation, with a client's token."""
-    config = _settings(tmp_path_factory.mktemp("fuzz"))
-    return config, _client_token(config)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Cases run on each backend, printed at the end (with -s) for the record.
+CASES: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def installation(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, str]]:
+    """One home (database and keys) per backend for every operation, with a client's token."""
+    backend = str(request.param)
+    database = fresh_database() if backend == "postgresql" else None
+    # One loop for creating and dropping the database: asyncio.run would close the context
+    # manager (and drop it) as soon as it returned.
+    loop = asyncio.new_event_loop()
+    url = loop.run_until_complete(database.__aenter__()) if database is not None else ""
+    home = tmp_path_factory.mktemp(f"fuzz-{backend}")
+    config = service_settings(home=home, rate_limit_per_minute=1_000_000, database_url=url)
+    try:
+        yield config, _client_token(config)
+    finally:
+        failed = CASES[f"{backend} failed"]
+        print(f"\nschemathesis on {backend}: {CASES[backend]} cases, {failed} failed")
+        if database is not None:
+            loop.run_until_complete(database.__aexit__(None, None, None))
+        loop.close()
 
 
 @pytest.fixture
@@ -128,4 +166,15 @@ def test_no_request_makes_a_server_error(case: Any, fuzzed: tuple[FastAPI, dict[
         wait = case.query.get("wait_seconds")
         if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 < wait <= 60:
             case.query["wait_seconds"] = 0.01
-    case.call_and_validate(app=app, headers=dict(headers), checks=[not_a_server_error])
+    backend = "postgresql" if fuzzed_backend(app) else "sqlite"
+    CASES[backend] += 1
+    try:
+        case.call_and_validate(app=app, headers=dict(headers), checks=CHECKS)
+    except BaseException:
+        CASES[f"{backend} failed"] += 1
+        raise
+
+
+def fuzzed_backend(app: FastAPI) -> bool:
+    engine: Engine = app.state.engine
+    return engine.store.runner.dialect == "postgresql"

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
 from actionruns.api.errors import error_document, error_response, install_error_handlers
+from actionruns.api.openapi import document_responses
 from actionruns.api.responses import JSONResponse
 from actionruns.api.routes import (
     apps,
@@ -171,6 +172,7 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
         app.include_router(router)
     document_bearer_tokens(app, routers)
     _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
+    document_responses(app)
 
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)

@@ -64,6 +64,7 @@ def _oauth_error(
 @router.get(
     "/.well-known/jwks.json",
     summary="The public keys callbacks are signed with (Zapier-Callback-Signature)",
+    responses={200: {"content": {"application/jwk-set+json": {"schema": {"type": "object"}}}}},
 )
 async def jwks(service: Engine = Depends(engine)) -> JSONResponse:
     return JSONResponse(
