@@ -225,6 +225,28 @@ async def test_credentials_in_query_cookie_basic_and_the_base_url(tmp_path: Path
         )
 
 
+async def test_a_credential_in_the_host_and_a_header_is_asked_once(tmp_path: Path) -> None:
+    document = petstore()
+    document["components"]["securitySchemes"] = {
+        "appId": {"type": "apiKey", "in": "header", "name": "X-App-Id"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+    }
+    document["security"] = [{"appId": [], "apiKey": []}]
+    document["paths"]["/pets/{petId}"]["get"].pop("security")
+    overlay = {
+        "base_url": "https://{application_id}.pets.example.com",
+        "auth": {"fields": {"app_id": {"key": "application_id", "label": "Application ID"}}},
+    }
+    app = build_app(manifest_of(tmp_path, overlay, document))
+    assert [f.key for f in app.auth.fields] == ["api_key", "application_id"]
+    vendor = Vendor(lambda r: httpx2.Response(200, json={"id": 1}))
+    credentials = {"api_key": "K1", "application_id": "LATENCY"}
+    await perform(app, "show_pet_by_id", {"pet_id": 1}, vendor, credentials)
+    assert str(vendor.last.url) == "https://latency.pets.example.com/pets/1"
+    assert vendor.last.headers["X-App-Id"] == "LATENCY"
+    assert vendor.last.headers["X-Api-Key"] == "K1"
+
+
 @pytest.mark.parametrize(
     ("status", "headers", "error", "says"),
     [

@@ -615,6 +615,10 @@ def import_description(
     extra = {f.key for f in overlay.auth.extra_fields}
     base, variable_fields = importer.base_url(extra)
     auth, alternatives = importer.auth([*chosen, *hidden], base)
+    # A variable that is also a credential the auth asks for (Algolia's application id is
+    # both the host's first label and a header) is that one field, asked once.
+    asked = {f.key for f in auth.fields}
+    variable_fields = [spec for spec in variable_fields if spec.key not in asked]
     if variable_fields:
         fields = (*auth.fields, *variable_fields)
         kind = (
