@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from actionruns.openapi import import_description
+from actionruns.openapi.errors import ImportFailed
 from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import App, normalize_results
 from actionruns.sdk.context import open_context
@@ -136,6 +137,38 @@ async def test_a_json_body_is_rebuilt_from_flattened_fields(tmp_path: Path) -> N
         "toys": ["ball", "rope"],
     }
     assert result == {"id": 9, "name": "Rex"}
+
+
+async def test_two_fields_given_one_key_are_one_field_sent_in_both_places(
+    tmp_path: Path,
+) -> None:
+    document = petstore()
+    replace = document["paths"]["/pets/{petId}"]["put"]
+    replace.pop("deprecated")
+    replace["requestBody"] = {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["petId"],
+                    "properties": {"petId": {"type": "integer"}, "name": {"type": "string"}},
+                }
+            }
+        }
+    }
+    overlay = {"actions": {"replacePet": {"fields": {"pet_id_2": {"key": "pet_id"}}}}}
+    app = build_app(manifest_of(tmp_path, overlay, document))
+    action = app.action("replace_pet")
+    assert action is not None
+    fields = [(f.key, f.required) for f in action.static_inputs]
+    assert fields == [("pet_id", True), ("name", False)]
+    vendor = Vendor()
+    await perform(app, "replace_pet", {"pet_id": 7, "name": "Rex"}, vendor)
+    assert vendor.last.url.path == "/v1/pets/7"
+    assert json.loads(vendor.last.content) == {"petId": 7, "name": "Rex"}
+    overlay = {"actions": {"replacePet": {"fields": {"pet_id_2": {"key": "name"}}}}}
+    with pytest.raises(ImportFailed, match="key 'name', of different types"):
+        manifest_of(tmp_path, overlay, document)
 
 
 async def test_a_form_body_in_deep_object_and_form_styles(tmp_path: Path) -> None:

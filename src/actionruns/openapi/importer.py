@@ -434,10 +434,8 @@ class _Importer:
         for name in rule.fields:
             if (where, name) not in self.used_rules:
                 raise ImportFailed(f"{where}.fields: {name!r} is not a field of the operation.")
-        inputs = [d.spec for d in kept if d.spec is not None]
+        inputs = _one_field_per_key([d.spec for d in kept if d.spec is not None], where)
         keys = [spec.key for spec in inputs]
-        if len(keys) != len(set(keys)):
-            raise ImportFailed(f"{where}: two fields would have the same key.")
         for name in rule.required:
             if name not in keys:
                 raise ImportFailed(f"{where}.required: {name!r} is not a field of the action.")
@@ -563,6 +561,24 @@ def _inputs_by_key(
     if test is not None:
         test = test.model_copy(update={"inputs": rename(test.inputs, test.operation)})
     return operations, test
+
+
+def _one_field_per_key(specs: Sequence[FieldSpec], where: str) -> list[FieldSpec]:
+    """The action's fields. Two that the overlay gave the same key are one field, whose value
+    goes in both places (Algolia wants a synonym's objectID in the path and in the body): the
+    first of them, required if either is."""
+    merged: dict[str, FieldSpec] = {}
+    for spec in specs:
+        first = merged.get(spec.key)
+        if first is None:
+            merged[spec.key] = spec
+        elif (first.type, first.list) != (spec.type, spec.list):
+            raise ImportFailed(
+                f"{where}: two fields would have the key {spec.key!r}, of different types."
+            )
+        elif spec.required and not first.required:
+            merged[spec.key] = first.model_copy(update={"required": True})
+    return list(merged.values())
 
 
 def _mapping(value: Any) -> dict[str, Any]:
