@@ -178,7 +178,7 @@ def document(key: str) -> dict[str, Any]:
     published = trimmed_description(key)
     if published is None:
         pytest.skip(where_to_put(key))
-    spec = copy.deepcopy(published)
+    spec = _as_meant(copy.deepcopy(published))
     for server in spec.get("servers", []):
         server["url"] = SERVERS.get(key, {}).get(server["url"], server["url"])
         for name in re.findall(r"\{([^}]+)\}", server["url"]):
@@ -190,6 +190,71 @@ def document(key: str) -> dict[str, Any]:
             # type"); its access tokens travel as "Authorization: Bearer" (RFC 6750).
             schemes[name] = {"type": "http", "scheme": "bearer"}
     return spec
+
+
+def _as_meant(spec: dict[str, Any]) -> dict[str, Any]:
+    """The description with two common slips read as their writers meant them."""
+    if spec["openapi"].startswith("3.0"):
+        spec = dict(_null_as_nullable(spec))
+    return dict(_closed_all_of_merged(spec, spec))
+
+
+NULL = {"type": "null"}
+
+
+def _null_as_nullable(node: Any) -> Any:
+    """OpenAPI 3.0 says a schema may be null with ``nullable: true``; it has no ``null`` type,
+    and openapi-core refuses to load a 3.0 description that uses one. Descriptions generated
+    for 3.0 write ``oneOf: [X, {type: "null"}]`` all the same (Algolia's): that is ``X``,
+    nullable."""
+    if isinstance(node, list):
+        return [_null_as_nullable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _null_as_nullable(value) for key, value in node.items()}
+    for keyword in ("oneOf", "anyOf"):
+        alternatives = node.get(keyword)
+        if isinstance(alternatives, list) and NULL in alternatives:
+            node[keyword] = [item for item in alternatives if item != NULL]
+            node["nullable"] = True
+    return node
+
+
+def _closed(spec: Mapping[str, Any], schema: Any) -> dict[str, Any] | None:
+    """``schema`` as one object schema that allows no other property, or None if it is not
+    one (an ``allOf`` of such schemas counts, merged)."""
+    merged = _closed_all_of_merged(spec, _resolve(spec, schema))
+    if isinstance(merged, dict) and merged.get("additionalProperties") is False:
+        return dict(merged)
+    return None
+
+
+def _closed_all_of_merged(spec: Mapping[str, Any], node: Any) -> Any:
+    """An ``allOf`` of object schemas that each allow no other property can only match an
+    object with properties of one of them: JSON Schema checks each alone. Descriptions that
+    generators read as "all these properties, none other" write it all the same (Algolia's
+    search parameters: the query in one schema, filters and paging in others); it is read
+    here as they mean it, one schema with every property and none other."""
+    if isinstance(node, list):
+        return [_closed_all_of_merged(spec, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _closed_all_of_merged(spec, value) for key, value in node.items()}
+    members = node.get("allOf")
+    if isinstance(members, list) and len(members) > 1:
+        closed = [_closed(spec, member) for member in members]
+        if all(member is not None for member in closed):
+            merged = {k: v for k, v in node.items() if k != "allOf"}
+            merged.update(type="object", additionalProperties=False, properties={})
+            required: list[str] = []
+            for member in closed:
+                assert member is not None
+                merged["properties"].update(member.get("properties", {}))
+                required += member.get("required", [])
+            if required:
+                merged["required"] = list(dict.fromkeys(required))
+            return merged
+    return node
 
 
 @cache
