@@ -286,10 +286,12 @@ def _operation(key: str, request: httpx2.Request) -> tuple[str, dict[str, Any]] 
     path before a templated one (``/Attempts/Summary`` before ``/Attempts/{Sid}``), as
     OpenAPI matches them."""
     spec = document(key)
-    url = str(request.url.copy_with(query=None))
     templates = sorted(spec["paths"].items(), key=lambda entry: entry[0].count("{"))
     for server in spec.get("servers", []):
         base = server["url"].rstrip("/")
+        # A relative server ("/", a self-hosted product's) is on whichever host is asked.
+        absolute = re.match(r"https?://", base) is not None
+        url = str(request.url.copy_with(query=None)) if absolute else request.url.path
         for template, item in templates:
             pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(base + template))
             if re.fullmatch(pattern, url) and request.method.lower() in item:
