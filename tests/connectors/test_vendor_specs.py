@@ -83,6 +83,17 @@ class Allowance:
 
 
 ALLOWED: dict[str, list[Allowance]] = {
+    "meilisearch": [
+        Allowance(
+            "GET /indexes/{indexUid}/search",
+            "Missing required query parameter",
+            "the description marks nearly every parameter of the GET search required (vector, "
+            "attributesToRetrieve, facets, locales…), which its own POST search of the same "
+            "query leaves optional (SearchQuery), and a keyword search has no vector; "
+            "Meilisearch's reference says every search parameter is optional "
+            "(https://www.meilisearch.com/docs/reference/api/search#search-parameters)",
+        ),
+    ],
     "sendgrid": [
         Allowance(
             "POST /mail/send",
