@@ -11,6 +11,7 @@ import yaml
 
 from actionruns.openapi import ImportFailed, import_description
 from actionruns.openapi.importer import Report
+from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import ActionType
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.described.manifest import AppManifest, FieldSpec, OperationSpec
@@ -153,6 +154,29 @@ def test_outputs_and_samples_come_from_the_answer(imported: Report) -> None:
     assert deleted.sample == {"status": 204}
     tree = op(imported.manifest, "get_tree")
     assert {o.key for o in tree.outputs} >= {"name", "parent__name"}  # recursion ends
+
+
+def test_results_the_overlay_names_have_the_outputs_and_sample(tmp_path: Path) -> None:
+    """A list that is a POST (RPC-style APIs): where the overlay says the result is, the
+    outputs and sample are of each item there."""
+    document = petstore()
+    document["paths"]["/pets.search"] = {
+        "post": {
+            "operationId": "searchPets",
+            "summary": "Search pets",
+            # The answer of GET /pets: {"data": [Pet], "has_more"}.
+            "responses": document["paths"]["/pets"]["get"]["responses"],
+        }
+    }
+    overlay = Overlay.model_validate(
+        {"actions": {"searchPets": {"type": "SEARCH", "results": ["data"]}}}
+    )
+    path = write(tmp_path, "petstore.yaml", document)
+    search = op(import_description(path, overlay=overlay).manifest, "search_pets")
+    assert search.request.results == ("data",)
+    assert {"id", "name", "owner__address__city"} <= {o.key for o in search.outputs}
+    assert "has_more" not in {o.key for o in search.outputs}
+    assert search.sample["name"] == "Rex" and search.sample["id"] == 7
 
 
 def test_recursive_schemas_end_where_they_repeat(imported: Report) -> None:

@@ -9,7 +9,7 @@ properties, nested ones flattened with ``__`` as Zapier's output fields are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -303,7 +303,10 @@ def _list_property(found: Shape, reader: _Reader, one: bool) -> tuple[str, Node]
     return arrays[0] if len(arrays) == 1 and not one else None
 
 
-def answer(operation: Operation, reader: _Reader) -> Answer:
+def answer(operation: Operation, reader: _Reader, results: Sequence[str] | None = None) -> Answer:
+    """What ``operation`` answers; ``results`` is where the result is in the answer when the
+    overlay says it (Outline's POST lists answer ``{"data": [...], "pagination": ...}``):
+    the outputs and sample are then of what is there (each item, for a list)."""
     success = operation.success
     kind = ActionType.READ if operation.reads else ActionType.WRITE
     if success is None or success.schema is None:
@@ -316,32 +319,55 @@ def answer(operation: Operation, reader: _Reader) -> Answer:
         )
     found = reader.shape(success.schema)
     example = success.example if success.has_example else None
-    results: tuple[str, ...] = ()
     item: Shape = found
     item_node: Node | None = success.schema
+    if results is not None:
+        for part in results:
+            node = item.properties.get(part)
+            if node is None:
+                break
+            item_node, item = node, reader.shape(node)
+            example = example.get(part) if isinstance(example, dict) else None
+        if item.type == "array" and item.items is not None:
+            item_node, item = item.items, reader.shape(item.items)
+            example = example[0] if isinstance(example, list) and example else None
+        return _answer(kind, tuple(results), item, item_node, example, reader)
+    at: tuple[str, ...] = ()
     # Envelopes first ({"data": {"issues": {...}}}: GraphQL answers are wrapped), and a
     # JSON:API document's resource.
     while (wrapped := envelope(found, reader) or _json_api_data(found, reader)) is not None and len(
-        results
+        at
     ) < 3:
         name = wrapped[0]
-        results = (*results, name)
+        at = (*at, name)
         item_node, found = found.properties[name], wrapped[1]
         example = example.get(name) if isinstance(example, dict) else None
     item = found
-    one = operation.path.endswith("}") or bool(results)
+    one = operation.path.endswith("}") or bool(at)
     if found.type == "array" and found.items is not None:
         kind = ActionType.SEARCH if operation.reads else kind
         item_node, item = found.items, reader.shape(found.items)
         example = example[0] if isinstance(example, list) and example else None
     elif operation.reads and (listed := _list_property(found, reader, one)) is not None:
         kind = ActionType.SEARCH
-        results = (*results, listed[0])
+        at = (*at, listed[0])
         array = reader.shape(listed[1])
         item_node = array.items
         item = reader.shape(array.items) if array.items is not None else Shape(type="json")
         listed_example = example.get(listed[0]) if isinstance(example, dict) else None
         example = listed_example[0] if isinstance(listed_example, list) and listed_example else None
+    return _answer(kind, at, item, item_node, example, reader)
+
+
+def _answer(
+    kind: ActionType,
+    results: tuple[str, ...],
+    item: Shape,
+    item_node: Node | None,
+    example: Any,
+    reader: _Reader,
+) -> Answer:
+    """The outputs and sample of one result (``item``), the description's example over it."""
     outputs: list[OutputSpec] = []
     _outputs(item, reader, (), outputs)
     made = sample_of(item_node, reader=reader) if item_node is not None else None

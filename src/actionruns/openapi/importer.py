@@ -445,7 +445,7 @@ class _Importer:
         ]
         order = {key: index for index, key in enumerate(rule.order)}
         inputs.sort(key=lambda spec: order.get(spec.key, len(order)))
-        result = answer(op, self.reader)
+        result = answer(op, self.reader, rule.results)
         outputs = result.outputs
         if rule.outputs is not None:
             named = {o.key: o for o in outputs}
