@@ -33,6 +33,8 @@ from typing import Any
 import yaml
 from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
+from actionruns.openapi.load import parse
+
 REPO = Path(__file__).resolve().parents[2]
 CURATED_APPS = REPO / "src" / "actionruns" / "connectors" / "curated"
 MIRRORS = Path("/work/.mirror")
@@ -279,11 +281,8 @@ def trimmed_description(app_key: str) -> dict[str, Any] | None:
     text = _published_file(description)
     if text is None:
         return None
-    if description.path.endswith(".json"):
-        document = json.loads(text)
-    else:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        document = yaml.load(text, Loader=loader)
+    # Read as the importer reads it (YAML 1.1's "=" value tag included: OneSignal's has one).
+    document = parse(text, description.path)
     return trim(document, description.operations, description.source)
 
 
@@ -353,10 +352,7 @@ def _git(git_dir: Path, *arguments: str) -> str:
 def _read(git_dir: Path, commit: str, path: str) -> tuple[str, Any]:
     sha = _git(git_dir, "rev-parse", "--verify", f"{commit}^{{commit}}").strip()
     text = _git(git_dir, "show", f"{sha}:{path}")
-    if path.endswith(".json"):
-        return sha, json.loads(text)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return sha, yaml.load(text, Loader=loader)
+    return sha, parse(text, path)
 
 
 def _documentation(key: str, value: Any) -> bool:
