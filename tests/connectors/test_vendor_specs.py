@@ -94,6 +94,15 @@ ALLOWED: dict[str, list[Allowance]] = {
             "(https://www.meilisearch.com/docs/reference/api/search#search-parameters)",
         ),
     ],
+    "onesignal": [
+        Allowance(
+            "POST /apps/{app_id}/segments",
+            "is valid under each of",
+            "a segment's filters are each oneOf Filter or Operator, but Operator requires no "
+            "property and allows any other, so every filter is an Operator too and oneOf "
+            "matches no filter at all (OneSignal's own API reference sends such filters)",
+        ),
+    ],
     "sendgrid": [
         Allowance(
             "POST /mail/send",
