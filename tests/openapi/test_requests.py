@@ -301,6 +301,21 @@ async def test_answers_map_to_the_error_classes(
         assert raised.value.delay == 7
 
 
+async def test_an_answer_the_overlay_says_means_a_dead_key_expires_the_connection(
+    tmp_path: Path,
+) -> None:
+    overlay = {"expired_when": [{"status": 403, "contains": "invalid_api_key"}]}
+    app = build_app(manifest_of(tmp_path, overlay))
+    revoked = {"message": "The provided API key is invalid.", "code": "invalid_api_key"}
+    vendor = Vendor(lambda r: httpx2.Response(403, json=revoked))
+    with pytest.raises(ExpiredAuthError, match="The provided API key is invalid"):
+        await perform(app, "delete_pet", {"pet_id": 1}, vendor)
+    other = {"message": "This key may not delete pets.", "code": "forbidden"}
+    vendor = Vendor(lambda r: httpx2.Response(403, json=other))
+    with pytest.raises(HaltError, match="may not delete pets"):  # other 403s halt the run
+        await perform(app, "delete_pet", {"pet_id": 1}, vendor)
+
+
 async def test_an_empty_answer_is_its_status(tmp_path: Path) -> None:
     app = build_app(manifest_of(tmp_path))
     result = await perform(app, "delete_pet", {"pet_id": 4}, Vendor(lambda r: httpx2.Response(204)))

@@ -698,6 +698,7 @@ def import_description(
             test=manifest_test,
             limits=overlay.limits,
             transient_statuses=tuple(overlay.transient_statuses or (408,)),
+            expired_when=tuple(overlay.expired_when),
             operations=tuple(built),
             hook=overlay.hook,
         )

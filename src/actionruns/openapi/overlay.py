@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from actionruns.openapi.actions import MAX_DEPTH
 from actionruns.openapi.errors import ImportFailed
 from actionruns.sdk.app import ActionType
-from actionruns.sdk.described.manifest import LimitsSpec, PlacementSpec
+from actionruns.sdk.described.manifest import ExpiredSpec, LimitsSpec, PlacementSpec
 from actionruns.sdk.fields import FieldType
 
 
@@ -159,6 +159,7 @@ class Overlay(_Rule):
     test: TestRule | None = None
     limits: LimitsSpec | None = None
     transient_statuses: list[int] | None = None
+    expired_when: list[ExpiredSpec] = Field(default_factory=list)
     headers: dict[str, str] = Field(default_factory=dict)  # sent on every request
     # Documents standing in for references to outside the description's folder, by URI
     # (Square's refer to a common.json on its CDN): the importer never fetches them.

@@ -202,6 +202,15 @@ class TestSpec(_Model):
     label: str | None = None
 
 
+class ExpiredSpec(_Model):
+    """An answer that means the connection's credentials no longer work although its status
+    is not 401: Algolia, Meilisearch and Discourse answer a revoked key with a 403 that says
+    so, and other 403s mean only that this key may not do this."""
+
+    status: int = Field(ge=400, le=499)
+    contains: str = Field(min_length=1)  # in the answer's body
+
+
 class RateSpec(_Model):
     runs: int = Field(ge=1)
     seconds: float = Field(gt=0)
@@ -242,6 +251,8 @@ class AppManifest(_Model):
     limits: LimitsSpec | None = None
     # HTTP statuses worth retrying besides 5xx and 429 (a vendor's 409 on a busy record).
     transient_statuses: tuple[int, ...] = (408,)
+    # Answers that mean the credentials no longer work, besides 401.
+    expired_when: tuple[ExpiredSpec, ...] = ()
     operations: tuple[OperationSpec, ...] = ()
     # A module with hooks for what a manifest cannot say (see ``actionruns.sdk.described``).
     hook: str | None = None

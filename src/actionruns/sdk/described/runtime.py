@@ -50,7 +50,7 @@ from actionruns.sdk.fields import (
     validate_inputs,
 )
 from actionruns.sdk.files import FileContent, read_file
-from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY, raise_for_status
+from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY, error_message, raise_for_status
 from actionruns.sdk.limits import Limits, RateLimit
 
 # A credential put into the base URL: one host label or path segment, never more.
@@ -249,6 +249,7 @@ class DescribedApp:
         self.key = manifest.key
         self.base_url = manifest.base_url
         self.transient_statuses = manifest.transient_statuses
+        self.expired_when = manifest.expired_when
         self.test_spec = manifest.test
         self.hooks = _load_hooks(manifest.hook)
         self.calls: dict[str, _Call] = {}
@@ -331,6 +332,7 @@ class DescribedApp:
         if before is not None:
             before(ctx, call.key, request)
         response = await ctx.http.send(request)
+        self._raise_if_expired(response)
         raise_for_status(response, transient=self.transient_statuses)
         answer = _answer(response)
         if call.request.errors:
@@ -340,6 +342,12 @@ class DescribedApp:
         if after is not None:
             data = after(ctx, call.key, response, data)
         return data, answer
+
+    def _raise_if_expired(self, response: httpx2.Response) -> None:
+        for expired in self.expired_when:
+            if response.status_code == expired.status and expired.contains in response.text:
+                meta = {"status": response.status_code}
+                raise ExpiredAuthError(error_message(response), meta=meta)
 
     def performer(self, key: str) -> Callable[[Context, Mapping[str, Any]], Any]:
         call = self.calls[key]
