@@ -8,6 +8,7 @@ value and what it expects.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 import annotated_types
 from pydantic import Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -152,6 +154,17 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _driver_installed(cls, value: str) -> str:
+        if value.startswith("postgres") and importlib.util.find_spec("asyncpg") is None:
+            raise PydanticCustomError(
+                "driver_missing",
+                "PostgreSQL needs its driver, which is not installed: "
+                "pip install 'actionruns[postgresql]'",
+            )
+        return value
 
     @field_validator("outbound_allow", mode="before")
     @classmethod
@@ -289,8 +302,13 @@ def _explain(error: ValidationError, environ: Mapping[str, str]) -> str:
             lines.append(problem["msg"])
             continue
         name = env_name(field_name)
-        value = environ.get(name, problem.get("input"))
-        lines.append(f"{name}: got {value!r}, expected {_expects(field_name)}")
+        if problem["type"] == "driver_missing":
+            lines.append(f"{name}: {problem['msg']}")
+            continue
+        # A value that may hold a secret (a database password) is not repeated.
+        shown = Settings.model_fields[field_name].repr
+        value = f"got {environ.get(name, problem.get('input'))!r}, " if shown else ""
+        lines.append(f"{name}: {value}expected {_expects(field_name)}")
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from actionruns.sdk.registry import Registry, action_id, app_id
+from actionruns.sdk.registry import Registry, Unavailable, action_id, app_id
 from tests.conftest import ApiClient, Service, ServiceFactory
 from tests.testkit import testkit
 
@@ -138,6 +138,21 @@ async def test_unknown_actions_are_404(service: Service, acme: ApiClient) -> Non
         response = await acme.post(path, json={"data": {}})
         assert response.status_code == 404, path
         assert response.json()["errors"][0]["status"] == 404
+
+
+async def test_an_app_this_service_cannot_load_says_so(service: Service, acme: ApiClient) -> None:
+    """Its driver is not installed here: the partner learns the app is unavailable, not that
+    it does not exist (and nothing of the operator's install)."""
+    service.engine.registry.unavailable["ghost"] = Unavailable("ghost", "its driver is missing")
+    listed = (await acme.get("/v2/apps", params={"limit": 100})).json()["data"]
+    assert "ghost" not in {app["slug"] for app in listed}
+    for response in (
+        await acme.get("/v2/actions", params={"app": "ghost"}),
+        await acme.post("/v2/action-runs", json={"data": {"action": "ghost.haunt", "inputs": {}}}),
+    ):
+        assert response.status_code == 422, response.text
+        [error] = response.json()["errors"]
+        assert error["detail"] == "The app ghost is not available on this service."
 
 
 async def test_pages_past_the_end_and_bad_bounds(acme: ApiClient) -> None:

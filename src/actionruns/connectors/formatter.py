@@ -13,11 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, is_currency
-from dateutil import parser as date_parser
-from dateutil.relativedelta import relativedelta
-
 from actionruns.sdk import (
     Action,
     App,
@@ -30,6 +25,14 @@ from actionruns.sdk import (
     InputField,
     OutputField,
 )
+from actionruns.sdk.drivers import driver
+
+with driver("babel", extra="connectors-format"):
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import format_currency, format_decimal, is_currency
+with driver("python-dateutil", extra="connectors-format"):
+    from dateutil import parser as date_parser
+    from dateutil.relativedelta import relativedelta
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 URL = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)

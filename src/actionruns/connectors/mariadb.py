@@ -17,9 +17,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import aiomysql
-import pymysql
-
 from actionruns.sdk import (
     Context,
     ExpiredAuthError,
@@ -28,7 +25,12 @@ from actionruns.sdk import (
     TransientError,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
 from actionruns.sdk.sql import Column, bind_value, database_auth, sql_app
+
+with driver("aiomysql", extra="connectors-data"):
+    import aiomysql
+    import pymysql
 
 TIMEOUT_SECONDS = 15
 _TYPES = {

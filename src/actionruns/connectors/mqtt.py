@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiomqtt
-
 from actionruns.sdk import (
     Action,
     App,
@@ -28,6 +26,10 @@ from actionruns.sdk import (
     TransientError,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
+
+with driver("aiomqtt", extra="connectors-data"):
+    import aiomqtt
 
 TIMEOUT_SECONDS = 10.0
 # CONNACK return codes 4 and 5 (3.1.1), 134 and 135 (5.0): bad credentials, not authorised.

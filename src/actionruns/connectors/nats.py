@@ -13,10 +13,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import nats
-from nats import errors
-from nats.js import errors as js_errors
-
 from actionruns.sdk import (
     Action,
     App,
@@ -30,6 +26,12 @@ from actionruns.sdk import (
     TransientError,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
+
+with driver("nats-py", extra="connectors-data"):
+    import nats
+    from nats import errors
+    from nats.js import errors as js_errors
 
 TIMEOUT_SECONDS = 10.0
 

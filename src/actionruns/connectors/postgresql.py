@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
-
 from actionruns.sdk import (
     Context,
     ExpiredAuthError,
@@ -24,7 +22,11 @@ from actionruns.sdk import (
     TransientError,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
 from actionruns.sdk.sql import Column, database_auth, sql_app
+
+with driver("asyncpg", extra="connectors-data"):
+    import asyncpg
 
 TIMEOUT_SECONDS = 15.0
 # Column types and the field types that coerce their values; others are text.

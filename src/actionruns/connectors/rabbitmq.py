@@ -12,10 +12,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aio_pika
-from aio_pika import exceptions
-from aiormq import exceptions as amqp_exceptions
-
 from actionruns.sdk import (
     Action,
     App,
@@ -29,6 +25,12 @@ from actionruns.sdk import (
     TransientError,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
+
+with driver("aio-pika", extra="connectors-data"):
+    import aio_pika
+    from aio_pika import exceptions
+    from aiormq import exceptions as amqp_exceptions
 
 TIMEOUT_SECONDS = 15.0
 

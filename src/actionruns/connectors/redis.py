@@ -12,9 +12,6 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis import exceptions
-
 from actionruns.sdk import (
     Action,
     App,
@@ -28,6 +25,11 @@ from actionruns.sdk import (
     OutputField,
     UnreachableError,
 )
+from actionruns.sdk.drivers import driver
+
+with driver("redis", extra="connectors-data"):
+    import redis.asyncio as aioredis
+    from redis import exceptions
 
 TIMEOUT_SECONDS = 15.0
 

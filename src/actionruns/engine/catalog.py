@@ -56,9 +56,10 @@ class Catalog:
     ) -> App:
         app = self.registry.app(ref)
         if app is None:
+            detail = self._missing("app", ref)
             if parameter or pointer:
-                raise Unprocessable(f"No app {ref!r}.", parameter=parameter, pointer=pointer)
-            raise NotFound(f"No app {ref!r}.")
+                raise Unprocessable(detail, parameter=parameter, pointer=pointer)
+            raise NotFound(detail)
         self._allowed(principal, app)
         return app
 
@@ -67,11 +68,19 @@ class Catalog:
     ) -> tuple[App, Action]:
         found = self.registry.action(ref)
         if found is None:
+            detail = self._missing("action", ref)
             if pointer:
-                raise Unprocessable(f"No action {ref!r}.", pointer=pointer)
-            raise NotFound(f"No action {ref!r}.")
+                raise Unprocessable(detail, pointer=pointer)
+            raise NotFound(detail)
         self._allowed(principal, found[0])
         return found
+
+    def _missing(self, kind: str, ref: str) -> str:
+        """Why there is no such app or action: an installed app this service cannot load
+        (its driver is missing) says so, without the operator's details."""
+        if ref.partition(".")[0] in self.registry.unavailable:
+            return f"The app {ref.partition('.')[0]} is not available on this service."
+        return f"No {kind} {ref!r}."
 
     @asynccontextmanager
     async def _context(

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx2
 import structlog
@@ -16,7 +17,6 @@ from actionruns.connections.connect import ConnectTokens
 from actionruns.connections.key_uses import KeyUses
 from actionruns.engine.attempts import AttemptLimits
 from actionruns.engine.auth_events import AuthenticationEvents
-from actionruns.engine.bus import PostgresBus
 from actionruns.engine.callbacks import CallbackDispatcher
 from actionruns.engine.catalog import Catalog
 from actionruns.engine.clients import ClientService
@@ -33,6 +33,9 @@ from actionruns.sdk.registry import Registry
 from actionruns.store import Store
 from actionruns.store.migrate import upgrade
 from actionruns.vault import Keyring, Vault
+
+if TYPE_CHECKING:
+    from actionruns.engine.bus import PostgresBus
 
 log = structlog.get_logger(__name__)
 
@@ -123,11 +126,11 @@ class Engine:
         self._workers: list[Worker] = []
         self._dispatcher: CallbackDispatcher | None = None
         # Other processes share the database only on PostgreSQL; they hear each other there.
-        self.bus = (
-            PostgresBus(settings.db_url, self.events)
-            if self.store.runner.dialect == "postgresql"
-            else None
-        )
+        self.bus: PostgresBus | None = None
+        if self.store.runner.dialect == "postgresql":
+            from actionruns.engine.bus import PostgresBus  # its driver: the postgresql extra
+
+            self.bus = PostgresBus(settings.db_url, self.events)
 
     async def migrate(self) -> None:
         await upgrade(self.store)
