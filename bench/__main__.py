@@ -43,6 +43,7 @@ from bench.harness import (
 
 async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
     target_port, service_port = free_port(), free_port()
+    (workdir / "home").mkdir()  # the service's home: it never makes one by itself
     env = {
         **os.environ,
         "PYTHONPATH": PYTHONPATH,

@@ -284,6 +284,7 @@ def processes(count: int) -> str:
 
 
 def base_env(home: Path) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)  # the processes' home: they never make one
     return {
         **os.environ,
         "PYTHONPATH": PYTHONPATH,

@@ -79,7 +79,8 @@ class Settings(BaseSettings):
 
     home: Path = setting(
         Path(".actionruns"),
-        "data directory (database, key file)",
+        "data directory (database, key file); unset, the command line uses `.actionruns` "
+        "in the current folder or the nearest above it, else beside its install",
         shown="`./.actionruns`",
         expects="a folder",
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
@@ -136,8 +137,15 @@ def _document_schemas(app: FastAPI, schemas: dict[str, Any]) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True) -> FastAPI:
-    """The API over ``service``; with ``manage`` it migrates, starts and stops the engine."""
+def create_app(
+    service: Engine,
+    *,
+    run_workers: bool = True,
+    manage: bool = True,
+    alongside: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+) -> FastAPI:
+    """The API over ``service``; with ``manage`` it migrates, starts and stops the engine,
+    and runs each of ``alongside`` (a start banner, a connector reloader) while it serves."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -146,9 +154,13 @@ def create_app(service: Engine, *, run_workers: bool = True, manage: bool = True
             return
         await service.migrate()
         await service.start(workers=run_workers)
+        tasks = [asyncio.create_task(work()) for work in alongside]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await service.stop()
 
     app = FastAPI(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from actionruns.cli.common import with_engine
+from actionruns.cli.common import catalogue, with_engine
 from actionruns.engine import Engine
+from actionruns.logs import configure_logging
 from actionruns.openapi import ImportFailed, Report, import_description, load_overlay
 from actionruns.sdk.described import AppManifest
 from actionruns.sdk.described.diff import changes
@@ -35,17 +38,16 @@ def _default(context: typer.Context) -> None:
 
 @apps_app.command("list")
 def list_apps() -> None:
-    """List the apps in the catalogue, imported ones included."""
-
-    async def work(engine: Engine) -> list[tuple[str, str, str, str, str]]:
-        return [
-            (app.key, app.title, app.source, app.auth.type.value, str(len(app.actions)))
-            for app in engine.registry
-        ]
-
-    table = Table("key", "title", "source", "auth", "actions")
-    for row in with_engine(work):
-        table.add_row(*row)
+    """List the apps in the catalogue, imported ones included, and those that cannot be
+    served here and why (a driver not installed). Looking needs no home and makes none."""
+    configure_logging(level=logging.CRITICAL)  # what fails to load is listed, with why
+    registry = catalogue()
+    # Keys are typed into commands: they never wrap or shorten, the titles do.
+    table = Table(Column("key", no_wrap=True), "title", "source", "auth", "actions")
+    for app in registry:
+        table.add_row(app.key, app.title, app.source, app.auth.type.value, str(len(app.actions)))
+    for missing in registry.unavailable.values():
+        table.add_row(missing.name, f"[yellow]unavailable:[/yellow] {escape(missing.reason)}")
     console.print(table)
 
 

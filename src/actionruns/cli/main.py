@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import signal
+import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Column, Table
 
 from actionruns.cli.apps import apps_app
-from actionruns.cli.common import engine_from_env, with_engine
+from actionruns.cli.common import (
+    catalogue,
+    console,
+    errors,
+    options,
+    principal,
+    settings,
+    with_engine,
+)
 from actionruns.cli.connectors import connectors_app
+from actionruns.cli.run import run_action
+from actionruns.cli.serve import serve, worker
 from actionruns.config import Settings, SettingsError
 from actionruns.engine import Engine
-from actionruns.engine.documents import run_document
 from actionruns.engine.keys import KeyInUse, KeyRotation, Resealed
-from actionruns.engine.runs import RunRequest
 from actionruns.engine.scopes import ALL_SCOPES
-from actionruns.engine.service import PRIVATE_DIRECTORY_MODE, load_keyring
+from actionruns.engine.service import load_keyring
 from actionruns.logs import configure_logging
 from actionruns.principal import Principal
-from actionruns.store import AuthenticationRecord, ClientKeyRecord, ClientRecord
+from actionruns.store import AuthenticationRecord, ClientKeyRecord
 from actionruns.store.migrate import upgrade_url
 from actionruns.vault import Keyring
 
@@ -52,8 +59,13 @@ app.add_typer(apps_app, name="apps")
 
 
 @app.callback()
-def _setup() -> None:
+def _setup(
+    init: bool = typer.Option(
+        False, "--init", help="Make a new home in this folder if none is found (see README)"
+    ),
+) -> None:
     configure_logging()
+    options.init = init
     try:
         Settings.from_env()  # a bad value is one line now, not a traceback later
     except SettingsError as exc:
@@ -61,70 +73,15 @@ def _setup() -> None:
         raise typer.Exit(2) from None
 
 
-console = Console()
-errors = Console(stderr=True)
-T = TypeVar("T")
-
-
-@app.command()
-def serve(
-    host: str = typer.Option(None, help="Listen address (ACTIONRUNS_HOST, 127.0.0.1)"),
-    port: int = typer.Option(None, help="Port (ACTIONRUNS_PORT, 8080)"),
-    workers: bool = typer.Option(True, "--workers/--no-workers", help="Run workers in process"),
-    json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines"),
-) -> None:
-    """Start the API (and, by default, the workers) on the embedded database."""
-    import uvicorn
-
-    from actionruns.api.app import create_app
-
-    configure_logging(json=json_logs)
-    overrides: dict[str, Any] = {}
-    if host:
-        overrides["host"] = host
-    if port:
-        overrides["port"] = port
-    settings = Settings.from_env(**overrides)
-    engine = Engine(settings)
-    console.print(
-        f"actionruns on [bold]{settings.base_url}[/bold] · data in {settings.home.resolve()} · "
-        f"{len(engine.registry)} apps"
-    )
-    uvicorn.run(
-        create_app(engine, run_workers=workers),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=15,
-    )
-
-
-@app.command()
-def worker(
-    concurrency: int = typer.Option(None, help="Runs at a time (ACTIONRUNS_WORKER_CONCURRENCY)"),
-    json_logs: bool = typer.Option(False, "--json-logs"),
-) -> None:
-    """Run a worker process: leases runs from the database and executes them."""
-    configure_logging(json=json_logs)
-
-    async def work(engine: Engine) -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await engine.start(workers=True, concurrency=concurrency)
-        await stop.wait()
-
-    with_engine(work)
+app.command()(serve)
+app.command()(worker)
+app.command("run")(run_action)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
-    settings = Settings.from_env()
-    settings.home.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
-    upgrade_url(settings.db_url)
+    upgrade_url(settings().db_url)
     console.print("database is up to date")
 
 
@@ -132,14 +89,14 @@ def db_upgrade() -> None:
 def keys_export() -> None:
     """Print the key set as ACTIONRUNS_SECRET_KEYS, to give every node of a deployment."""
     print(
-        load_keyring(Settings.from_env()).to_env()
+        load_keyring(settings()).to_env()
     )  # plain stdout: meant for a secrets manager, not a terminal table
 
 
 @keys_app.command("new")
 def keys_new() -> None:
     """Print the key set with a new primary key first, as ACTIONRUNS_SECRET_KEYS."""
-    print(load_keyring(Settings.from_env()).with_new_primary().to_env())
+    print(load_keyring(settings()).with_new_primary().to_env())
 
 
 @keys_app.command("rotate")
@@ -152,16 +109,16 @@ def keys_rotate(
 
     Interrupted, it is safe to run with --resume: values under either key stay readable.
     """
-    settings = Settings.from_env()
+    found = settings()
     if not resume:
-        if settings.secret_keys:
+        if found.secret_keys:
             errors.print(
                 "keys come from ACTIONRUNS_SECRET_KEYS: give every node the set printed by "
                 "'actionruns keys new', restart them, then run 'actionruns keys rotate --resume'"
             )
             raise typer.Exit(2)
-        keyring = load_keyring(settings).with_new_primary()
-        keyring.save(settings.key_file)  # saved before anything is sealed with it
+        keyring = load_keyring(found).with_new_primary()
+        keyring.save(found.key_file)  # saved before anything is sealed with it
         console.print(f"new primary key {keyring.primary}")
 
     async def work(engine: Engine) -> Resealed:
@@ -179,7 +136,7 @@ def keys_rotate(
     console.print(
         "restart running processes so they sign and encrypt with the new key, then run "
         "'actionruns keys retire' once the access tokens they issued have expired "
-        f"({settings.token_ttl_seconds // 60} minutes)"
+        f"({found.token_ttl_seconds // 60} minutes)"
     )
 
 
@@ -191,7 +148,7 @@ def keys_retire(
 ) -> None:
     """Drop every key but the primary: refused while a stored value is sealed with one, or
     while access tokens, connect links or sign-ins signed with one are still valid."""
-    settings = Settings.from_env()
+    found = settings()
 
     async def work(engine: Engine) -> Keyring:
         rotation = KeyRotation(engine.store, engine.vault)
@@ -202,10 +159,10 @@ def keys_retire(
     except KeyInUse as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    if settings.secret_keys:
+    if found.secret_keys:
         print(keyring.to_env())  # for the operator to give every node
         return
-    keyring.save(settings.key_file)
+    keyring.save(found.key_file)
     console.print(f"only {keyring.primary} is left")
 
 
@@ -385,16 +342,7 @@ async def _owner(engine: Engine, authentication_id: str) -> Principal:
     record = await engine.store.get_authentication(authentication_id)
     if record is None:
         raise typer.BadParameter(f"no authentication {authentication_id!r}")
-    return _principal(await engine.clients.find(record.client_id))
-
-
-def _principal(client: ClientRecord, end_user_id: str | None = None) -> Principal:
-    return Principal(
-        client.id,
-        frozenset(client.scopes),
-        frozenset(client.allowed_apps) if client.allowed_apps is not None else None,
-        end_user_id,
-    )
+    return principal(await engine.clients.find(record.client_id))
 
 
 @connections_app.command("list")
@@ -464,78 +412,36 @@ def purge() -> None:
 @app.command("actions")
 def list_actions(app_key: str = typer.Argument(..., help="App key")) -> None:
     """List an app's actions and their inputs."""
-    found = engine_from_env().registry.app(app_key)
+    configure_logging(level=logging.CRITICAL)
+    registry = catalogue()
+    found = registry.app(app_key)
     if found is None:
-        errors.print(f"[red]error:[/red] no app {app_key!r}")
+        missing = registry.unavailable.get(app_key)
+        reason = f"{app_key} is unavailable: {missing.reason}" if missing else f"no app {app_key!r}"
+        errors.print(f"[red]error:[/red] {escape(reason)}", highlight=False)
         raise typer.Exit(1)
-    table = Table("action", "type", "title", "inputs")
-    for action in found.actions:
-        inputs = ", ".join(
-            f"{spec.key}{'*' if spec.required else ''}" for spec in action.static_inputs
+    rows = [
+        (
+            f"{found.key}.{action.key}",
+            action.type.value,
+            action.title,
+            ", ".join(f"{spec.key}{'*' if spec.required else ''}" for spec in action.static_inputs),
         )
-        table.add_row(f"{found.key}.{action.key}", action.type.value, action.title, inputs)
-    console.print(table)
+        for action in found.actions
+    ]
+    # The keys are what 'actionruns run' takes: whole, whatever the terminal's width. Where a
+    # table would have to cut them, each action gets lines of its own.
+    widest = max((len(row[0]) for row in rows), default=0)
+    if console.width >= widest + 40:
+        table = Table(Column("action", no_wrap=True), "type", "title", "inputs")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    else:
+        for key, kind, title, inputs in rows:
+            console.print(key, style="bold", crop=False, overflow="ignore", highlight=False)
+            console.print(f"  {kind} · {title}\n  inputs: {inputs}", highlight=False)
     console.print("* required")
-
-
-def _parse_inputs(pairs: list[str]) -> dict[str, Any]:
-    inputs: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--input takes key=value, not {pair!r}")
-        if key in inputs:  # repeating a key builds a list (e.g. several recipients)
-            existing = inputs[key]
-            inputs[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
-        else:
-            inputs[key] = value
-    return inputs
-
-
-@app.command("run")
-def run_action(
-    action: str = typer.Argument(..., help="app.action, e.g. email.send_email"),
-    auth: str = typer.Option(None, "--auth", help="Authentication id"),
-    client: str = typer.Option(None, "--client", help="Client name or id, when there is no --auth"),
-    inputs: list[str] = typer.Option([], "--input", "-i", help="key=value, repeatable"),
-    wait: bool = typer.Option(False, "--wait", help="Execute now and print the result"),
-    timeout: float = typer.Option(120.0, help="Seconds to wait with --wait"),
-) -> None:
-    """Run an action from the terminal."""
-    configure_logging(level=40)
-
-    async def work(engine: Engine) -> dict[str, Any]:
-        end_user_id: str | None = None
-        if auth:
-            record = await engine.store.get_authentication(auth)
-            if record is None:
-                raise typer.BadParameter(f"no authentication {auth!r}")
-            owner = await engine.clients.find(record.client_id)
-            end_user_id = record.end_user_id
-        elif client:
-            owner = await engine.clients.find(client)
-        else:
-            raise typer.BadParameter("give --auth, or --client for an app without authentication")
-        principal = _principal(owner, end_user_id)
-        run, _ = await engine.runs.submit(
-            principal, RunRequest(action, auth, _parse_inputs(inputs))
-        )
-        if not wait:
-            return run_document(run)
-        local = engine.new_worker(concurrency=1, only=[run.id])
-        task = asyncio.create_task(local.run())
-        try:
-            with console.status(f"running {action}…", spinner="dots"):
-                run = await engine.runs.wait(principal, run.id, timeout)
-        finally:
-            local.stop()
-            await task
-        return run_document(run)
-
-    document = with_engine(work)
-    console.print_json(json.dumps({"data": document}))
-    if document["status"] == "error":
-        raise typer.Exit(2)
 
 
 if __name__ == "__main__":

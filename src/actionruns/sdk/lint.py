@@ -2,8 +2,9 @@
 
 Every action needs a title, a description, help text on its fields, output fields and a
 sample; an app with credentials needs a connection test; references between fields
-(``depends_on``) must name fields that exist; a sample must show every output field.
-``actionruns connectors check`` runs these over the catalogue, imported apps included.
+(``depends_on``) must name fields that exist; a sample must show every output field; no text
+may still be a scaffold's placeholder. ``actionruns connectors check`` runs these over the
+catalogue, imported apps included.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import DynamicFields, InputField, sample_value
 
+# What ``actionruns connectors new`` writes where the author has something to say.
+PLACEHOLDER = "TODO:"
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -25,7 +29,14 @@ class Problem:
         return f"{self.where}: {self.message}"
 
 
+def _placeholders(where: str, *texts: str) -> Iterable[Problem]:
+    for text in texts:
+        if PLACEHOLDER in text:
+            yield Problem(where, f"still says {text!r}: write it (the scaffold's placeholder)")
+
+
 def _field_problems(where: str, spec: InputField, known: set[str]) -> Iterable[Problem]:
+    yield from _placeholders(where, spec.label, spec.help_text)
     if not spec.label.strip():
         yield Problem(where, "has no label")
     if not spec.help_text.strip():
@@ -42,6 +53,7 @@ def _field_problems(where: str, spec: InputField, known: set[str]) -> Iterable[P
 
 def _action_problems(app: App, action: Action) -> Iterable[Problem]:
     where = f"{app.key}.{action.key}"
+    yield from _placeholders(where, action.title, action.description)
     if not action.title.strip():
         yield Problem(where, "has no title")
     if len(action.description.strip()) < 10:
@@ -62,12 +74,13 @@ def _action_problems(app: App, action: Action) -> Iterable[Problem]:
     if not action.sample:
         yield Problem(where, "has no sample result")
     for output in action.outputs:
+        yield from _placeholders(f"{where}.{output.key}", output.label)
         if not sample_value(action.sample, output.key)[0]:
             yield Problem(f"{where}.{output.key}", "is an output field missing from the sample")
 
 
 def lint_app(app: App) -> list[Problem]:
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_placeholders(app.key, app.title, app.description))
     if not app.title.strip():
         problems.append(Problem(app.key, "has no title"))
     if len(app.description.strip()) < 10:
