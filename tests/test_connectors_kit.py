@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -11,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actionruns.cli.main import app as cli
-from actionruns.cli.reload import reload_reference, watched_files
+from actionruns.cli.reload import reload_reference, watch_connectors, watched_files
 from actionruns.sdk import Action, App, Auth, Choice, DynamicFields, InputField, OutputField
 from actionruns.sdk.lint import lint_app
 from actionruns.sdk.registry import Registry
@@ -198,6 +200,37 @@ def test_reloading_a_connector_being_written(
         "still serving the previous version"
     )
     assert registry.app("notes").title == "Notes 2"  # type: ignore[union-attr]
+
+
+async def test_serve_reload_connectors_watches_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop 'serve --reload-connectors' runs: a save is served at once, a broken save
+    is reported and the previous version stays."""
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "notes.py"
+    source.write_text(NOTES.format(title="Notes", description="Notes kept in Notes."))
+    registry = Registry.from_entry_points(["notes.py"])
+    said: list[str] = []
+    watching = asyncio.create_task(watch_connectors(registry, said.append))
+
+    async def told(text: str) -> None:
+        async with asyncio.timeout(30):
+            while not any(text in line for line in said):
+                await asyncio.sleep(0.05)
+
+    try:
+        await told("for changes")
+        source.write_text(NOTES.format(title="Notes v2", description="Notes kept in Notes."))
+        await told("reloaded notes from notes.py: 1 actions")
+        assert registry.app("notes").title == "Notes v2"  # type: ignore[union-attr]
+        source.write_text("app = (\n")
+        await told("still serving the previous version")
+        assert registry.app("notes").title == "Notes v2"  # type: ignore[union-attr]
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
 
 
 NOTES = """

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
-import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from actionruns.cli.main import app as cli
@@ -30,43 +19,10 @@ from actionruns.sdk.context import open_context
 from actionruns.sdk.fields import validate_inputs
 from actionruns.sdk.outbound import OutboundGuard
 from tests.conftest import LOOPBACK, ApiClient, ServiceFactory, free_port
+from tests.smtp import Mailbox, running_smtp, self_signed_certificate
 
 send_email = app.actions[0]
 USER, PASSWORD = "mailer", "s3cret-smtp-pass"
-
-
-@dataclass
-class Mailbox:
-    """What the SMTP server received: envelopes and parsed messages."""
-
-    envelopes: list[Envelope] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[Message]:
-        return [
-            message_from_bytes(_raw_content(envelope), policy=policy.default)
-            for envelope in self.envelopes
-        ]
-
-
-def _raw_content(envelope: Envelope) -> bytes:
-    """The message as received: without ``decode_data`` the server keeps it as bytes."""
-    content = envelope.content or b""
-    assert isinstance(content, bytes)
-    return content
 
 
 def _decoded_text(part: Message) -> str:
@@ -76,52 +32,10 @@ def _decoded_text(part: Message) -> str:
     return str(payload, "utf-8")
 
 
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(),
-        PASSWORD.encode(),
-    )
-    return AuthResult(success=ok, handled=False)
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, trusted by the connector through SSL_CERT_FILE."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "actionruns test smtp")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-def _server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
-    return context
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
@@ -134,26 +48,20 @@ def smtp_server(
     security = getattr(request, "param", "none")
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     mailbox = Mailbox()
-    port = free_port()
-    options: dict[str, Any] = {"authenticator": _authenticate, "auth_require_tls": False}
-    if security == "starttls":
-        options |= {"tls_context": _server_context(certificate), "require_starttls": True}
-    if security == "tls":
-        options |= {"ssl_context": _server_context(certificate)}
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    credentials = {
-        "host": "127.0.0.1",
-        "port": port,
-        "security": security,
-        "username": USER,
-        "password": PASSWORD,
-        "from_email": "support@example.com",
-    }
-    try:
-        yield mailbox, credentials
-    finally:
-        controller.stop()
+    with running_smtp(
+        mailbox, security=security, certificate=certificate, login=(USER, PASSWORD)
+    ) as port:
+        yield (
+            mailbox,
+            {
+                "host": "127.0.0.1",
+                "port": port,
+                "security": security,
+                "username": USER,
+                "password": PASSWORD,
+                "from_email": "support@example.com",
+            },
+        )
 
 
 @pytest.fixture
