@@ -26,7 +26,7 @@ install_project() {
   if ! .venv/bin/python -m pip install --disable-pip-version-check --progress-bar off \
     -e ".$extras" 2>&1 | tee "$log" \
     | { grep --line-buffered -E '^(Collecting|Installing collected packages)' || true; } \
-    | sed -u -e 's/^Collecting /   /' -e 's/^Installing collected packages: .*/   installing…/'
+    | sed -u -e 's/^Collecting \([^ ]*\).*/   \1/' -e 's/^Installing collected packages: .*/   installing…/'
   then
     echo "the install failed; pip said:" >&2
     cat "$log" >&2
