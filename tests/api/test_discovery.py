@@ -150,7 +150,7 @@ async def test_an_app_this_service_cannot_load_says_so(service: Service, acme: A
         await acme.get("/v2/actions", params={"app": "ghost"}),
         await acme.post("/v2/action-runs", json={"data": {"action": "ghost.haunt", "inputs": {}}}),
     ):
-        assert response.status_code == 422, response.text
+        assert response.status_code == 400, response.text
         [error] = response.json()["errors"]
         assert error["detail"] == "The app ghost is not available on this service."
 

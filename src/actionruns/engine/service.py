@@ -62,7 +62,8 @@ class Engine:
         callback_transport: httpx2.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
     ) -> None:
-        settings.home.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
+        if not (settings.database_url and settings.secret_keys):  # the database or key file
+            settings.home.mkdir(mode=PRIVATE_DIRECTORY_MODE, parents=True, exist_ok=True)
         self.settings = settings
         self.clock = clock
         self.registry = (
