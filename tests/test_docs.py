@@ -89,13 +89,25 @@ def test_every_shell_block_says_whether_it_runs() -> None:
 
 @dataclass
 class Notepad:
-    """Notepad's API as docs/connectors.md describes it: POST /api/notes with a bearer key."""
+    """Notepad's API as docs/connectors.md describes it: POST /api/notes and GET /api/me,
+    with a bearer key."""
 
     notes: list[dict[str, str]] = field(default_factory=list)
 
+    @staticmethod
+    def refused(request: Request) -> Response | None:
+        if request.headers.get("Authorization") == "Bearer my-notepad-key":
+            return None
+        return Response(json.dumps({"message": "bad key"}), 401, mimetype="application/json")
+
+    def me(self, request: Request) -> Response:
+        return self.refused(request) or Response(
+            json.dumps({"name": "Ada Lovelace"}), mimetype="application/json"
+        )
+
     def create(self, request: Request) -> Response:
-        if request.headers.get("Authorization") != "Bearer my-notepad-key":
-            return Response(json.dumps({"message": "bad key"}), 401, mimetype="application/json")
+        if refusal := self.refused(request):
+            return refusal
         note = {"id": f"n_{len(self.notes) + 1}", **request.get_json()}
         self.notes.append(note)
         answer = {"id": note["id"], "title": note["title"], "url": f"/n/{note['id']}"}
@@ -124,6 +136,7 @@ def world(tmp_path: Path, httpserver: HTTPServer) -> Iterator[World]:
     certificate = self_signed_certificate(tmp_path)
     mailbox, notepad = Mailbox(), Notepad()
     httpserver.expect_request("/api/notes", method="POST").respond_with_handler(notepad.create)
+    httpserver.expect_request("/api/me", method="GET").respond_with_handler(notepad.me)
     folder = tmp_path / "work"
     (folder / "home").mkdir(parents=True)
     (folder / ".venv").symlink_to(REPO / ".venv")  # the README's .venv/bin/actionruns

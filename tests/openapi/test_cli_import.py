@@ -15,6 +15,7 @@ from tests.openapi.petstore import petstore
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    (tmp_path / "home").mkdir()  # a command never makes a home by itself
     monkeypatch.setenv("ACTIONRUNS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COLUMNS", "200")
     return CliRunner()
