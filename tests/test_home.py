@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,7 @@ def test_init_makes_one_here_and_folders_below_find_it(
     assert code == 0, said
     assert f"made a new home at {project / '.actionruns'}" in said
     assert (project / ".actionruns" / "keys.json").is_file()
+    assert stat.S_IMODE((project / ".actionruns").stat().st_mode) == 0o700  # its owner's alone
 
     monkeypatch.chdir(project / "src" / "deep")
     code, said = run("clients", "list")
