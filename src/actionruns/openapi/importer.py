@@ -22,7 +22,16 @@ from actionruns.openapi.errors import ImportFailed
 from actionruns.openapi.graphql_schema import is_graphql, parse_graphql
 from actionruns.openapi.load import digest, load
 from actionruns.openapi.naming import first_sentence, limited, snake, title, unique
-from actionruns.openapi.overlay import ActionRule, AuthRule, BasicRule, FieldRule, Overlay, matches
+from actionruns.openapi.overlay import (
+    ActionRule,
+    AuthRule,
+    BasicRule,
+    ChoiceRule,
+    ExtraField,
+    FieldRule,
+    Overlay,
+    matches,
+)
 from actionruns.openapi.schemas import Shape, _Reader
 from actionruns.openapi.security import (
     Candidate,
@@ -46,7 +55,7 @@ from actionruns.sdk.described.manifest import (
     SourceSpec,
     TestSpec,
 )
-from actionruns.sdk.described.templates import placeholders
+from actionruns.sdk.described.templates import placeholders, render_value
 from actionruns.sdk.fields import FieldType, sample_value
 
 DEFAULT_CATEGORY = "developer-tools"
@@ -282,6 +291,8 @@ class _Importer:
                     placeholder=extra.placeholder,
                     type=FieldType.PASSWORD if extra.secret else FieldType.STRING,
                     secret=extra.secret,
+                    default=extra.default,
+                    choices=_choice_specs(extra.choices),
                 )
             )
 
@@ -364,6 +375,9 @@ class _Importer:
             if rule.value is not None:
                 fixed = binding.model_copy(update={"field": None, "value": rule.value})
                 return Draft(None, draft.source, fixed)
+            if rule.template is not None:
+                templated = binding.model_copy(update={"field": None, "template": rule.template})
+                return Draft(None, draft.source, templated)
             if rule.credential is not None:
                 if rule.credential not in auth_keys:
                     raise ImportFailed(
@@ -435,7 +449,11 @@ class _Importer:
             if (where, name) not in self.used_rules:
                 raise ImportFailed(f"{where}.fields: {name!r} is not a field of the operation.")
         inputs = _one_field_per_key([d.spec for d in kept if d.spec is not None], where)
+        inputs += [_extra_field(extra) for extra in rule.extra_fields]
         keys = [spec.key for spec in inputs]
+        if len(keys) != len(set(keys)):
+            raise ImportFailed(f"{where}: two fields would have the same key.")
+        _check_templates(where, [d.binding.template for d in kept], keys, rule.extra_fields)
         for name in rule.required:
             if name not in keys:
                 raise ImportFailed(f"{where}.required: {name!r} is not a field of the action.")
@@ -450,6 +468,13 @@ class _Importer:
         if rule.outputs is not None:
             named = {o.key: o for o in outputs}
             outputs = [named.get(key) or result_output(key) for key in rule.outputs]
+        if rule.extract:
+            extracted = {
+                key: render_value(path, result.sample) for key, path in rule.extract.items()
+            }
+            result.sample = {**result.sample, **extracted}
+            shown = {o.key for o in outputs}
+            outputs = [result_output(key) for key in rule.extract if key not in shown] + outputs
         sample = rule.sample if rule.sample is not None else _complete(result, outputs)
         summary = op.summary.rstrip(".")
         action_title = rule.title or summary or title(op.operation_id) or op.name
@@ -484,6 +509,7 @@ class _Importer:
                 results=tuple(rule.results) if rule.results is not None else result.results,
                 # GraphQL answers 200 with the refusal in "errors".
                 errors=("errors",) if op.graphql else (),
+                extract=rule.extract,
             ),
             source=f"{op.name} {op.operation_id}".strip(),
             timeout=rule.timeout,
@@ -579,6 +605,51 @@ def _one_field_per_key(specs: Sequence[FieldSpec], where: str) -> list[FieldSpec
         elif spec.required and not first.required:
             merged[spec.key] = first.model_copy(update={"required": True})
     return list(merged.values())
+
+
+def _choice_specs(choices: Sequence[str | ChoiceRule]) -> tuple[ChoiceSpec, ...]:
+    return tuple(
+        ChoiceSpec(value=c) if isinstance(c, str) else ChoiceSpec(value=c.value, label=c.label)
+        for c in choices
+    )
+
+
+def _extra_field(extra: ExtraField) -> FieldSpec:
+    return FieldSpec(
+        key=extra.key,
+        label=extra.label,
+        type=extra.type,
+        required=extra.required,
+        default=extra.default,
+        help_text=extra.help_text,
+        placeholder=extra.placeholder,
+        choices=_choice_specs(extra.choices),
+        list=extra.list,
+    )
+
+
+def _check_templates(
+    where: str, templates: Sequence[Any], keys: Sequence[str], extra: Sequence[ExtraField]
+) -> None:
+    """Templates name fields of the action, and every extra field goes into one."""
+    named: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            named.update(name.split(".")[0] for name in placeholders(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for template in templates:
+        walk(template)
+    if unknown := sorted(named - set(keys)):
+        raise ImportFailed(f"{where}: a template names {unknown[0]!r}, not a field of the action.")
+    if unused := [field.key for field in extra if field.key not in named]:
+        raise ImportFailed(f"{where}.extra_fields: {unused[0]!r} goes into no template.")
 
 
 def _mapping(value: Any) -> dict[str, Any]:

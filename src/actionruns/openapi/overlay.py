@@ -40,6 +40,7 @@ class ChoicesRule(_Rule):
     first_page: int = 1
     page_size_input: str | None = None
     page_size: int = Field(default=100, ge=1, le=1000)
+    where: dict[str, Any] = Field(default_factory=dict)  # only the items with these values
 
     @model_validator(mode="after")
     def _next_says_where(self) -> ChoicesRule:
@@ -58,10 +59,30 @@ class FieldRule(_Rule):
     default: Any = None  # `default: null` drops the description's default
     hidden: bool = False  # left out of the action (the API's own default applies)
     value: Any = None  # always sent as this, not a field
+    template: Any = None  # sent as this, its "{field}" strings filled in from the action's
     credential: str | None = None  # sent as this connection field, not a field
     choices: tuple[str, ...] | None = None
     choices_from: ChoicesRule | None = None
     list: bool | None = None  # last: the name shadows the builtin in the class body
+
+
+class ChoiceRule(_Rule):
+    value: str
+    label: str | None = None
+
+
+class ExtraField(_Rule):
+    """A field the description does not have, sent through a ``template``."""
+
+    key: str
+    label: str
+    type: FieldType = FieldType.STRING
+    required: bool = False
+    help_text: str = ""
+    placeholder: str = ""
+    default: Any = None
+    choices: tuple[str | ChoiceRule, ...] = ()
+    list: bool = False  # last: the name shadows the builtin in the class body
 
 
 class ActionRule(_Rule):
@@ -71,6 +92,7 @@ class ActionRule(_Rule):
     type: ActionType | None = None
     timeout: float | None = Field(default=None, gt=0)
     fields: dict[str, FieldRule] = Field(default_factory=dict)
+    extra_fields: list[ExtraField] = Field(default_factory=list)
     required: list[str] = Field(default_factory=list)
     order: list[str] = Field(default_factory=list)  # these fields first, in this order
     # How many levels of the body's nested objects become fields (deeper ones are JSON).
@@ -78,6 +100,7 @@ class ActionRule(_Rule):
     outputs: list[str] | None = None
     sample: dict[str, Any] | None = None
     results: list[str] | None = None
+    extract: dict[str, str] = Field(default_factory=dict)  # output key: "{path.0.in.result}"
     headers: dict[str, str] = Field(default_factory=dict)
     # GraphQL: the selection set to ask for ("{ success issue { id identifier url } }").
     selection: str | None = None
@@ -92,6 +115,8 @@ class ConnectionField(_Rule):
     placeholder: str = ""
     required: bool = True
     secret: bool = False
+    default: str | None = None
+    choices: tuple[str | ChoiceRule, ...] = ()  # a dropdown: a region, a plan
 
 
 class AuthFieldRule(_Rule):

@@ -66,6 +66,9 @@ class DynamicChoicesSpec(_Model):
     first_page: int = 1
     page_size_input: str | None = None
     page_size: int = Field(default=100, ge=1, le=1000)
+    # Only the items with these values (paths into each item, as in ``value``): DeepL's
+    # languages that can be a target, a list's active records.
+    where: dict[str, Any] = Field(default_factory=dict)
 
 
 class FieldSpec(_Model):
@@ -85,9 +88,10 @@ class FieldSpec(_Model):
 class Binding(_Model):
     """Where one value goes in a request.
 
-    The value is an input field's (``field``), a credential's (``credential``) or fixed
-    (``value``). ``name`` is the parameter's name; in a body, ``path`` is where the value sits
-    in the body object (empty: it is the whole body).
+    The value is an input field's (``field``), a credential's (``credential``), fixed
+    (``value``) or made of the action's fields (``template``: a value whose ``{field}``
+    strings are filled in, see ``templates.fill``). ``name`` is the parameter's name; in a
+    body, ``path`` is where the value sits in the body object (empty: it is the whole body).
     """
 
     location: Location
@@ -96,14 +100,17 @@ class Binding(_Model):
     field: str | None = None
     credential: str | None = None
     value: Any = None
+    template: Any = None
     style: Style | None = None
     explode: bool | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Binding:
-        sources = [self.field is not None, self.credential is not None]
+        sources = [self.field is not None, self.credential is not None, self.template is not None]
         if sum(sources) > 1:
-            raise ValueError("a binding takes its value from a field or a credential, not both")
+            raise ValueError(
+                "a binding takes its value from a field, a credential or a template, not two"
+            )
         return self
 
 
@@ -121,6 +128,9 @@ class RequestSpec(_Model):
     # Where an answer that is not an HTTP error may still say it failed: a non-empty list
     # there is a refusal (GraphQL's "errors").
     errors: tuple[str, ...] = ()
+    # Outputs taken from deep in each result, by template: a chat completion's reply is
+    # ``{"reply": "{choices.0.message.content}"}``.
+    extract: dict[str, str] = Field(default_factory=dict)
 
 
 class OutputSpec(_Model):

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from actionruns.sdk.described.manifest import Binding, RequestSpec
-from actionruns.sdk.described.templates import text_of
+from actionruns.sdk.described.templates import fill, text_of
 from actionruns.sdk.errors import HaltError
 
 # Characters a path parameter may keep as they are (RFC 3986 unreserved, and the ones
@@ -157,6 +157,8 @@ def value_of(binding: Binding, inputs: Mapping[str, Any], credentials: Mapping[s
         return inputs.get(binding.field)
     if binding.credential is not None:
         return credentials.get(binding.credential)
+    if binding.template is not None:
+        return fill(binding.template, inputs)
     return binding.value
 
 

@@ -242,6 +242,19 @@ class _Call:
     files: tuple[str, ...] = ()  # the keys of its file fields
 
 
+def _extracted(data: Any, extract: Mapping[str, str]) -> Any:
+    """Each result with the outputs ``extract`` takes from deep inside it added on top."""
+    if not extract:
+        return data
+
+    def add(item: Any) -> Any:
+        if not isinstance(item, Mapping):
+            return item
+        return {**item, **{key: render_value(template, item) for key, template in extract.items()}}
+
+    return [add(item) for item in data] if isinstance(data, list) else add(data)
+
+
 class DescribedApp:
     """The behaviour of a manifest's app: requests, connection test and dropdowns."""
 
@@ -337,7 +350,7 @@ class DescribedApp:
         answer = _answer(response)
         if call.request.errors:
             raise_for_errors(answer, call.request.errors)
-        data = _dig(answer, call.request.results)
+        data = _extracted(_dig(answer, call.request.results), call.request.extract)
         after = self.hook("after_response")
         if after is not None:
             data = after(ctx, call.key, response, data)
@@ -421,6 +434,7 @@ class DescribedApp:
                 Choice(render(spec.value, item), _label(spec.label, item) if spec.label else None)
                 for item in items
                 if isinstance(item, Mapping)
+                and all(lookup(item, path) == wanted for path, wanted in spec.where.items())
             ]
             return ChoicePage(listed, has_more=has_more)
 

@@ -1,0 +1,253 @@
+"""Overlay rules that make an API's awkward shapes into fields a person fills in: values made
+of several fields (a chat's list of messages), outputs taken from deep in an answer,
+dropdowns of only some listed items, and connection fields with choices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from actionruns.openapi import ImportFailed
+from actionruns.sdk.context import open_context
+from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.described.templates import fill
+from actionruns.sdk.fields import FieldErrors, validate_inputs
+from actionruns.sdk.outbound import OutboundGuard
+from tests.openapi.test_requests import CREDENTIALS, Vendor, manifest_of, perform
+
+MESSAGE = {
+    "type": "object",
+    "required": ["role", "content"],
+    "properties": {"role": {"type": "string"}, "content": {"type": "string"}},
+}
+
+
+def chat_api() -> dict[str, Any]:
+    """An OpenAI-like API: a completion made of a list of messages, and a list of models."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Chat", "version": "1"},
+        "servers": [{"url": "https://api.chat.example.com/v1"}, {"url": "https://eu.chat.test"}],
+        "security": [{"key": []}],
+        "components": {"securitySchemes": {"key": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/chat/completions": {
+                "post": {
+                    "operationId": "createChatCompletion",
+                    "summary": "Create a chat completion",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["model", "messages"],
+                                    "properties": {
+                                        "model": {"type": "string"},
+                                        "messages": {"type": "array", "items": MESSAGE},
+                                        "stream": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "a completion",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object"},
+                                    "example": {
+                                        "id": "c-1",
+                                        "choices": [{"message": {"content": "Hi there."}}],
+                                    },
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+            "/models": {
+                "get": {
+                    "operationId": "listModels",
+                    "summary": "List models",
+                    "responses": {
+                        "200": {
+                            "description": "models",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "data": {"type": "array", "items": {"type": "object"}}
+                                        },
+                                    }
+                                }
+                            },
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+CHAT_OVERLAY: dict[str, Any] = {
+    "operations": ["createChatCompletion"],
+    "actions": {
+        "createChatCompletion": {
+            "key": "send_message",
+            "extra_fields": [
+                {"key": "system", "label": "Instructions", "type": "text"},
+                {"key": "prompt", "label": "Message", "type": "text", "required": True},
+            ],
+            "order": ["model", "prompt", "system"],
+            "fields": {
+                "messages": {
+                    "template": [
+                        {"role": "system", "content": "{system}"},
+                        {"role": "user", "content": "{prompt}"},
+                    ]
+                },
+                "stream": {"value": False},
+                "model": {
+                    "choices_from": {
+                        "operation": "listModels",
+                        "value": "{id}",
+                        "where": {"capabilities.chat": True},
+                    }
+                },
+            },
+            "extract": {"reply": "{choices.0.message.content}"},
+        }
+    },
+}
+
+
+def test_fill_leaves_out_what_is_left_empty() -> None:
+    template = [{"role": "system", "content": "{system}"}, {"role": "user", "content": "{text}"}]
+    assert fill(template, {"text": "Hi", "system": ""}) == [{"role": "user", "content": "Hi"}]
+    assert fill(template, {}) is None
+    assert fill({"n": "{n}", "kind": "fixed"}, {"n": 3}) == {"n": 3, "kind": "fixed"}
+    assert fill("Dear {name}, {greeting}", {"name": "Ada"}) == "Dear Ada, "
+    assert fill("Dear {name}", {}) is None
+    assert fill(["{tags}"], {"tags": ["a", "b"]}) == [["a", "b"]]
+    assert fill({"to": "{to.0}"}, {"to": ["x@example.com"]}) == {"to": "x@example.com"}
+
+
+async def test_a_value_made_of_extra_fields_is_sent_and_a_reply_extracted(
+    tmp_path: Path,
+) -> None:
+    manifest = manifest_of(tmp_path, CHAT_OVERLAY, chat_api())
+    action = manifest.operation("send_message")
+    assert action is not None
+    assert [(f.key, f.required, f.type.value) for f in action.inputs] == [
+        ("model", True, "string"),
+        ("prompt", True, "text"),
+        ("system", False, "text"),
+    ]
+    assert action.outputs[0].key == "reply"
+    assert action.sample["reply"] == "Hi there."
+    answer = {"id": "c-2", "choices": [{"message": {"role": "assistant", "content": "Bonjour"}}]}
+    vendor = Vendor(lambda request: httpx2.Response(200, json=answer))
+    app = build_app(manifest)
+    result = await perform(app, "send_message", {"model": "m-1", "prompt": "Hello"}, vendor)
+    assert json.loads(vendor.last.content) == {
+        "model": "m-1",
+        "messages": [{"role": "user", "content": "Hello"}],
+        "stream": False,
+    }
+    assert result == {**answer, "reply": "Bonjour"}
+    await perform(
+        app, "send_message", {"model": "m-1", "prompt": "Hi", "system": "Be brief"}, vendor
+    )
+    assert json.loads(vendor.last.content)["messages"] == [
+        {"role": "system", "content": "Be brief"},
+        {"role": "user", "content": "Hi"},
+    ]
+
+
+async def test_a_dropdown_lists_only_the_items_it_is_told(tmp_path: Path) -> None:
+    app = build_app(manifest_of(tmp_path, CHAT_OVERLAY, chat_api()))
+    action = app.action("send_message")
+    assert action is not None
+    model = next(f for f in action.static_inputs if f.key == "model")
+    assert model.dynamic_choices is not None
+    listed = {
+        "data": [
+            {"id": "chat-1", "capabilities": {"chat": True}},
+            {"id": "embed-1", "capabilities": {"chat": False}},
+            {"id": "old-1"},
+        ]
+    }
+    vendor = Vendor(lambda request: httpx2.Response(200, json=listed))
+    async with open_context(
+        app.auth,
+        CREDENTIALS,
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        page = await model.dynamic_choices(ctx, {}, 0)
+    assert [c.value for c in page.choices] == ["chat-1"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"fields": {"messages": {"template": [{"content": "{promt}"}]}}},
+            "a template names 'promt'",
+        ),
+        (
+            {
+                "extra_fields": [{"key": "unused", "label": "Unused"}],
+                "fields": {"messages": {"template": [{"content": "{model}"}]}},
+            },
+            "'unused' goes into no template",
+        ),
+    ],
+)
+def test_a_template_naming_no_field_or_a_field_no_template_uses_fails(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    overlay = {"actions": {"createChatCompletion": change}}
+    with pytest.raises(ImportFailed, match=message):
+        manifest_of(tmp_path, overlay, chat_api())
+
+
+async def test_a_connection_field_with_choices_picks_the_host(tmp_path: Path) -> None:
+    overlay = {
+        "base_url": "https://{host}/v1",
+        "auth": {
+            "extra_fields": [
+                {
+                    "key": "host",
+                    "label": "Plan",
+                    "default": "api.chat.example.com",
+                    "choices": [
+                        {"value": "api.chat.example.com", "label": "Pro"},
+                        {"value": "free.chat.example.com", "label": "Free"},
+                    ],
+                }
+            ]
+        },
+        "test": {"operation": "listModels"},
+    }
+    app = build_app(manifest_of(tmp_path, overlay, chat_api()))
+    host = next(f for f in app.auth.fields if f.key == "host")
+    assert [(c.value, c.label) for c in host.choices] == [
+        ("api.chat.example.com", "Pro"),
+        ("free.chat.example.com", "Free"),
+    ]
+    assert validate_inputs(app.auth.fields, {"api_key": "k"})["host"] == "api.chat.example.com"
+    with pytest.raises(FieldErrors, match="must be one of"):
+        validate_inputs(app.auth.fields, {"api_key": "k", "host": "evil.example"})
+    vendor = Vendor(lambda request: httpx2.Response(200, json={"data": []}))
+    credentials = {**CREDENTIALS, "host": "free.chat.example.com"}
+    await perform(app, "list_models", {}, vendor, credentials)
+    assert str(vendor.last.url) == "https://free.chat.example.com/v1/models"
