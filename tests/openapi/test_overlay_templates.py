@@ -251,3 +251,27 @@ async def test_a_connection_field_with_choices_picks_the_host(tmp_path: Path) ->
     credentials = {**CREDENTIALS, "host": "free.chat.example.com"}
     await perform(app, "list_models", {}, vendor, credentials)
     assert str(vendor.last.url) == "https://free.chat.example.com/v1/models"
+
+
+def test_an_extra_field_can_be_a_dropdown_from_a_list(tmp_path: Path) -> None:
+    overlay = {
+        "operations": ["createChatCompletion"],
+        "actions": {
+            "createChatCompletion": {
+                "extra_fields": [
+                    {
+                        "key": "assistant",
+                        "label": "Assistant",
+                        "choices_from": {"operation": "listModels", "value": "{id}"},
+                    }
+                ],
+                "fields": {"messages": {"template": [{"role": "user", "content": "{assistant}"}]}},
+            }
+        },
+    }
+    manifest = manifest_of(tmp_path, overlay, chat_api())
+    assert [o.key for o in manifest.operations if o.hidden] == ["list_models"]
+    action = manifest.operation("create_chat_completion")
+    assert action is not None
+    assistant = next(f for f in action.inputs if f.key == "assistant")
+    assert assistant.dynamic is not None and assistant.dynamic.operation == "list_models"

@@ -27,6 +27,7 @@ from actionruns.openapi.overlay import (
     AuthRule,
     BasicRule,
     ChoiceRule,
+    ChoicesRule,
     ExtraField,
     FieldRule,
     Overlay,
@@ -180,7 +181,10 @@ class _Importer:
         rules = [*self.overlay.fields.values()]
         for action in self.overlay.actions.values():
             rules.extend(action.fields.values())
-        names = [rule.choices_from.operation for rule in rules if rule.choices_from is not None]
+        sources = [rule.choices_from for rule in rules]
+        for action in self.overlay.actions.values():
+            sources += [extra.choices_from for extra in action.extra_fields]
+        names = [source.operation for source in sources if source is not None]
         if self.overlay.test is not None:
             names.append(self.overlay.test.operation)
         return names
@@ -406,17 +410,25 @@ class _Importer:
             if rule.choices is not None:
                 changes["choices"] = tuple(ChoiceSpec(value=str(choice)) for choice in rule.choices)
             if rule.choices_from is not None:
-                target = self.find(
-                    rule.choices_from.operation, f"{where}.{draft.source}.choices_from"
-                )
-                changes["dynamic"] = DynamicChoicesSpec(
-                    **{**rule.choices_from.model_dump(), "operation": self.keys[id(target)]}
+                changes["dynamic"] = self.dynamic(
+                    rule.choices_from, f"{where}.{draft.source}.choices_from"
                 )
                 changes["choices"] = ()
             spec = spec.model_copy(update=changes)
         if spec.key != binding.field:
             binding = binding.model_copy(update={"field": spec.key})
         return Draft(spec, draft.source, binding)
+
+    def dynamic(self, rule: ChoicesRule, where: str) -> DynamicChoicesSpec:
+        target = self.find(rule.operation, where)
+        return DynamicChoicesSpec(**{**rule.model_dump(), "operation": self.keys[id(target)]})
+
+    def extra_field(self, extra: ExtraField, where: str) -> FieldSpec:
+        dynamic = None
+        if extra.choices_from is not None:
+            dynamic = self.dynamic(extra.choices_from, f"{where}.{extra.key}.choices_from")
+        given = extra.model_dump(exclude={"choices", "choices_from"})
+        return FieldSpec(**given, choices=_choice_specs(extra.choices), dynamic=dynamic)
 
     def operation(self, op: Operation, hidden: bool, auth: AuthSpec) -> OperationSpec:
         rule = self.action_rule(op) or ActionRule()
@@ -449,7 +461,7 @@ class _Importer:
             if (where, name) not in self.used_rules:
                 raise ImportFailed(f"{where}.fields: {name!r} is not a field of the operation.")
         inputs = _one_field_per_key([d.spec for d in kept if d.spec is not None], where)
-        inputs += [_extra_field(extra) for extra in rule.extra_fields]
+        inputs += [self.extra_field(extra, where) for extra in rule.extra_fields]
         keys = [spec.key for spec in inputs]
         if len(keys) != len(set(keys)):
             raise ImportFailed(f"{where}: two fields would have the same key.")
@@ -611,20 +623,6 @@ def _choice_specs(choices: Sequence[str | ChoiceRule]) -> tuple[ChoiceSpec, ...]
     return tuple(
         ChoiceSpec(value=c) if isinstance(c, str) else ChoiceSpec(value=c.value, label=c.label)
         for c in choices
-    )
-
-
-def _extra_field(extra: ExtraField) -> FieldSpec:
-    return FieldSpec(
-        key=extra.key,
-        label=extra.label,
-        type=extra.type,
-        required=extra.required,
-        default=extra.default,
-        help_text=extra.help_text,
-        placeholder=extra.placeholder,
-        choices=_choice_specs(extra.choices),
-        list=extra.list,
     )
 
 

@@ -82,6 +82,7 @@ class ExtraField(_Rule):
     placeholder: str = ""
     default: Any = None
     choices: tuple[str | ChoiceRule, ...] = ()
+    choices_from: ChoicesRule | None = None
     list: bool = False  # last: the name shadows the builtin in the class body
 
 
