@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx2
 import pytest
 
 from actionruns.sdk import Action, App, Auth, Context, InputField, OutputField
-from actionruns.sdk.fixtures import AppFixtures, Case, replay, replay_app
+from actionruns.sdk.fixtures import (
+    AppFixtures,
+    Case,
+    multipart_parts,
+    replay,
+    replay_app,
+    request_problems,
+)
 from actionruns.sdk.http import request_json
 
 URL = "https://api.example.com/items"
@@ -123,3 +131,33 @@ async def test_results_and_errors_must_be_the_recorded_ones() -> None:
 
 async def test_an_action_without_a_case_is_a_problem() -> None:
     assert await replay_app(fixtures()) == ["create: no recorded case"]
+
+
+def test_a_multipart_body_is_compared_part_by_part() -> None:
+    request = httpx2.Request(
+        "POST",
+        "https://api.example.com/upload",
+        files=[
+            ("file", ("a.txt", b"Hello", "text/plain")),
+            ("tag", (None, b"x")),
+            ("tag", (None, b"y")),
+        ],
+    )
+    request.read()
+    parts = multipart_parts(request.headers["content-type"], request.content)
+    assert parts == {
+        "file": {"filename": "a.txt", "content_type": "text/plain", "content": "Hello"},
+        "tag": ["x", "y"],
+    }
+    recorded = {"method": "POST", "url": "https://api.example.com/upload", "multipart": parts}
+    assert request_problems(recorded, request) == []
+    other = {**recorded, "multipart": {**parts, "tag": "x"}}
+    assert request_problems(other, request) == [f"multipart {parts!r} != {other['multipart']!r}"]
+    binary = httpx2.Request(
+        "POST",
+        "https://api.example.com/upload",
+        files={"file": ("a.bin", b"\xff\x00", "application/octet-stream")},
+    )
+    binary.read()
+    found = multipart_parts(binary.headers["content-type"], binary.content)
+    assert found["file"]["content"] == "base64:/wA="

@@ -32,7 +32,7 @@ from actionruns.sdk.app import App, normalize_results
 from actionruns.sdk.context import open_context
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldErrors
-from actionruns.sdk.fixtures import perform_with_fields
+from actionruns.sdk.fixtures import multipart_parts, perform_with_fields
 from actionruns.sdk.outbound import OutboundGuard
 from tests.vendors.descriptions import CURATED, vendor_file
 
@@ -88,6 +88,8 @@ class _Answering(httpx2.AsyncBaseTransport):
         elif request.content and content_type.startswith("application/x-www-form-urlencoded"):
             form = parse_qs(request.content.decode(), keep_blank_values=True)
             written["form"] = {k: v[0] if len(v) == 1 else v for k, v in form.items()}
+        elif request.content and content_type.startswith("multipart/form-data"):
+            written["multipart"] = multipart_parts(content_type, request.content)
         self.exchanges.append({"request": written, "response": dict(answer)})
         body = answer.get("json")
         status = int(answer.get("status", 200))

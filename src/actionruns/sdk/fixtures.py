@@ -13,7 +13,8 @@ A connector ships ``fixtures/<app key>.json`` beside its module::
           "exchanges": [
             {
               "request": {"method": "POST", "url": "https://api.example.com/issues",
-                          "query": {...}, "headers": {...}, "json": {...} | "form": {...}},
+                          "query": {...}, "headers": {...},
+                          "json": {...} | "form": {...} | "multipart": {...}},
               "response": {"status": 201, "headers": {...}, "json": {...} | "text": "…"}
             }
           ],
@@ -34,10 +35,13 @@ response is its answer, and the outcome must be the recorded result or error. Th
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -136,9 +140,43 @@ def _body_problems(expected: Mapping[str, Any], request: httpx2.Request) -> list
         sent_form = _multi(parse_qs(content.decode(), keep_blank_values=True))
         want = _multi(expected["form"])
         return [] if sent_form == want else [f"form {sent_form!r} != {want!r}"]
+    if "multipart" in expected:
+        if content_type != "multipart/form-data":
+            return [f"sent {content_type or 'no content type'}, expected multipart/form-data"]
+        parts = multipart_parts(request.headers["content-type"], content)
+        want = expected["multipart"]
+        return [] if parts == want else [f"multipart {parts!r} != {want!r}"]
     if content:
         return [f"sent a body {content[:200]!r} where none was recorded"]
     return []
+
+
+def multipart_parts(content_type: str, content: bytes) -> dict[str, Any]:
+    """A ``multipart/form-data`` body as its parts by name (a list when a name repeats): a
+    value's text, or a file's ``filename``, ``content_type`` and ``content`` (text, or
+    ``base64:…`` when it is not UTF-8)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + content
+    )
+    parts: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            text = "base64:" + base64.b64encode(data).decode()
+        filename = part.get_filename()
+        value: Any = text
+        if filename is not None:
+            value = {"filename": filename, "content_type": part.get_content_type(), "content": text}
+        if name in parts:
+            known = parts[name]
+            parts[name] = [*known, value] if isinstance(known, list) else [known, value]
+        else:
+            parts[name] = value
+    return parts
 
 
 def _multi(values: Mapping[str, Any]) -> dict[str, list[str]]:
