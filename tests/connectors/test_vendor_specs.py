@@ -209,6 +209,7 @@ def document(key: str) -> dict[str, Any]:
             # openapi-core accepts any request for an oauth2 scheme ("Unsupported scheme
             # type"); its access tokens travel as "Authorization: Bearer" (RFC 6750).
             schemes[name] = {"type": "http", "scheme": "bearer"}
+    _drop_defaults_outside_enums(spec)
     return spec
 
 
@@ -275,6 +276,22 @@ def _closed_all_of_merged(spec: Mapping[str, Any], node: Any) -> Any:
                 merged["required"] = list(dict.fromkeys(required))
             return merged
     return node
+
+
+def _drop_defaults_outside_enums(node: Any) -> None:
+    """A schema's ``default`` that its own ``enum`` does not allow makes openapi-core refuse
+    the whole description; the default is documentation (what the API assumes when the value
+    is left out), never sent, so it goes. DeepL's ``outline_detection`` as a form string: the
+    API assumes "1", and "0" is the only value worth sending."""
+    if isinstance(node, dict):
+        enum = node.get("enum")
+        if isinstance(enum, list) and "default" in node and node["default"] not in enum:
+            del node["default"]
+        for value in node.values():
+            _drop_defaults_outside_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_defaults_outside_enums(value)
 
 
 @cache
