@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -437,7 +437,16 @@ class _Importer:
         maker = FieldMaker(self.reader, multipart)
         drafts = parameter_drafts(maker, op.parameters, credential_parameters(auth))
         if op.body is not None:
-            drafts += body_drafts(maker, op.body, rule.flatten)
+            given = body_drafts(maker, op.body, rule.flatten)
+            if op.method == "PATCH":
+                # A schema's default is what the API assumes for a new record; sent with
+                # every change it would reset what the user left empty (Pinecone's
+                # deletion protection, its replicas). A change sends only what is given.
+                given = [
+                    replace(d, spec=d.spec.model_copy(update={"default": None})) if d.spec else d
+                    for d in given
+                ]
+            drafts += given
         declared = {d.binding.name for d in drafts if d.binding.location == "path"}
         for name in re.findall(r"\{([^}]+)\}", op.path):
             if name not in declared:  # the path names a parameter the description forgot

@@ -275,3 +275,54 @@ def test_an_extra_field_can_be_a_dropdown_from_a_list(tmp_path: Path) -> None:
     assert action is not None
     assistant = next(f for f in action.inputs if f.key == "assistant")
     assert assistant.dynamic is not None and assistant.dynamic.operation == "list_models"
+
+
+async def test_a_change_sends_only_what_is_given_not_the_schema_defaults(tmp_path: Path) -> None:
+    protection = {"type": "string", "enum": ["enabled", "disabled"], "default": "disabled"}
+    body = {
+        "type": "object",
+        "properties": {"replicas": {"type": "integer", "default": 1}, "protection": protection},
+    }
+    content = {"application/json": {"schema": body}}
+    answer = {"200": {"description": "the index"}}
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "Indexes", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/indexes": {
+                "post": {
+                    "operationId": "create",
+                    "requestBody": {"content": content},
+                    "responses": answer,
+                }
+            },
+            "/indexes/{name}": {
+                "patch": {
+                    "operationId": "configure",
+                    "parameters": [
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {"content": content},
+                    "responses": answer,
+                }
+            },
+        },
+    }
+    manifest = manifest_of(tmp_path, {}, document)
+    create, configure = manifest.operation("create"), manifest.operation("configure")
+    assert create is not None and configure is not None
+    assert {f.key: f.default for f in create.inputs} == {"replicas": 1, "protection": "disabled"}
+    assert {f.key: f.default for f in configure.inputs} == {
+        "name": None,
+        "replicas": None,
+        "protection": None,
+    }
+    vendor = Vendor()
+    await perform(build_app(manifest), "configure", {"name": "docs", "replicas": 2}, vendor)
+    assert json.loads(vendor.last.content) == {"replicas": 2}
