@@ -326,3 +326,27 @@ async def test_a_change_sends_only_what_is_given_not_the_schema_defaults(tmp_pat
     vendor = Vendor()
     await perform(build_app(manifest), "configure", {"name": "docs", "replicas": 2}, vendor)
     assert json.loads(vendor.last.content) == {"replicas": 2}
+
+
+async def test_a_default_inside_an_optional_object_is_not_sent_alone(tmp_path: Path) -> None:
+    options = {
+        "type": "object",
+        "properties": {
+            "size": {"type": "string", "enum": ["low", "medium"], "default": "medium"},
+            "country": {"type": "string"},
+        },
+    }
+    document = chat_api()
+    body = document["paths"]["/chat/completions"]["post"]["requestBody"]
+    body["content"]["application/json"]["schema"]["properties"]["search"] = options
+    manifest = manifest_of(tmp_path, {"operations": ["createChatCompletion"]}, document)
+    chat = manifest.operation("create_chat_completion")
+    assert chat is not None
+    assert {f.key: f.default for f in chat.inputs}["search__size"] is None
+    vendor = Vendor()
+    app = build_app(manifest)
+    inputs = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    await perform(app, "create_chat_completion", inputs, vendor)
+    assert "search" not in json.loads(vendor.last.content)
+    await perform(app, "create_chat_completion", {**inputs, "search__country": "FR"}, vendor)
+    assert json.loads(vendor.last.content)["search"] == {"country": "FR"}

@@ -252,6 +252,11 @@ def _flatten(
             continue
         key = "__".join(snake(part) for part in here)
         spec = maker.field(child, name, key, is_required, "The")
+        if names and not required and spec.default is not None:
+            # Inside an optional object a default is what the API assumes when the object is
+            # sent without it; sent alone it would make an object nobody asked for (OpenAI's
+            # web search options on every chat, a filter of type "eq" comparing nothing).
+            spec = spec.model_copy(update={"default": None})
         encoding = body.encoding.get(here[0], {}) if body.content_type in (FORM, MULTIPART) else {}
         binding = Binding(
             location="body",
