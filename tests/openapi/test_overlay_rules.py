@@ -350,3 +350,39 @@ async def test_a_default_inside_an_optional_object_is_not_sent_alone(tmp_path: P
     assert "search" not in json.loads(vendor.last.content)
     await perform(app, "create_chat_completion", {**inputs, "search__country": "FR"}, vendor)
     assert json.loads(vendor.last.content)["search"] == {"country": "FR"}
+
+
+async def test_default_null_sends_nothing_and_extract_leaves_what_is_missing_empty(
+    tmp_path: Path,
+) -> None:
+    document = chat_api()
+    body = document["paths"]["/chat/completions"]["post"]["requestBody"]
+    properties = body["content"]["application/json"]["schema"]["properties"]
+    properties["temperature"] = {"type": "number", "default": 1}
+    properties["top_p"] = {"type": "number", "default": 1}
+    overlay = {
+        "operations": ["createChatCompletion"],
+        "fields": {"*": {"default": None}},
+        "actions": {
+            "createChatCompletion": {
+                "fields": {"top_p": {"default": 0.5}},
+                "extract": {"image": "data:image/{format};base64,{data.0.b64_json}"},
+            }
+        },
+    }
+    manifest = manifest_of(tmp_path, overlay, document)
+    chat = manifest.operation("create_chat_completion")
+    assert chat is not None
+    assert {f.key: f.default for f in chat.inputs}["temperature"] is None
+    assert {f.key: f.default for f in chat.inputs}["top_p"] == 0.5  # the action's rule wins
+    answers = iter([{"id": "c-1"}, {"format": "png", "data": [{"b64_json": "iVBO"}]}])
+    vendor = Vendor(lambda request: httpx2.Response(200, json=next(answers)))
+    app = build_app(manifest)
+    inputs = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+    assert await perform(app, "create_chat_completion", inputs, vendor) == {
+        "id": "c-1",
+        "image": None,
+    }
+    assert json.loads(vendor.last.content) == {**inputs, "top_p": 0.5}
+    result = await perform(app, "create_chat_completion", inputs, vendor)
+    assert result["image"] == "data:image/png;base64,iVBO"

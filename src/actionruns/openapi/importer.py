@@ -56,7 +56,7 @@ from actionruns.sdk.described.manifest import (
     SourceSpec,
     TestSpec,
 )
-from actionruns.sdk.described.templates import placeholders, render_value
+from actionruns.sdk.described.templates import fill, placeholders
 from actionruns.sdk.fields import FieldType, sample_value
 
 DEFAULT_CATEGORY = "developer-tools"
@@ -490,9 +490,7 @@ class _Importer:
             named = {o.key: o for o in outputs}
             outputs = [named.get(key) or result_output(key) for key in rule.outputs]
         if rule.extract:
-            extracted = {
-                key: render_value(path, result.sample) for key, path in rule.extract.items()
-            }
+            extracted = {key: fill(path, result.sample) for key, path in rule.extract.items()}
             result.sample = {**result.sample, **extracted}
             shown = {o.key for o in outputs}
             outputs = [result_output(key) for key in rule.extract if key not in shown] + outputs

@@ -38,7 +38,13 @@ from actionruns.sdk.described.manifest import (
     RequestSpec,
 )
 from actionruns.sdk.described.requests import BuiltRequest, build_request
-from actionruns.sdk.described.templates import lookup, placeholders, render, render_value
+from actionruns.sdk.described.templates import (
+    fill,
+    lookup,
+    placeholders,
+    render,
+    render_value,
+)
 from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
 from actionruns.sdk.fields import (
     Choice,
@@ -250,7 +256,7 @@ def _extracted(data: Any, extract: Mapping[str, str]) -> Any:
     def add(item: Any) -> Any:
         if not isinstance(item, Mapping):
             return item
-        return {**item, **{key: render_value(template, item) for key, template in extract.items()}}
+        return {**item, **{key: fill(template, item) for key, template in extract.items()}}
 
     return [add(item) for item in data] if isinstance(data, list) else add(data)
 
