@@ -22,8 +22,10 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
@@ -184,12 +186,45 @@ def _lists(node: Any) -> Any:
     return {key: _lists(value) for key, value in node.items()}
 
 
+class _Parts(dict[str, list[str]]):
+    """A multipart body's parts by name: one value where the schema wants one, all of them
+    where it wants a list; a part that is absent is absent (openapi-core's own reading gives
+    an array property that was not sent as ``[]``, which ``minItems`` then refuses)."""
+
+    def __getitem__(self, name: str) -> str:  # type: ignore[override]
+        return super().__getitem__(name)[0]
+
+    def getlist(self, name: str) -> list[str]:
+        return super().__getitem__(name)
+
+
+def _multipart(value: bytes, **parameters: str) -> _Parts:
+    """Each part as text, a file's too: a 3.1 description's ``type: string`` refuses the bytes
+    openapi-core would give a file (3.0's ``format: binary`` takes them), and what the check
+    needs of a file is that it is sent where the description says."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f'Content-Type: multipart/form-data; boundary="{parameters.get("boundary", "")}"'
+        "\r\n\r\n".encode()
+        + value
+    )
+    parts = _Parts()
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        parts.setdefault(name, []).append(data.decode("utf-8", errors="surrogateescape"))
+    return parts
+
+
+MEDIA_TYPES: dict[str, Callable[[bytes], Any]] = {"multipart/form-data": _multipart}
 CONFIG_30 = Config(
     style_deserializers_factory=StyleDeserializersFactory(
         oas30_write_schema_casters_factory,
         style_deserializers={**style_deserializers, "deepObject": _deep_object},
-    )
+    ),
+    extra_media_type_deserializers=MEDIA_TYPES,
 )
+CONFIG_31 = Config(extra_media_type_deserializers=MEDIA_TYPES)
 
 
 @cache
@@ -209,7 +244,15 @@ def document(key: str) -> dict[str, Any]:
             # openapi-core accepts any request for an oauth2 scheme ("Unsupported scheme
             # type"); its access tokens travel as "Authorization: Bearer" (RFC 6750).
             schemes[name] = {"type": "http", "scheme": "bearer"}
-    _drop_defaults_outside_enums(spec)
+    _drop_defaults_the_schema_refuses(spec)
+    if spec["openapi"].startswith("3.1"):
+        _numeric_exclusive_bounds(spec)
+    _discriminator_mappings(spec, spec)
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        if isinstance(schema, dict) and schema.pop("$recursiveAnchor", None):
+            # JSON Schema 2019-09's recursion, which OpenAPI 3.1's dialect (2020-12) has not:
+            # a "$recursiveRef": "#" below it is the component itself (OpenAI's filters).
+            _recursive_refs(schema, f"#/components/schemas/{name}")
     return spec
 
 
@@ -278,26 +321,106 @@ def _closed_all_of_merged(spec: Mapping[str, Any], node: Any) -> Any:
     return node
 
 
-def _drop_defaults_outside_enums(node: Any) -> None:
-    """A schema's ``default`` that its own ``enum`` does not allow makes openapi-core refuse
+def _drop_defaults_the_schema_refuses(node: Any) -> None:
+    """A schema's ``default`` that the schema itself does not allow makes openapi-core refuse
     the whole description; the default is documentation (what the API assumes when the value
-    is left out), never sent, so it goes. DeepL's ``outline_detection`` as a form string: the
-    API assumes "1", and "0" is the only value worth sending."""
+    is left out), never sent, so it goes. DeepL's ``outline_detection`` as a form string
+    (default "1", enum ["0"]: "0" is the only value worth sending); OpenAI's objects that
+    default to null without allowing it (``stream_options``: no options unless streaming)."""
     if isinstance(node, dict):
-        enum = node.get("enum")
-        if isinstance(enum, list) and "default" in node and node["default"] not in enum:
-            del node["default"]
+        if "default" in node:
+            default, enum, kind = node["default"], node.get("enum"), node.get("type")
+            kinds = kind if isinstance(kind, list) else [kind]
+            outside_enum = isinstance(enum, list) and default not in enum
+            refused_null = (
+                default is None
+                and kind is not None
+                and "null" not in kinds
+                and not node.get("nullable")
+            )
+            if outside_enum or refused_null:
+                del node["default"]
         for value in node.values():
-            _drop_defaults_outside_enums(value)
+            _drop_defaults_the_schema_refuses(value)
     elif isinstance(node, list):
         for value in node:
-            _drop_defaults_outside_enums(value)
+            _drop_defaults_the_schema_refuses(value)
+
+
+def _tag(spec: Mapping[str, Any], member: Any, name: str) -> Any:
+    """The one value a oneOf member's ``name`` property may have (its enum or const)."""
+    schema = _resolve(spec, member)
+    parts = [schema, *(_resolve(spec, part) for part in schema.get("allOf", []))]
+    for part in parts:
+        found = _resolve(spec, part.get("properties", {}).get(name, {}))
+        if "const" in found:
+            return found["const"]
+        if len(found.get("enum", [])) == 1:
+            return found["enum"][0]
+    return None
+
+
+def _discriminator_mappings(spec: Mapping[str, Any], node: Any) -> None:
+    """A discriminator without a mapping maps each value to the schema of that *name*; where
+    the values are not schema names (OpenAI's messages by ``role``: "user", "developer"),
+    openapi-core looks for schemas that do not exist. The mapping the description means is
+    each member's own value of the property; where a member has none, the oneOf alone
+    decides."""
+    if isinstance(node, dict):
+        discriminator = node.get("discriminator")
+        members = node.get("oneOf") or node.get("anyOf") or []
+        if isinstance(discriminator, dict) and "mapping" not in discriminator and members:
+            names = spec.get("components", {}).get("schemas", {})
+            refs = [m.get("$ref", "") for m in members if isinstance(m, dict)]
+            implicit = all(ref.rsplit("/", 1)[-1] in names for ref in refs)
+            tags = [_tag(spec, member, discriminator["propertyName"]) for member in members]
+            if all(isinstance(tag, str) for tag in tags) and all(refs):
+                discriminator["mapping"] = dict(zip(tags, refs, strict=True))
+            elif not implicit or not all(refs):
+                del node["discriminator"]
+        for value in node.values():
+            _discriminator_mappings(spec, value)
+    elif isinstance(node, list):
+        for value in node:
+            _discriminator_mappings(spec, value)
+
+
+def _numeric_exclusive_bounds(node: Any) -> None:
+    """OpenAPI 3.0's ``exclusiveMinimum: true`` beside ``minimum`` is, in 3.1 (JSON Schema
+    2020-12), ``exclusiveMinimum: <the minimum>``; a 3.1 description written the old way
+    (OpenAI's learning rate multiplier) is refused whole."""
+    if isinstance(node, dict):
+        for bound, exclusive in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+            flag = node.get(exclusive)
+            if isinstance(flag, bool):
+                del node[exclusive]
+                if flag and bound in node:
+                    node[exclusive] = node.pop(bound)
+        for value in node.values():
+            _numeric_exclusive_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _numeric_exclusive_bounds(value)
+
+
+def _recursive_refs(node: Any, target: str) -> None:
+    if isinstance(node, dict):
+        if node.get("$recursiveRef") == "#":
+            del node["$recursiveRef"]
+            node["$ref"] = target
+        for value in node.values():
+            _recursive_refs(value, target)
+    elif isinstance(node, list):
+        for value in node:
+            _recursive_refs(value, target)
 
 
 @cache
 def description(key: str) -> OpenAPI:
     spec = document(key)
-    return OpenAPI.from_dict(spec, config=CONFIG_30 if spec["openapi"].startswith("3.0") else None)
+    return OpenAPI.from_dict(
+        spec, config=CONFIG_30 if spec["openapi"].startswith("3.0") else CONFIG_31
+    )
 
 
 def _errors(exc: BaseException) -> Iterator[str]:
