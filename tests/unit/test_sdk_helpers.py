@@ -14,7 +14,7 @@ from actionruns.sdk import (
     TransientError,
 )
 from actionruns.sdk.context import open_context
-from actionruns.sdk.http import request_json
+from actionruns.sdk.http import error_message, request_json
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.pagination import cursor_page, numbered_page
 
@@ -81,3 +81,16 @@ async def test_numbered_pages_start_at_one_for_the_vendor() -> None:
     assert (await numbered_page(fetch, 0)).has_more
     second = await numbered_page(fetch, 1)
     assert second.choices[0].value == "p2" and not second.has_more
+
+
+def test_a_validation_error_list_names_each_field() -> None:
+    answer = httpx2.Response(
+        422,
+        json={
+            "detail": [
+                {"loc": ["body", "model"], "msg": "Field required", "type": "missing"},
+                {"loc": ["query"], "msg": "Bad query", "type": "value_error"},
+            ]
+        },
+    )
+    assert error_message(answer) == "model: Field required; Bad query"

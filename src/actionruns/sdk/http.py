@@ -61,6 +61,17 @@ def error_message(response: httpx2.Response) -> str:
                 return value
             if isinstance(value, dict) and isinstance(value.get("message"), str):
                 return str(value["message"])
+        # FastAPI's validation errors (Mistral, Together): {"detail": [{"loc", "msg"}]}.
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            found = [item for item in detail if isinstance(item.get("msg"), str)]
+            if found:
+                return "; ".join(
+                    ".".join(str(part) for part in item.get("loc", [])[1:]) + f": {item['msg']}"
+                    if len(item.get("loc", [])) > 1
+                    else item["msg"]
+                    for item in found
+                )
         # Jira: {"errorMessages": [...], "errors": {"field": "message"}}.
         listed = body.get("errorMessages")
         if isinstance(listed, list) and listed and isinstance(listed[0], str):
