@@ -11,6 +11,7 @@ import yaml
 
 from actionruns.openapi import ImportFailed, import_description
 from actionruns.openapi.importer import Report
+from actionruns.openapi.load import load
 from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import ActionType
 from actionruns.sdk.auth import AuthType
@@ -504,3 +505,15 @@ def test_a_relative_server_needs_a_base_url(tmp_path: Path) -> None:
         import_description(source)
     manifest = import_description(source, base_url="https://pets.internal.example/v1").manifest
     assert manifest.base_url == "https://pets.internal.example/v1"
+
+
+def test_numbers_are_read_as_yaml_1_2_reads_them(tmp_path: Path) -> None:
+    # YAML 1.1 reads 1e-08 (no dot) as a string; OpenAPI's YAML is 1.2, where it is a number.
+    document = petstore()
+    text = yaml.safe_dump(document).replace("maximum: 100", "maximum: 1e2")
+    path = tmp_path / "petstore.yaml"
+    path.write_text(text + "x-rate: 1e-08\n")
+    description = load(path)
+    assert description.root["x-rate"] == 1e-08
+    limit = description.root["paths"]["/pets"]["get"]["parameters"][0]["schema"]
+    assert limit["maximum"] == 100.0

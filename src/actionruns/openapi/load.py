@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,19 @@ SUFFIXES = (".json", ".yaml", ".yml")
 ROOT_NAMES = ("openapi", "swagger", "api", "spec")
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML's safe loader, that also reads YAML 1.1's ``=`` value tag (openapi-generator
+class YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML's safe loader, reading numbers as YAML 1.2 does (what OpenAPI names): ``1e-08``
+    is a number, where YAML 1.1 wants ``1.0e-08`` and reads the rest as a string (Mistral's
+    learning rate minimum). It also reads YAML 1.1's ``=`` value tag (openapi-generator
     writes it: OneSignal's description has one) as the string it stands for."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+YamlLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def parse(text: str, name: str) -> Any:
@@ -44,7 +52,7 @@ def parse(text: str, name: str) -> Any:
     try:
         if name.endswith(".json") or text.lstrip().startswith("{"):
             return json.loads(text)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader)
+        return yaml.load(text, Loader=YamlLoader)  # noqa: S506 (a safe loader)
     except (ValueError, yaml.YAMLError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ImportFailed(f"{name} is neither valid JSON nor valid YAML: {reason}") from None
