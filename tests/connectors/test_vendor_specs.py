@@ -28,7 +28,7 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 import pytest
@@ -211,20 +211,34 @@ def _multipart(value: bytes, **parameters: str) -> _Parts:
     for part in message.iter_parts():
         name = str(part.get_param("name", header="content-disposition"))
         payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        parts.setdefault(name, []).append(data.decode("utf-8", errors="surrogateescape"))
+        text = (payload if isinstance(payload, bytes) else b"").decode(errors="surrogateescape")
+        parts.setdefault(name, []).append(_File(text) if part.get_filename() else text)
     return parts
 
 
+class _File(str):
+    """A multipart part sent as a file (with a file name): what ``format: binary`` means, and
+    not a URI, where a description lets a field be either (Together's audio ``file``)."""
+
+
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, _File) and bool(urlsplit(str(value)).scheme)
+
+
 MEDIA_TYPES: dict[str, Callable[[bytes], Any]] = {"multipart/form-data": _multipart}
+FORMATS: dict[str, Callable[[Any], bool]] = {
+    "binary": lambda value: isinstance(value, bytes | _File),
+    "uri": _is_uri,
+}
 CONFIG_30 = Config(
     style_deserializers_factory=StyleDeserializersFactory(
         oas30_write_schema_casters_factory,
         style_deserializers={**style_deserializers, "deepObject": _deep_object},
     ),
     extra_media_type_deserializers=MEDIA_TYPES,
+    extra_format_validators=FORMATS,
 )
-CONFIG_31 = Config(extra_media_type_deserializers=MEDIA_TYPES)
+CONFIG_31 = Config(extra_media_type_deserializers=MEDIA_TYPES, extra_format_validators=FORMATS)
 
 
 @cache
@@ -321,25 +335,38 @@ def _closed_all_of_merged(spec: Mapping[str, Any], node: Any) -> Any:
     return node
 
 
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "null": lambda value: value is None,
+    "boolean": lambda value: isinstance(value, bool),
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
+    "string": lambda value: isinstance(value, str),
+    "array": lambda value: isinstance(value, list),
+    "object": lambda value: isinstance(value, dict),
+}
+
+
+def _refuses(node: Mapping[str, Any], value: Any) -> bool:
+    """Whether a schema's own ``enum`` or ``type`` (``nullable`` aside) refuses ``value``."""
+    enum, kind = node.get("enum"), node.get("type")
+    if isinstance(enum, list) and value not in enum:
+        return True
+    kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
+    if not kinds or (value is None and node.get("nullable")):
+        return False
+    return not any(_JSON_TYPES.get(k, lambda _: True)(value) for k in kinds)
+
+
 def _drop_defaults_the_schema_refuses(node: Any) -> None:
     """A schema's ``default`` that the schema itself does not allow makes openapi-core refuse
     the whole description; the default is documentation (what the API assumes when the value
     is left out), never sent, so it goes. DeepL's ``outline_detection`` as a form string
     (default "1", enum ["0"]: "0" is the only value worth sending); OpenAI's objects that
-    default to null without allowing it (``stream_options``: no options unless streaming)."""
+    default to null without allowing it (``stream_options``: no options unless streaming);
+    Together's ``"auto"`` default on a boolean that its oneOf allows to be "auto"."""
     if isinstance(node, dict):
-        if "default" in node:
-            default, enum, kind = node["default"], node.get("enum"), node.get("type")
-            kinds = kind if isinstance(kind, list) else [kind]
-            outside_enum = isinstance(enum, list) and default not in enum
-            refused_null = (
-                default is None
-                and kind is not None
-                and "null" not in kinds
-                and not node.get("nullable")
-            )
-            if outside_enum or refused_null:
-                del node["default"]
+        if "default" in node and _refuses(node, node["default"]):
+            del node["default"]
         for value in node.values():
             _drop_defaults_the_schema_refuses(value)
     elif isinstance(node, list):
