@@ -12,6 +12,7 @@ from actionruns.sdk import Action, App, Auth, Context, InputField, OutputField
 from actionruns.sdk.fixtures import (
     AppFixtures,
     Case,
+    ReplayTransport,
     multipart_parts,
     replay,
     replay_app,
@@ -161,3 +162,13 @@ def test_a_multipart_body_is_compared_part_by_part() -> None:
     binary.read()
     found = multipart_parts(binary.headers["content-type"], binary.content)
     assert found["file"]["content"] == "base64:/wA="
+
+
+async def test_a_recorded_file_answer_is_replayed_as_its_bytes() -> None:
+    recorded = {"method": "GET", "url": "https://api.example.com/file"}
+    answer = {"status": 200, "headers": {"content-type": "audio/mpeg"}, "base64": "SUQz/wA="}
+    transport = ReplayTransport([{"request": recorded, "response": answer}])
+    async with httpx2.AsyncClient(transport=transport) as client:
+        response = await client.get("https://api.example.com/file")
+    assert response.content == b"ID3\xff\x00"
+    assert transport.problems == []

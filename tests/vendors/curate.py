@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from base64 import b64decode
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -96,6 +97,10 @@ class _Answering(httpx2.AsyncBaseTransport):
         answer_headers = dict(answer.get("headers", {}))
         if body is not None:
             return httpx2.Response(status, headers=answer_headers, json=body)
+        if "base64" in answer:  # a file
+            return httpx2.Response(
+                status, headers=answer_headers, content=b64decode(answer["base64"])
+            )
         return httpx2.Response(status, headers=answer_headers, text=answer.get("text", ""))
 
 

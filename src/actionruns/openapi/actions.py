@@ -9,6 +9,7 @@ properties, nested ones flattened with ``__`` as Zapier's output fields are.
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -289,6 +290,27 @@ class Answer:
     results: tuple[str, ...]
     outputs: list[OutputSpec]
     sample: dict[str, Any]
+    file: bool = False  # the answer is a file, given as a data: URI
+
+
+def file_answer(media_type: str) -> tuple[list[OutputSpec], dict[str, Any]]:
+    """The outputs and sample of an answer that is a file of ``media_type``."""
+    outputs = [
+        OutputSpec(key="file", label="File", type=FieldType.FILE),
+        OutputSpec(key="filename", label="File name"),
+        OutputSpec(key="content_type", label="Content type"),
+        OutputSpec(key="size", label="Size (bytes)", type=FieldType.INTEGER),
+    ]
+    extension = {"application/octet-stream": ".bin"}.get(media_type) or (
+        mimetypes.guess_extension(media_type) or ""
+    )
+    sample = {
+        "file": f"data:{media_type};name=file{extension};base64,UEsDBBQAAAAIAA==",
+        "filename": f"file{extension}",
+        "content_type": media_type,
+        "size": 10,
+    }
+    return outputs, sample
 
 
 def _list_property(found: Shape, reader: _Reader, one: bool) -> tuple[str, Node] | None:
@@ -314,6 +336,8 @@ def answer(operation: Operation, reader: _Reader, results: Sequence[str] | None 
     the outputs and sample are then of what is there (each item, for a list)."""
     success = operation.success
     kind = ActionType.READ if operation.reads else ActionType.WRITE
+    if success is not None and success.file_type:
+        return Answer(kind, (), *file_answer(success.file_type), file=True)
     if success is None or success.schema is None:
         status = int(success.status) if success and success.status.isdigit() else 200
         return Answer(

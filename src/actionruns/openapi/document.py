@@ -21,6 +21,9 @@ MAX_REF_HOPS = 64
 JSON_TYPES = ("application/json", "application/vnd.api+json", "text/json", "*/*")
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
+# Answers that are files rather than data.
+FILE_FAMILIES = ("audio", "image", "video")
+FILE_TYPES = ("application/octet-stream", "application/pdf", "application/zip")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Success:
     schema: Node | None
     example: Any = None
     has_example: bool = False
+    file_type: str = ""  # the answer is a file of this media type (a PDF, audio), not data
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,18 @@ def _content(node: Node) -> Node | None:
     return content.deref() if content is not None else None
 
 
+def _file_media(content: Node) -> str:
+    """The media type of a file answer among the answer's (a document, audio, an image, or
+    anything declared ``format: binary``), or "" when the answer is data or text."""
+    for name, node in content.items():
+        kind = name.split(";")[0].strip().lower()
+        schema = node.get("schema")
+        binary = schema is not None and schema.deref().value.get("format") == "binary"
+        if binary or kind.split("/")[0] in FILE_FAMILIES or kind in FILE_TYPES:
+            return kind
+    return ""
+
+
 def _body_3(operation: Node) -> tuple[Body | None, str]:
     node = operation.get("requestBody")
     if node is None:
@@ -297,7 +313,7 @@ def _success(operation: Node, swagger: bool) -> Success | None:
             return Success(code, None)
         picked = _pick_media(content)
         if picked is None or not is_json(picked[0]):
-            return Success(code, None)
+            return Success(code, None, file_type=_file_media(content))
         media = picked[1]
         example, has_example = _media_example(media)
         return Success(code, media.get("schema"), example, has_example)

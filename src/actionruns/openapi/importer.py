@@ -529,6 +529,7 @@ class _Importer:
                 # GraphQL answers 200 with the refusal in "errors".
                 errors=("errors",) if op.graphql else (),
                 extract=rule.extract,
+                answer_file=result.file,
             ),
             source=f"{op.name} {op.operation_id}".strip(),
             timeout=rule.timeout,

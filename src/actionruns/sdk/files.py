@@ -1,4 +1,5 @@
-"""File inputs: what a user gives for a file (a URL, a ``data:`` URI or plain text), read.
+"""Files in and out: what a user gives for a file (a URL, a ``data:`` URI or plain text),
+read; and a file an app answers, given back as a ``data:`` URI.
 
 A URL is downloaded through the connector's guarded HTTP client *without* the connection's
 credentials (they belong to the app, not to whoever serves the file), and capped in size.
@@ -10,8 +11,11 @@ import base64
 import binascii
 import mimetypes
 import re
-from typing import TYPE_CHECKING, NamedTuple
-from urllib.parse import unquote, urlsplit
+from email.message import Message
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote, unquote, urlsplit
+
+import httpx2
 
 from actionruns.sdk.errors import HaltError
 
@@ -80,3 +84,33 @@ async def _download(ctx: Context, url: str, max_bytes: int) -> FileContent:
         content_type = response.headers.get("content-type", "application/octet-stream")
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "file"
     return FileContent(name, b"".join(chunks), content_type.split(";")[0].strip())
+
+
+# A file an action gives back goes into the run's result as a data: URI, base64 (a third
+# larger), and a result is at most 4 MB: the file itself at most 2.5 MB.
+MAX_ANSWER_FILE_BYTES = 5 * 1024 * 1024 // 2
+
+
+def file_answer(response: httpx2.Response) -> dict[str, Any]:
+    """An answer that is a file (a translated document, speech) as a result: the file as a
+    ``data:`` URI, which a file field of another action takes, with its name, type and size."""
+    content = response.content
+    if len(content) > MAX_ANSWER_FILE_BYTES:
+        raise HaltError(
+            f"The app answered a file of {len(content) / 1024 / 1024:.1f} MB; an action gives "
+            f"back files of at most {MAX_ANSWER_FILE_BYTES / 1024 / 1024:.1f} MB."
+        )
+    media_type = response.headers.get("content-type", "").split(";")[0].strip()
+    media_type = media_type or "application/octet-stream"
+    disposition = Message()
+    disposition["content-disposition"] = response.headers.get("content-disposition", "")
+    name = disposition.get_filename() or unquote(response.url.path.rsplit("/", 1)[-1])
+    if "." not in name:
+        name = "file" + (mimetypes.guess_extension(media_type) or "")
+    encoded = base64.b64encode(content).decode()
+    return {
+        "file": f"data:{media_type};name={quote(name)};base64,{encoded}",
+        "filename": name,
+        "content_type": media_type,
+        "size": len(content),
+    }

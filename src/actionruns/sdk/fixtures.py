@@ -15,7 +15,8 @@ A connector ships ``fixtures/<app key>.json`` beside its module::
               "request": {"method": "POST", "url": "https://api.example.com/issues",
                           "query": {...}, "headers": {...},
                           "json": {...} | "form": {...} | "multipart": {...}},
-              "response": {"status": 201, "headers": {...}, "json": {...} | "text": "…"}
+              "response": {"status": 201, "headers": {...},
+                           "json": {...} | "text": "…" | "base64": "…" (a file)}
             }
           ],
           "result": {...}  |  "error": {"class": "HaltError", "contains": "not found"}
@@ -236,6 +237,10 @@ class ReplayTransport(httpx2.AsyncBaseTransport):
         headers = answer.get("headers", {})
         if "json" in answer:
             return httpx2.Response(status, headers=headers, json=answer["json"])
+        if "base64" in answer:  # a file
+            return httpx2.Response(
+                status, headers=headers, content=base64.b64decode(answer["base64"])
+            )
         return httpx2.Response(status, headers=headers, text=answer.get("text", ""))
 
 

@@ -131,6 +131,9 @@ class RequestSpec(_Model):
     # Outputs taken from deep in each result, by template: a chat completion's reply is
     # ``{"reply": "{choices.0.message.content}"}``.
     extract: dict[str, str] = Field(default_factory=dict)
+    # The answer is a file (a translated document, speech): the result is the file as a
+    # ``data:`` URI (what a file field takes), its name, type and size.
+    answer_file: bool = False
 
 
 class OutputSpec(_Model):

@@ -55,7 +55,7 @@ from actionruns.sdk.fields import (
     sample_value,
     validate_inputs,
 )
-from actionruns.sdk.files import FileContent, read_file
+from actionruns.sdk.files import FileContent, file_answer, read_file
 from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY, error_message, raise_for_status
 from actionruns.sdk.limits import Limits, RateLimit
 
@@ -353,7 +353,7 @@ class DescribedApp:
         response = await ctx.http.send(request)
         self._raise_if_expired(response)
         raise_for_status(response, transient=self.transient_statuses)
-        answer = _answer(response)
+        answer = file_answer(response) if call.request.answer_file else _answer(response)
         if call.request.errors:
             raise_for_errors(answer, call.request.errors)
         data = _extracted(_dig(answer, call.request.results), call.request.extract)
