@@ -90,7 +90,7 @@ class _Answering(httpx2.AsyncBaseTransport):
             form = parse_qs(request.content.decode(), keep_blank_values=True)
             written["form"] = {k: v[0] if len(v) == 1 else v for k, v in form.items()}
         elif request.content and content_type.startswith("multipart/form-data"):
-            written["multipart"] = multipart_parts(content_type, request.content)
+            written["multipart"] = multipart_parts(request.headers["content-type"], request.content)
         self.exchanges.append({"request": written, "response": dict(answer)})
         body = answer.get("json")
         status = int(answer.get("status", 200))
