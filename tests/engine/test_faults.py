@@ -11,12 +11,16 @@ import signal
 import subprocess
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx2
 import pytest
+from sqlalchemy import select
 
-from actionruns.store import FINISHED_STATUSES
+from actionruns.store import FINISHED_STATUSES, RUNNING
+from actionruns.store.schema import runs
 from tests.conftest import ApiClient, Service, ServiceFactory, free_port
 from tests.processes import start_api_node, start_worker
 
@@ -60,6 +64,7 @@ async def submit_steadily(client: ApiClient, log: Path, stop: asyncio.Event) -> 
     return run_ids
 
 
+@pytest.mark.timeout(300)  # each kill waits for its victim to lease: long on a busy machine
 async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
     start_service: ServiceFactory, tmp_path: Path
 ) -> None:
@@ -75,6 +80,9 @@ async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
             await asyncio.sleep(random.uniform(0.2, 0.8))
             index = random.randrange(len(workers))
             victim = workers[index]
+            # Killed while it runs something: a worker that has not leased yet (a slow start
+            # on a busy machine) would prove nothing.
+            await until(partial(holds_a_lease, service, victim.pid), 15)
             victim.send_signal(signal.SIGKILL)
             await asyncio.to_thread(victim.wait, 10)
             deaths[victim.pid] = time.time()
@@ -141,6 +149,33 @@ async def submit_until(
     return accepted
 
 
+async def until(condition: Callable[[], bool | Awaitable[bool]], seconds: float) -> None:
+    """Wait until ``condition`` holds, or ``seconds`` passed (the test's own checks then
+    say what did not happen)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        held = condition()
+        if held if isinstance(held, bool) else await held:
+            return
+        await asyncio.sleep(0.05)
+
+
+def accepted_since(answers: list[int], mark: int, wanted: int) -> bool:
+    """Whether ``wanted`` runs were accepted since ``answers[mark]``."""
+    return sum(200 <= answer < 300 for answer in answers[mark:]) >= wanted
+
+
+async def holds_a_lease(service: Service, pid: int) -> bool:
+    """Whether the worker process ``pid`` is running a run now (worker names hold the pid)."""
+    query = (
+        select(runs.c.id)
+        .where(runs.c.status == RUNNING, runs.c.lease_owner.like(f"%:{pid}:%"))
+        .limit(1)
+    )
+    found = await service.engine.store.transaction(lambda conn: conn.execute(query).first())
+    return found is not None
+
+
 async def wait_all_finished(service: Service, run_ids: list[str], seconds: float) -> set[str]:
     """The runs still unfinished after ``seconds``."""
     pending = set(run_ids)
@@ -165,7 +200,8 @@ async def test_killing_an_api_node_loses_no_accepted_run(start_service: ServiceF
         submitting = asyncio.create_task(submit_until(http, client.token, stop, answers))
         try:
             for _ in range(3):
-                await asyncio.sleep(0.5)
+                # Killed once this node has accepted runs, however slow the machine is now.
+                await until(partial(accepted_since, answers, len(answers), 20), 30)
                 node.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(node.wait, 10)
                 node = await start_api_node(service, port)
