@@ -15,6 +15,7 @@ from actionruns.engine.attempts import (
     CONNECT_POSTS_PER_TOKEN,
     TOKEN_FAILURES_PER_ADDRESS,
     TOKEN_FAILURES_PER_CLIENT,
+    WINDOW_SECONDS,
 )
 from tests.api.test_end_users import assertion, exchange
 from tests.conftest import ApiClient, Service, free_port
@@ -23,6 +24,12 @@ from tests.conftest import ApiClient, Service, free_port
 async def credentials(service: Service, client_id: str, secret: str) -> httpx2.Response:
     form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
     return await service.http.post("/oauth/token", data=form)
+
+
+def at_window_start(service: Service) -> None:
+    """Moves the clock to just after a window starts: the limits count in fixed one-minute
+    windows, and a busy machine could otherwise cross a window's end mid-test and reset it."""
+    service.clock.advance(WINDOW_SECONDS - service.clock() % WINDOW_SECONDS + 0.5)
 
 
 def assert_throttled(response: httpx2.Response) -> None:
@@ -34,6 +41,7 @@ def assert_throttled(response: httpx2.Response) -> None:
 async def test_failed_client_authentications_are_limited_per_client_id(
     service: Service, acme: ApiClient
 ) -> None:
+    at_window_start(service)
     for _ in range(TOKEN_FAILURES_PER_CLIENT.per_key):
         assert (await credentials(service, acme.client_id, "wrong")).status_code == 401
     # Even the right secret waits now: else guessing would go on, only its successes told.
@@ -48,6 +56,7 @@ async def test_failed_client_authentications_are_limited_per_client_id(
 async def test_failed_client_authentications_are_limited_per_address(
     service: Service, acme: ApiClient
 ) -> None:
+    at_window_start(service)
     for _ in range(TOKEN_FAILURES_PER_ADDRESS.per_key):
         assert (await credentials(service, f"cl_{uuid.uuid4().hex}", "x")).status_code == 401
     assert_throttled(await credentials(service, acme.client_id, acme.client_secret))
@@ -84,6 +93,7 @@ async def test_connect_page_posts_are_limited_per_link(service: Service, acme: A
     )
     url = urlsplit(created.json()["data"][0]["url"])
     form = {"token": parse_qs(url.query)["token"][0], "host": "127.0.0.1", "port": str(free_port())}
+    at_window_start(service)
     for _ in range(CONNECT_POSTS_PER_TOKEN.per_key):
         assert (await service.http.post(url.path, data=form)).status_code == 422  # unreachable
     busy = await service.http.post(url.path, data=form)
