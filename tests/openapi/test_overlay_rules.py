@@ -386,3 +386,57 @@ async def test_default_null_sends_nothing_and_extract_leaves_what_is_missing_emp
     assert json.loads(vendor.last.content) == {**inputs, "top_p": 0.5}
     result = await perform(app, "create_chat_completion", inputs, vendor)
     assert result["image"] == "data:image/png;base64,iVBO"
+
+
+async def test_a_hidden_connection_test_takes_the_rules_of_an_action(tmp_path: Path) -> None:
+    """An account answered as one object whose only list is not the result (Clerk's
+    instance and its allowed origins): the overlay says so, though the operation is the
+    connection test only."""
+    document = chat_api()
+    document["paths"]["/instance"] = {
+        "get": {
+            "operationId": "getInstance",
+            "responses": {
+                "200": {
+                    "description": "the instance",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "allowed_origins": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                    },
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        }
+    }
+    overlay = {**CHAT_OVERLAY, "test": {"operation": "getInstance", "label": "instance {id}"}}
+    listed = manifest_of(tmp_path, overlay, document)
+    assert next(op for op in listed.operations if op.key == "get_instance").request.results
+    overlay["actions"] = {**CHAT_OVERLAY["actions"], "getInstance": {"results": []}}
+    app = build_app(manifest_of(tmp_path, overlay, document))
+    answer = {"id": "ins_1", "allowed_origins": ["https://a.example.com"]}
+    vendor = Vendor(lambda request: httpx2.Response(200, json=answer))
+    assert app.test is not None
+    async with open_context(
+        app.auth,
+        CREDENTIALS,
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        assert await app.test(ctx) == "instance ins_1"
+    assert [op.key for op in app.actions] == ["send_message"]
+
+
+def test_rules_for_an_operation_neither_kept_nor_used_fail(tmp_path: Path) -> None:
+    overlay = {"operations": ["createChatCompletion"], "actions": {"listModels": {"results": []}}}
+    with pytest.raises(ImportFailed, match="neither keeps nor uses"):
+        manifest_of(tmp_path, overlay, chat_api())

@@ -158,10 +158,17 @@ class _Importer:
                 self.report_skipped.append((op.name, f"sends only {op.unsupported_body}"))
             else:
                 chosen.append(op)
+        referenced = [
+            self.find(name, "a dropdown or the connection test") for name in self._referenced()
+        ]
+        # A hidden operation may have rules too: where its result is (an account whose only
+        # list is not the answer), what its outputs are.
         for name in overlay.actions:
             target = self.find(name, f"actions.{name}")
-            if target not in chosen:
-                raise ImportFailed(f"actions.{name} is an operation the overlay does not keep.")
+            if target not in chosen and target not in referenced:
+                raise ImportFailed(
+                    f"actions.{name} is an operation the overlay neither keeps nor uses."
+                )
         taken: set[str] = set()
         for op in chosen:
             rule = self.action_rule(op)
@@ -170,8 +177,7 @@ class _Importer:
                 raise ImportFailed(f"two actions would have the key {rule.key!r}.")
             self.keys[id(op)] = unique(wanted, taken)
         hidden: list[Operation] = []
-        for name in self._referenced():
-            op = self.find(name, "a dropdown or the connection test")
+        for op in referenced:
             if op not in chosen and op not in hidden:
                 self.keys[id(op)] = unique(self.default_keys[id(op)], taken)
                 hidden.append(op)
