@@ -94,3 +94,9 @@ def test_a_validation_error_list_names_each_field() -> None:
         },
     )
     assert error_message(answer) == "model: Field required; Bad query"
+
+
+def test_figmas_err_is_the_message() -> None:
+    # https://www.figma.com/developers/api#errors: {"status": 403, "err": "Invalid token"}
+    answer = httpx2.Response(403, json={"status": 403, "err": "Invalid token"})
+    assert error_message(answer) == "Invalid token"

@@ -54,8 +54,8 @@ def error_message(response: httpx2.Response) -> str:
         body = body[0]  # Salesforce: [{"message", "errorCode", "fields"}]
     if isinstance(body, dict):
         # Common shapes: {"message"}, OAuth's {"error_description"}, problem+json's
-        # {"detail"}, Postmark's {"Message"}.
-        for key in ("message", "Message", "error_description", "error", "detail", "title"):
+        # {"detail"}, Postmark's {"Message"}, Figma's {"status", "err"}.
+        for key in ("message", "Message", "error_description", "error", "detail", "title", "err"):
             value = body.get(key)
             if isinstance(value, str) and value:
                 return value
