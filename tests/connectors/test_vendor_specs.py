@@ -225,7 +225,11 @@ def _is_uri(value: object) -> bool:
     return not isinstance(value, _File) and bool(urlsplit(str(value)).scheme)
 
 
-MEDIA_TYPES: dict[str, Callable[[bytes], Any]] = {"multipart/form-data": _multipart}
+# text/json is JSON (Datadog's intake endpoints declare it); openapi-core reads it as text.
+MEDIA_TYPES: dict[str, Callable[[bytes], Any]] = {
+    "multipart/form-data": _multipart,
+    "text/json": json.loads,
+}
 FORMATS: dict[str, Callable[[Any], bool]] = {
     "binary": lambda value: isinstance(value, bytes | _File),
     "uri": _is_uri,

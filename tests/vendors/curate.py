@@ -33,7 +33,7 @@ from actionruns.sdk.app import App, normalize_results
 from actionruns.sdk.context import open_context
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldErrors
-from actionruns.sdk.fixtures import multipart_parts, perform_with_fields
+from actionruns.sdk.fixtures import is_json_media, multipart_parts, perform_with_fields
 from actionruns.sdk.outbound import OutboundGuard
 from tests.vendors.descriptions import CURATED, vendor_file
 
@@ -82,9 +82,7 @@ class _Answering(httpx2.AsyncBaseTransport):
             headers.pop("content-type", None)
         if headers:
             written["headers"] = headers
-        if request.content and (
-            content_type == "application/json" or content_type.endswith("+json")
-        ):
+        if request.content and is_json_media(content_type):
             written["json"] = json.loads(request.content)
         elif request.content and content_type.startswith("application/x-www-form-urlencoded"):
             form = parse_qs(request.content.decode(), keep_blank_values=True)

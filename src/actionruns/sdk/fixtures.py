@@ -127,11 +127,17 @@ def load_fixtures(app: App) -> AppFixtures | None:
     )
 
 
+def is_json_media(content_type: str) -> bool:
+    """A JSON body's content type: application/json, a JSON type of its own (``+json``), or
+    text/json (which Datadog's intake endpoints declare)."""
+    return content_type in ("application/json", "text/json") or content_type.endswith("+json")
+
+
 def _body_problems(expected: Mapping[str, Any], request: httpx2.Request) -> list[str]:
     content = request.content
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if "json" in expected:
-        if content_type != "application/json" and not content_type.endswith("+json"):
+        if not is_json_media(content_type):
             return [f"sent {content_type or 'no content type'}, expected JSON"]
         sent = json.loads(content)
         return [] if sent == expected["json"] else [f"JSON body {sent!r} != {expected['json']!r}"]
