@@ -171,6 +171,34 @@ async def test_two_fields_given_one_key_are_one_field_sent_in_both_places(
         manifest_of(tmp_path, overlay, document)
 
 
+async def test_a_required_body_of_which_nothing_is_asked_is_sent_empty(tmp_path: Path) -> None:
+    """Xero's "email invoice" requires a JSON body of one meaningless property: with that
+    property hidden, an empty object is sent, not no body at all."""
+    document = petstore()
+    replace = document["paths"]["/pets/{petId}"]["put"]
+    replace.pop("deprecated")
+    replace["requestBody"] = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "properties": {"Status": {"type": "string"}}}
+            }
+        },
+    }
+    hidden = {"actions": {"replacePet": {"fields": {"Status": {"hidden": True}}}}}
+    vendor = Vendor()
+    await perform(
+        build_app(manifest_of(tmp_path, hidden, document)), "replace_pet", {"pet_id": 7}, vendor
+    )
+    assert vendor.last.headers["content-type"] == "application/json"
+    assert json.loads(vendor.last.content) == {}
+    # Where the body's fields are asked, one left empty is not sent, nor a body made for it.
+    await perform(
+        build_app(manifest_of(tmp_path, None, document)), "replace_pet", {"pet_id": 7}, vendor
+    )
+    assert vendor.last.content == b""
+
+
 async def test_a_form_body_in_deep_object_and_form_styles(tmp_path: Path) -> None:
     app = build_app(manifest_of(tmp_path))
     vendor = Vendor()

@@ -529,6 +529,10 @@ class _Importer:
                 path=op.path,
                 bindings=tuple(d.binding for d in kept),
                 body=body,
+                empty_body=body == "json"
+                and op.body is not None
+                and op.body.required
+                and not any(d.binding.location == "body" for d in kept),
                 headers=headers,
                 base_url=op.server,
                 results=tuple(rule.results) if rule.results is not None else result.results,

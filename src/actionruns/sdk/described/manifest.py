@@ -119,6 +119,9 @@ class RequestSpec(_Model):
     path: str  # after the base URL, with {name} for path parameters
     bindings: tuple[Binding, ...] = ()
     body: BodyKind | None = None
+    # A JSON body the description requires though nothing of it is asked (Xero's "email
+    # invoice" takes an empty object): ``{}`` is sent.
+    empty_body: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     # Where the result is in the answer: a path of keys (Asana's ``data``, Stripe's lists'
     # ``data``); empty: the answer itself.

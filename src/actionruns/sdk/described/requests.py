@@ -196,7 +196,7 @@ def build_request(
     if missing:
         raise HaltError(f"The request needs a value for {', '.join(missing)}.")
     built.path = _fill_path(spec.path, path_parts)
-    if spec.body == "json" and body_values:
+    if spec.body == "json" and (body_values or spec.empty_body):
         built.json, built.has_json = body, True
     elif spec.body == "form":
         built.form = [
