@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
+from actionruns.api.icons import app_color
 from actionruns.engine.documents import iso
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
@@ -96,7 +97,7 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
         "description": app.description,
         "image": app.image_url or images["url_128x128"],
         "images": images,
-        "hex_color": app.hex_color.removeprefix("#"),  # as Zapier writes it: 8bcbca
+        "hex_color": app_color(app),  # as Zapier writes it: 8bcbca
         "categories": [{"slug": category} for category in app.categories],
         "action_types": list(app.action_types),
         # Where a connection to the app starts: the hosted Connect page, opened with a connect

@@ -42,6 +42,7 @@ from actionruns.openapi.security import (
     credential_parameters,
     rank,
 )
+from actionruns.sdk.app import DEFAULT_HEX_COLOR
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.described.manifest import (
     AppManifest,
@@ -758,7 +759,7 @@ def import_description(
     built, manifest_test = _inputs_by_key(built, manifest_test)
     if manifest_test is None and auth.type is not AuthType.NONE:
         importer.warnings.append("no connection test: name one in the overlay (test.operation)")
-    color = overlay.hex_color or "#4a5568"
+    color = overlay.hex_color or DEFAULT_HEX_COLOR
     try:
         manifest = AppManifest(
             key=app_key,

@@ -33,6 +33,8 @@ def normalize_results(result: PerformResult) -> list[dict[str, Any]]:
 
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# The colour of an app that names none (a neutral grey): the icon route gives it its brand's.
+DEFAULT_HEX_COLOR = "#4a5568"
 
 
 class ActionType(StrEnum):
@@ -91,7 +93,7 @@ class App:
     test: TestFunction | None = None
     limits: Limits | None = None
     image_url: str | None = None
-    hex_color: str = "#4a5568"
+    hex_color: str = DEFAULT_HEX_COLOR
     # Where the app comes from: "connector" (Python code), "openapi" (an imported description).
     source: str = "connector"
     # The app's recorded fixtures (``sdk.fixtures``), when not beside the module of its actions.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -17,6 +16,7 @@ from actionruns.api.documents import (
     page,
     page_links,
 )
+from actionruns.api.icons import icon_svg
 from actionruns.api.routes.deps import engine, limit_param, offset_param
 from actionruns.api.schemas import FieldsRequest, OutputsRequest, TestRequest
 from actionruns.api.security import require
@@ -65,19 +65,18 @@ async def app_icon(
     size: int = Query(128, ge=8, le=512),
     service: Engine = Depends(engine),
 ) -> Response:
-    """A plain lettered icon, so every app has an image without any hosting."""
-    app = service.registry.app(app_key)
-    letter = html.escape((app.title if app else app_key)[:1].upper())
-    color = html.escape(app.hex_color if app else "#4a5568")
-    svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-        'viewBox="0 0 64 64">'
-        f'<rect width="64" height="64" rx="12" fill="{color}"/>'
-        f'<text x="32" y="43" font-family="sans-serif" font-size="32" text-anchor="middle" '
-        f'fill="#fff">{letter}</text></svg>'
-    )
+    """The app's brand mark or its letter, served here so that no client hot-links a third
+    party's image."""
+    svg = icon_svg(service.registry.app(app_key), app_key, size)
     return Response(
-        svg, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+        svg,
+        media_type="image/svg+xml",
+        headers={
+            "Cache-Control": "public, max-age=86400",
+            # An SVG opened on its own is a document: nothing in it may run or load.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from actionruns.api.documents import page
+from actionruns.api.icons import app_color, text_on
 from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine
 from actionruns.api.schemas import ConnectTokenRequest
@@ -26,7 +27,7 @@ from actionruns.engine import Engine
 from actionruns.engine.attempts import CONNECT_POSTS_PER_ADDRESS, CONNECT_POSTS_PER_TOKEN
 from actionruns.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from actionruns.principal import Principal
-from actionruns.sdk.app import App
+from actionruns.sdk.app import DEFAULT_HEX_COLOR, App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.errors import ActionError
 
@@ -136,7 +137,11 @@ def _not_set_up(app: App, exc: OAuthNotConfigured) -> HTMLResponse:
 
 def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    html = templates.get_template(name).render(nonce=nonce, **context)
+    app = context.get("app")
+    accent = app_color(app) if isinstance(app, App) else DEFAULT_HEX_COLOR.removeprefix("#")
+    html = templates.get_template(name).render(
+        nonce=nonce, accent=accent, on_accent=text_on(accent), **context
+    )
     return HTMLResponse(
         html,
         status_code=status,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from actionruns.sdk.app import KEY_PATTERN, ActionType
+from actionruns.sdk.app import DEFAULT_HEX_COLOR, KEY_PATTERN, ActionType
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import FieldType
 from actionruns.sdk.limits import LimitScope
@@ -257,7 +257,7 @@ class AppManifest(_Model):
     title: str
     description: str
     categories: tuple[str, ...] = ()
-    hex_color: str = "#4a5568"
+    hex_color: str = DEFAULT_HEX_COLOR
     source: SourceSpec = SourceSpec()
     # Every request's URL starts here; ``{name}`` stands for a credential (a customer's own
     # subdomain, say), checked to be one host label or path segment when it is used.
