@@ -302,7 +302,9 @@ ROUTES_BY_SCOPE: dict[str, list[Route]] = {
     ],
     "action:run": [
         ("POST", "/v2/action-runs", {"data": {"action": "testkit.noop", "inputs": {}}}),
+        ("GET", "/v2/action-runs", None),
         ("GET", "/v2/action-runs/00000000-0000-0000-0000-000000000000", None),
+        ("GET", "/v2/action-runs/00000000-0000-0000-0000-000000000000/attempts", None),
         ("POST", "/v2/action-runs/00000000-0000-0000-0000-000000000000/cancel", None),
         ("POST", "/v2/actions/testkit.noop/test", {"data": {"inputs": {}}}),
     ],

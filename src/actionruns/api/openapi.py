@@ -87,6 +87,7 @@ _EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/v2/authentications/{authentication_id}/test"): (404,),
     ("post", "/v2/connect-tokens"): (404, 409),
     ("get", "/v2/action-runs/{run_id}"): (404,),
+    ("get", "/v2/action-runs/{run_id}/attempts"): (404,),
     ("post", "/v2/action-runs/{run_id}/cancel"): (404, 409),
 }
 # Run bodies: (method, path) -> the statuses whose body is a run.

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from actionruns.store import RunRecord
+from actionruns.store import AttemptRecord, RunRecord
 
 
 def iso(timestamp: float | None) -> str | None:
@@ -42,6 +42,27 @@ def run_document(run: RunRecord, *, delivery: bool = True) -> dict[str, Any]:
             "error": run.callback_error,
         }
     return document
+
+
+def attempt_document(attempt: AttemptRecord) -> dict[str, Any]:
+    """One attempt of a run: when, how it ended and why, and the requests it made.
+
+    ``outcome`` is success, error, retry, lost (its worker died), released (its worker
+    stopped) or null while it runs; ``error_class`` the error's code (user, authentication,
+    partner, system, throttled...).
+    """
+    error = _error_document(attempt.error) if attempt.error else None
+    return {
+        "type": "attempt",
+        "number": attempt.number,
+        "started_at": iso(attempt.started_at),
+        "finished_at": iso(attempt.finished_at),
+        "outcome": attempt.outcome,
+        "error_class": error["code"] if error else None,
+        "error": error,
+        "retry_delay": attempt.retry_delay,
+        "requests": attempt.requests or [],
+    }
 
 
 def run_error(

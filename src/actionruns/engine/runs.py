@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -16,13 +17,22 @@ from actionruns.engine.destinations import destination_problem
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.metrics import Metrics
+from actionruns.engine.run_pages import list_runs
 from actionruns.engine.worker import Worker
 from actionruns.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.store import FINISHED_STATUSES, QUEUED, RUNNING, RunRecord, Store
+from actionruns.store import (
+    FINISHED_STATUSES,
+    QUEUED,
+    RUNNING,
+    AttemptRecord,
+    RunFilter,
+    RunRecord,
+    Store,
+)
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # While a waiter holds a request, it re-reads the run this often in case the run finished in
@@ -247,6 +257,22 @@ class RunService:
         if run is None or not principal.can_see(run.end_user_id):
             raise NotFound(f"No action run {run_id!r}.")
         return run
+
+    async def page(
+        self, principal: Principal, wanted: RunFilter, cursor: str | None, limit: int
+    ) -> tuple[list[RunRecord], str | None]:
+        """A page of the principal's runs matching ``wanted`` (an end user's own, whatever it
+        asks for), newest first, and the cursor of the next page if there may be one."""
+        wanted = dataclasses.replace(
+            wanted,
+            client_id=principal.client_id,
+            end_user_id=principal.end_user_id or wanted.end_user_id,
+        )
+        return await list_runs(self.store, wanted, cursor, limit)
+
+    async def attempts(self, principal: Principal, run_id: str) -> list[AttemptRecord]:
+        run = await self.get(principal, run_id)
+        return await self.store.list_attempts(run.id)
 
     async def wait(self, principal: Principal, run_id: str, wait_seconds: float) -> RunRecord:
         """The run, once finished or when ``wait_seconds`` have passed, whichever is first."""

@@ -24,6 +24,7 @@ from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import FAILED, RETRY, SUCCEEDED, AttemptOutcome, Executor
 from actionruns.engine.metrics import Metrics
+from actionruns.sdk.request_log import logging_requests
 from actionruns.store import ERROR, QUEUED, SUCCESS, RunRecord, Store
 
 log = structlog.get_logger(__name__)
@@ -287,6 +288,7 @@ class Worker:
 
     async def _process(self, run: RunRecord) -> None:
         now = self.clock()
+        requests: list[dict[str, Any]] = []  # what the attempt sent, kept with it
         try:
             if run.cancel_requested:
                 outcome = AttemptOutcome(FAILED, error=CANCELLED)
@@ -303,7 +305,8 @@ class Worker:
             else:
                 if run.limit_key is not None and not await self._acquire_limit(run):
                     return
-                outcome = await self.executor.attempt(run, now)
+                with logging_requests() as requests:
+                    outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
             if run.id not in self._cancelled:
                 raise  # lease lost or shutting down: the lease decides who runs it next
@@ -318,7 +321,7 @@ class Worker:
         self.metrics.attempt_seconds.labels(run.app_key, outcome.outcome).observe(
             max(0.0, self.clock() - now)
         )
-        await self._record(run, outcome)
+        await self._record(run, outcome, started=now, requests=requests)
 
     async def _acquire_limit(self, run: RunRecord) -> bool:
         """Whether the run may start under its app's limits; if not, it goes back to the queue
@@ -339,7 +342,14 @@ class Worker:
             log.exception("limit_check_failed", run_id=run.id, worker=self.name)
         return False
 
-    async def _record(self, run: RunRecord, outcome: AttemptOutcome) -> None:
+    async def _record(
+        self,
+        run: RunRecord,
+        outcome: AttemptOutcome,
+        *,
+        started: float,
+        requests: list[dict[str, Any]],
+    ) -> None:
         now = self.clock()
         throttled = outcome.error is not None and outcome.error.get("code") == "throttled"
         if outcome.outcome == RETRY and throttled and run.authentication_id:
@@ -367,7 +377,14 @@ class Worker:
                 "holds_limit": False,
             }
         recorded = await self.store.finish_attempt(
-            run, self.name, now, outcome=outcome.outcome, run_values=values, error=outcome.error
+            run,
+            self.name,
+            now,
+            outcome=outcome.outcome,
+            run_values=values,
+            error=outcome.error,
+            retry_delay=outcome.retry_at - started if outcome.retry_at is not None else None,
+            requests=requests,
         )
         if not recorded:
             log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)

@@ -12,6 +12,7 @@ import structlog
 from actionruns.sdk.auth import Auth, CredentialsAuth
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.redaction import secrets_in_scope
+from actionruns.sdk.request_log import RecordingTransport
 
 DEFAULT_HTTP_TIMEOUT = httpx2.Timeout(30.0, connect=10.0)
 USER_AGENT = "actionruns/0.1 (+https://github.com/actionruns/actionruns)"
@@ -86,7 +87,7 @@ async def open_context(
     def make_http() -> httpx2.AsyncClient:
         return httpx2.AsyncClient(
             auth=http_auth,
-            transport=transport or guard.http_transport(),
+            transport=RecordingTransport(transport or guard.http_transport()),
             timeout=DEFAULT_HTTP_TIMEOUT,
             follow_redirects=True,
             max_redirects=5,

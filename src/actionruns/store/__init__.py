@@ -14,6 +14,7 @@ from actionruns.store.records import (
     RunRecord,
     SigningKeyRecord,
 )
+from actionruns.store.run_list import RunFilter, RunPosition
 from actionruns.store.store import Store
 
 __all__ = [
@@ -27,6 +28,8 @@ __all__ = [
     "ClientKeyRecord",
     "ClientRecord",
     "QueueStats",
+    "RunFilter",
+    "RunPosition",
     "RunRecord",
     "SigningKeyRecord",
     "Store",

@@ -117,6 +117,8 @@ class AttemptRecord(_Record):
     finished_at: float | None
     outcome: str | None
     error: dict[str, Any] | None
+    retry_delay: float | None
+    requests: list[dict[str, Any]] | None
 
 
 QUEUED = "queued"

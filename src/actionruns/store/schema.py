@@ -183,7 +183,10 @@ runs = Table(
     Index("ix_runs_lease", "status", "lease_expires_at"),
     Index("ix_runs_finished", "finished_at"),
     Index("ix_runs_callbacks", "callback_status", "callback_next_at"),
-    Index("ix_runs_owner", "client_id", "created_at"),
+    # Runs newest first, a client's and everyone's (the operator's views): the runs list
+    # pages through them by (created_at, id).
+    Index("ix_runs_owner_recent", "client_id", "created_at", "id"),
+    Index("ix_runs_recent", "created_at", "id"),
     Index("ix_runs_limit", "limit_key", "status"),
     Index("ix_runs_authentication", "authentication_id", "status"),
 )
@@ -215,6 +218,10 @@ run_attempts = Table(
     Column("finished_at", Float, nullable=True),
     Column("outcome", String(16), nullable=True),
     Column("error", JSON, nullable=True),
+    # The wait chosen before the next attempt, when this one ended in a retry.
+    Column("retry_delay", Float, nullable=True),
+    # The HTTP requests the attempt made (method, address without secrets, status, duration).
+    Column("requests", JSON, nullable=True),
 )
 
 imported_apps = Table(

@@ -55,6 +55,7 @@ from actionruns.store.records import (
     RunRecord,
     SigningKeyRecord,
 )
+from actionruns.store.run_list import RunFilter, RunPosition, runs_page_query
 from actionruns.store.schema import (
     authentications,
     client_keys,
@@ -126,12 +127,16 @@ _RUNS = select(runs).where(runs.c.id == any_(bindparam("b_ids", type_=ARRAY(Stri
 _AUTHENTICATION = select(authentications).where(authentications.c.id == bindparam("b_id"))
 
 
+# What an attempt's end writes to its row (``finish_attempt``).
+_ATTEMPT_END_COLUMNS = ("finished_at", "outcome", "error", "retry_delay", "requests")
+
+
 @functools.cache
 def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
     """PostgreSQL: the run moved on and its attempt closed in one statement (one round trip).
 
     Parameters: b_run, b_worker, b_number, run_<column> for each of ``run_columns``, and
-    attempt_finished_at, attempt_outcome, attempt_error. Selects 1 if this worker still
+    attempt_<column> for each of ``_ATTEMPT_END_COLUMNS``. Selects 1 if this worker still
     held the lease (and so wrote both), else 0.
     """
     finished = (
@@ -158,7 +163,7 @@ def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
         .values(
             {
                 name: bindparam(f"attempt_{name}", type_=run_attempts.c[name].type)
-                for name in ("finished_at", "outcome", "error")
+                for name in _ATTEMPT_END_COLUMNS
             }
         )
         .cte("ended")
@@ -700,6 +705,12 @@ class Store:
         found = await self.runner.read(read)
         return [found.get(run_id) for run_id in run_ids]
 
+    async def list_runs(
+        self, wanted: RunFilter, after: RunPosition | None, limit: int
+    ) -> list[RunRecord]:
+        """A page of a client's runs, newest first (see ``run_list``)."""
+        return await self._all(RunRecord, runs_page_query(wanted, after, limit))
+
     async def list_attempts(self, run_id: str) -> list[AttemptRecord]:
         query = (
             select(run_attempts)
@@ -787,10 +798,22 @@ class Store:
         outcome: str,
         run_values: Mapping[str, Any],
         error: Mapping[str, Any] | None = None,
+        retry_delay: float | None = None,
+        requests: Sequence[Mapping[str, Any]] = (),
     ) -> bool:
-        """Record an attempt's end and move the run on, if this worker still holds its lease."""
+        """Record an attempt's end and move the run on, if this worker still holds its lease.
+
+        ``requests`` are the HTTP requests the attempt made; ``retry_delay`` the wait chosen
+        before the next attempt, if there is one.
+        """
         run_parameters = {"lease_owner": None, "lease_expires_at": None, **run_values}
-        attempt_parameters = {"finished_at": now, "outcome": outcome, "error": error}
+        attempt_parameters = {
+            "finished_at": now,
+            "outcome": outcome,
+            "error": error,
+            "retry_delay": retry_delay,
+            "requests": list(requests) or None,
+        }
         if self._postgresql:
             statement = _finish_in_one_statement(frozenset(run_parameters))
             parameters = {

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
+from actionruns.api.documents import page_links
 from actionruns.api.responses import JSONResponse
-from actionruns.api.routes.deps import engine
+from actionruns.api.routes.deps import engine, limit_param
 from actionruns.api.schemas import RunActionRequest, RunData
 from actionruns.api.security import require
 from actionruns.engine import Engine
-from actionruns.engine.documents import run_document
+from actionruns.engine.documents import attempt_document, run_document
+from actionruns.engine.run_pages import MAX_CURSOR_LENGTH
 from actionruns.engine.runs import RunRequest
-from actionruns.errors import ServiceError, ValidationFailed
+from actionruns.errors import ServiceError, Unprocessable, ValidationFailed
 from actionruns.principal import Principal
+from actionruns.store import RunFilter
 
 router = APIRouter(tags=["Action runs"])
 
@@ -60,6 +64,15 @@ def _pointing_into(exc: ServiceError, body: dict[str, Any], prefix: str) -> Serv
     return exc
 
 
+ACTION_PATTERN = r"^[^.]{1,64}\.[^.]{1,64}$"
+
+
+def _epoch(moment: datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 # Either shape, in the OpenAPI document; the models' schemas go in its components.
 RUN_BODY_SCHEMA = TypeAdapter(RunActionRequest | RunData).json_schema(
     ref_template="#/components/schemas/{model}"
@@ -94,6 +107,61 @@ async def create_run(
     if not created:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse({"data": {"type": "run", "id": run.id}}, headers=headers)
+
+
+@router.get("/v2/action-runs", summary="List action runs, newest first")
+async def list_runs(
+    request: Request,
+    status: Literal["queued", "running", "success", "error"] | None = Query(None),
+    app: str | None = Query(None, max_length=64, description="Only runs of this app"),
+    action: str | None = Query(
+        None,
+        max_length=129,
+        pattern=ACTION_PATTERN,
+        description="Only runs of this action, as app.action",
+    ),
+    authentication: str | None = Query(None, max_length=64),
+    end_user: str | None = Query(
+        None, max_length=200, description="Only this end user's (a partner-wide token)"
+    ),
+    created_after: datetime | None = Query(None, description="ISO 8601; UTC if no offset"),
+    created_before: datetime | None = Query(None, description="ISO 8601; UTC if no offset"),
+    cursor: str | None = Query(None, max_length=MAX_CURSOR_LENGTH, description="links.next's"),
+    limit: int = Depends(limit_param),
+    principal: Principal = Depends(require("action:run")),
+    service: Engine = Depends(engine),
+) -> JSONResponse:
+    app_key, action_key = (None, None) if action is None else action.split(".", 1)
+    if app is not None and app_key is not None and app != app_key:
+        raise Unprocessable(f"action {action} is not an action of app {app}.", parameter="action")
+    wanted = RunFilter(
+        status=status,
+        app_key=app_key or app,
+        action_key=action_key,
+        authentication_id=authentication,
+        end_user_id=end_user,
+        created_after=_epoch(created_after),
+        created_before=_epoch(created_before),
+    )
+    found, next_cursor = await service.runs.page(principal, wanted, cursor, limit)
+    next_url = str(request.url.include_query_params(cursor=next_cursor)) if next_cursor else None
+    return JSONResponse(
+        {
+            "links": page_links(next_url, None),
+            "meta": {"limit": limit, "next_cursor": next_cursor},
+            "data": [run_document(run) for run in found],
+        }
+    )
+
+
+@router.get("/v2/action-runs/{run_id}/attempts", summary="The attempts of an action run")
+async def list_attempts(
+    run_id: str = RunId,
+    principal: Principal = Depends(require("action:run")),
+    service: Engine = Depends(engine),
+) -> JSONResponse:
+    attempts = await service.runs.attempts(principal, run_id)
+    return JSONResponse({"data": [attempt_document(attempt) for attempt in attempts]})
 
 
 @router.get("/v2/action-runs/{run_id}", summary="Read an action run, optionally waiting for it")
