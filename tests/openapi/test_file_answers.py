@@ -48,7 +48,7 @@ BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "b
 )
 def test_a_file_answer_is_described_as_a_file(tmp_path: Path, answer: dict[str, Any]) -> None:
     operation = manifest_of(tmp_path, {}, documents_api(answer)).operation("download_document")
-    assert operation is not None and operation.request.answer_file
+    assert operation is not None and operation.http.answer_file
     assert [(o.key, o.type) for o in operation.outputs] == [
         ("file", FieldType.FILE),
         ("filename", FieldType.STRING),
@@ -61,7 +61,7 @@ def test_a_file_answer_is_described_as_a_file(tmp_path: Path, answer: dict[str, 
 def test_a_text_answer_is_not_a_file(tmp_path: Path) -> None:
     answer = {"text/plain": {"schema": {"type": "string"}}}
     operation = manifest_of(tmp_path, {}, documents_api(answer)).operation("download_document")
-    assert operation is not None and not operation.request.answer_file
+    assert operation is not None and not operation.http.answer_file
 
 
 async def test_the_file_comes_back_as_a_data_uri_with_its_name(tmp_path: Path) -> None:

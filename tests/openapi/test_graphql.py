@@ -88,7 +88,7 @@ def op(manifest: AppManifest, key: str) -> OperationSpec:
 
 
 def document_of(operation: OperationSpec) -> str:
-    return str(next(b.value for b in operation.request.bindings if b.path == ("query",)))
+    return str(next(b.value for b in operation.http.bindings if b.path == ("query",)))
 
 
 def test_root_fields_become_actions_with_valid_documents(tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_arguments_become_typed_fields(tmp_path: Path) -> None:
     assert fields["due_at"].type is FieldType.DATETIME
     assert fields["meta"].type is FieldType.JSON
     assert fields["assignee__id"].required is False  # the object itself is optional
-    binding = next(b for b in create.request.bindings if b.field == "assignee__id")
+    binding = next(b for b in create.http.bindings if b.field == "assignee__id")
     assert binding.path == ("variables", "input", "assignee", "id")
     tasks = {f.key: f for f in op(imported(tmp_path), "tasks").inputs}
     assert tasks["first"].default == 50
@@ -137,10 +137,10 @@ def test_arguments_become_typed_fields(tmp_path: Path) -> None:
 
 def test_answers_are_unwrapped_to_the_field_and_a_connection_to_its_nodes(tmp_path: Path) -> None:
     manifest = imported(tmp_path)
-    assert op(manifest, "tasks").request.results == ("data", "tasks", "nodes")
+    assert op(manifest, "tasks").http.results == ("data", "tasks", "nodes")
     assert {o.key for o in op(manifest, "tasks").outputs} >= {"id", "title", "owner__email"}
-    assert op(manifest, "task_create").request.results == ("data", "taskCreate")
-    assert op(manifest, "viewer").request.errors == ("errors",)
+    assert op(manifest, "task_create").http.results == ("data", "taskCreate")
+    assert op(manifest, "viewer").http.errors == ("errors",)
     assert manifest.test is not None and manifest.test.operation == "viewer"
     assert manifest.auth.type is AuthType.API_KEY
 

@@ -100,9 +100,9 @@ def test_parameters_become_typed_fields(imported: Report) -> None:
     assert field(listing, "page").default == 1  # through a $ref to components.parameters
     # A header that can only have one value is sent, not asked for.
     assert "x_api_version" not in {f.key for f in listing.inputs}
-    fixed = [b for b in listing.request.bindings if b.location == "header"]
+    fixed = [b for b in listing.http.bindings if b.location == "header"]
     assert [(b.name, b.value) for b in fixed] == [("X-Api-Version", "2024-01-01")]
-    tags_binding = next(b for b in listing.request.bindings if b.name == "tags")
+    tags_binding = next(b for b in listing.http.bindings if b.name == "tags")
     assert (tags_binding.style, tags_binding.explode) == ("form", False)
     shown = op(imported.manifest, "show_pet_by_id")
     pet_id = field(shown, "pet_id")  # from the path item's parameters
@@ -137,18 +137,18 @@ def test_the_body_becomes_fields_flattened_with_double_underscores(imported: Rep
     assert field(create, "kind__barks").type is FieldType.BOOLEAN
     # anyOf a string or Stripe's "unset" empty string: a (long) text.
     assert field(create, "memo").type is FieldType.TEXT
-    city = next(b for b in create.request.bindings if b.field == "owner__address__city")
+    city = next(b for b in create.http.bindings if b.field == "owner__address__city")
     assert city.path == ("owner", "address", "city")
-    assert create.request.body == "json"
+    assert create.http.body == "json"
 
 
 def test_outputs_and_samples_come_from_the_answer(imported: Report) -> None:
     listing = op(imported.manifest, "list_pets")
-    assert listing.request.results == ("data",)  # the list inside the answer
+    assert listing.http.results == ("data",)  # the list inside the answer
     assert listing.sample["name"] == "Rex"  # the description's example, first item
     assert {"id", "name", "owner__address__city"} <= {o.key for o in listing.outputs}
     shown = op(imported.manifest, "show_pet_by_id")
-    assert shown.request.results == ("data",)  # an envelope unwrapped
+    assert shown.http.results == ("data",)  # an envelope unwrapped
     assert shown.sample["name"] == "Rex"  # made from the property's example
     deleted = op(imported.manifest, "delete_pet")
     assert [(o.key, o.type) for o in deleted.outputs] == [("status", FieldType.INTEGER)]
@@ -174,7 +174,7 @@ def test_results_the_overlay_names_have_the_outputs_and_sample(tmp_path: Path) -
     )
     path = write(tmp_path, "petstore.yaml", document)
     search = op(import_description(path, overlay=overlay).manifest, "search_pets")
-    assert search.request.results == ("data",)
+    assert search.http.results == ("data",)
     assert {"id", "name", "owner__address__city"} <= {o.key for o in search.outputs}
     assert "has_more" not in {o.key for o in search.outputs}
     assert search.sample["name"] == "Rex" and search.sample["id"] == 7
@@ -183,18 +183,18 @@ def test_results_the_overlay_names_have_the_outputs_and_sample(tmp_path: Path) -
 def test_recursive_schemas_end_where_they_repeat(imported: Report) -> None:
     tree = op(imported.manifest, "get_tree")
     assert tree.sample["name"] == "string"
-    filter_binding = next(b for b in tree.request.bindings if b.name == "filter")
+    filter_binding = next(b for b in tree.http.bindings if b.name == "filter")
     assert filter_binding.style == "deepObject"
 
 
 def test_multipart_and_form_bodies(imported: Report) -> None:
     upload = op(imported.manifest, "upload_photo")
-    assert upload.request.body == "multipart"
+    assert upload.http.body == "multipart"
     assert field(upload, "file").type is FieldType.FILE
     assert field(upload, "file").required
     order = op(imported.manifest, "create_order")
-    assert order.request.body == "form"
-    codes = next(b for b in order.request.bindings if b.name == "codes")
+    assert order.http.body == "form"
+    codes = next(b for b in order.http.bindings if b.name == "codes")
     assert (codes.style, codes.explode) == ("form", False)
 
 
@@ -401,16 +401,16 @@ def test_swagger_2(tmp_path: Path) -> None:
     assert manifest.source.kind == "swagger"
     assert [(p.location, p.name) for p in manifest.auth.placements] == [("query", "token")]
     create = op(manifest, "create_note")
-    assert create.request.body == "form"
+    assert create.http.body == "form"
     assert field(create, "text").required
     assert field(create, "tags").list
     assert create.sample == {"id": "n1", "text": "hi"}
     listing = op(manifest, "list_notes")
     assert listing.type is ActionType.SEARCH
-    assert next(b for b in listing.request.bindings if b.name == "ids").style == "pipeDelimited"
-    assert op(manifest, "attach").request.body == "multipart"
+    assert next(b for b in listing.http.bindings if b.name == "ids").style == "pipeDelimited"
+    assert op(manifest, "attach").http.body == "multipart"
     assert field(op(manifest, "attach"), "upload").type is FieldType.FILE
-    assert op(manifest, "update_note").request.body == "json"
+    assert op(manifest, "update_note").http.body == "json"
     assert {f.key for f in op(manifest, "update_note").inputs} == {"id", "id_2", "text"}
 
 

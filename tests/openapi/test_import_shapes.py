@@ -173,17 +173,17 @@ def test_a_json_api_answer_is_its_data(tmp_path: Path) -> None:
     manifest = imported(tmp_path)
     for key in ("create_profile", "get_profile"):
         found = op(manifest, key)
-        assert found.request.results == ("data",)
+        assert found.http.results == ("data",)
         assert {o.key for o in found.outputs} >= {"type", "id", "attributes__email"}
     assert op(manifest, "get_profile").type is ActionType.READ
     listing = op(manifest, "get_profiles")
-    assert (listing.type, listing.request.results) == (ActionType.SEARCH, ("data",))
+    assert (listing.type, listing.http.results) == (ActionType.SEARCH, ("data",))
 
 
 def test_a_resource_type_is_sent_not_asked(tmp_path: Path) -> None:
     create = op(imported(tmp_path), "create_profile")
     assert "type" not in {spec.key for spec in create.inputs}
-    fixed = [b for b in create.request.bindings if b.value is not None]
+    fixed = [b for b in create.http.bindings if b.value is not None]
     assert [(b.path, b.value) for b in fixed] == [(("data", "type"), "profile")]
 
 
@@ -201,10 +201,10 @@ async def test_a_json_body_goes_with_its_declared_media_type(tmp_path: Path) -> 
 def test_one_resource_holding_one_list_is_not_a_list(tmp_path: Path) -> None:
     manifest = imported(tmp_path)
     fetch = op(manifest, "fetch_thing")
-    assert (fetch.type, fetch.request.results) == (ActionType.READ, ())
+    assert (fetch.type, fetch.http.results) == (ActionType.READ, ())
     assert {o.key for o in fetch.outputs} == {"sid", "capabilities"}
     listing = op(manifest, "list_things")
-    assert (listing.type, listing.request.results) == (ActionType.SEARCH, ("things",))
+    assert (listing.type, listing.http.results) == (ActionType.SEARCH, ("things",))
 
 
 def test_media_types_behind_a_reference_and_rules_of_required_properties(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_every_graphql_document_is_valid_against_the_schema(path: Path) -> None:
     schema = build_schema(path.read_text(), assume_valid=True)
     invalid = {}
     for operation in imported(path).manifest.actions:
-        document = next(b.value for b in operation.request.bindings if b.path == ("query",))
+        document = next(b.value for b in operation.http.bindings if b.path == ("query",))
         errors = validate(schema, parse(document))
         if errors:
             invalid[operation.key] = [error.message for error in errors[:2]]

@@ -196,7 +196,7 @@ def show_app(key: str = typer.Argument(..., help="An imported app's key")) -> No
             operation.type.value,
             operation.title,
             inputs,
-            f"{operation.request.method} {operation.request.path}",
+            operation.target,
         )
     console.print(table)
 

@@ -24,6 +24,7 @@ from actionruns.cli.common import (
     with_engine,
 )
 from actionruns.cli.connectors import connectors_app
+from actionruns.cli.pieces import pieces_app
 from actionruns.cli.run import run_action
 from actionruns.cli.serve import serve, worker
 from actionruns.config import Settings, SettingsError
@@ -56,6 +57,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(apps_app, name="apps")
+app.add_typer(pieces_app, name="pieces")
 
 
 @app.callback()

@@ -583,7 +583,7 @@ def _inputs_by_key(
     for spec in built:
         keys[spec.key] = {
             ".".join(b.path) if b.location == "body" and b.path else b.name: b.field
-            for b in spec.request.bindings
+            for b in (spec.request.bindings if spec.request is not None else ())
             if b.field is not None
         }
 

@@ -41,8 +41,8 @@ def _field_changes(old: dict[str, FieldSpec], new: dict[str, FieldSpec]) -> list
 
 def _operation_changes(old: OperationSpec, new: OperationSpec) -> list[str]:
     found = _field_changes({f.key: f for f in old.inputs}, {f.key: f for f in new.inputs})
-    if (old.request.method, old.request.path) != (new.request.method, new.request.path):
-        found.append(f"now {new.request.method} {new.request.path}")
+    if old.target != new.target:
+        found.append(f"now {new.target}")
     before, after = {o.key for o in old.outputs}, {o.key for o in new.outputs}
     if before != after:
         found.append(f"outputs +{len(after - before)} -{len(before - after)}")

@@ -83,6 +83,12 @@ class FieldSpec(_Model):
     dynamic: DynamicChoicesSpec | None = None
     list: bool = False
     secret: bool = False
+    # The field's own name where it came from, when not its key (a piece's camelCase prop).
+    name: str = ""
+    # Choices, or a set of fields, that the app's runner lists (a piece's dropdown or dynamic
+    # property), given the values of ``depends_on``.
+    runner: Literal["choices", "fields"] | None = None
+    depends_on: tuple[str, ...] = ()
 
 
 class Binding(_Model):
@@ -157,10 +163,26 @@ class OperationSpec(_Model):
     inputs: tuple[FieldSpec, ...] = ()
     outputs: tuple[OutputSpec, ...] = ()
     sample: dict[str, Any] = Field(default_factory=dict)
-    request: RequestSpec
-    # What it came from in the description: "POST /v1/customers" (and the operationId).
+    # None: the app's runner performs it (a piece's action, run by the Node bridge).
+    request: RequestSpec | None = None
+    # What it came from in the description: "POST /v1/customers" (and the operationId), or
+    # the piece's own name of the action.
     source: str = ""
     timeout: float | None = None
+
+    @property
+    def http(self) -> RequestSpec:
+        """Its HTTP request, which every operation has but those the app's runner runs."""
+        if self.request is None:
+            raise ValueError(f"{self.key} is run by the app's runner, not by a request")
+        return self.request
+
+    @property
+    def target(self) -> str:
+        """What it does to the app: its request's method and path, or what the runner runs."""
+        if self.request is None:
+            return f"runs {self.source or self.key}"
+        return f"{self.request.method} {self.request.path}"
 
 
 class PlacementSpec(_Model):
@@ -241,7 +263,7 @@ class LimitsSpec(_Model):
 class SourceSpec(_Model):
     """The description an app was made from."""
 
-    kind: Literal["openapi", "swagger", "graphql", "manifest"] = "openapi"
+    kind: Literal["openapi", "swagger", "graphql", "manifest", "activepieces"] = "openapi"
     title: str = ""
     version: str = ""  # the API's version (info.version)
     spec_version: str = ""  # "3.1.0", "2.0"
@@ -249,6 +271,21 @@ class SourceSpec(_Model):
     sha256: str = ""  # of the description's files, in order
     license: str = ""
     overlay_sha256: str = ""
+
+
+class PieceSpec(_Model):
+    """An Activepieces piece, installed from the npm registry, that the app's runner runs."""
+
+    package: str  # @activepieces/piece-slack
+    version: str  # exact, as installed
+    integrity: str  # the registry's hash of the package (sha512-…)
+    directory: str  # where it was installed (the runner may be told another)
+    license: str = ""
+    # Which of the piece's auths the app's connections are (a piece may offer several), its
+    # type there, and whether the piece's framework wants values tagged with their type.
+    auth_index: int = 0
+    auth_type: str = ""
+    typed_auth: bool = False
 
 
 class AppManifest(_Model):
@@ -272,11 +309,14 @@ class AppManifest(_Model):
     operations: tuple[OperationSpec, ...] = ()
     # A module with hooks for what a manifest cannot say (see ``actionruns.sdk.described``).
     hook: str | None = None
+    piece: PieceSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AppManifest:
         if not KEY_PATTERN.match(self.key):
             raise ValueError(f"app key {self.key!r} must be snake_case")
+        if self.hook is None and any(op.request is None for op in self.operations):
+            raise ValueError("an operation without a request needs a hook module that runs it")
         keys = [operation.key for operation in self.operations]
         if len(keys) != len(set(keys)):
             duplicated = sorted({key for key in keys if keys.count(key) > 1})

@@ -38,6 +38,7 @@ from actionruns.sdk.described.manifest import (
     RequestSpec,
 )
 from actionruns.sdk.described.requests import BuiltRequest, build_request
+from actionruns.sdk.described.runner import RunnerFields, load_runner
 from actionruns.sdk.described.templates import (
     fill,
     lookup,
@@ -49,6 +50,7 @@ from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, T
 from actionruns.sdk.fields import (
     Choice,
     ChoicePage,
+    DynamicFields,
     FieldType,
     InputField,
     OutputField,
@@ -243,9 +245,11 @@ class _Call:
 
     key: str
     title: str
-    request: RequestSpec
+    request: RequestSpec | None  # None: the runner performs it
     fields: list[InputField] = field(default_factory=list)
     files: tuple[str, ...] = ()  # the keys of its file fields
+    # Its inputs as the action declares them: ``fields`` and sets of fields the runner lists.
+    inputs: list[InputField | DynamicFields] = field(default_factory=list)
 
 
 def _extracted(data: Any, extract: Mapping[str, str]) -> Any:
@@ -271,18 +275,25 @@ class DescribedApp:
         self.expired_when = manifest.expired_when
         self.test_spec = manifest.test
         self.hooks = _load_hooks(manifest.hook)
+        self.runner = load_runner(self.hooks, manifest)
         self.calls: dict[str, _Call] = {}
         for operation in manifest.operations:
             files = tuple(spec.key for spec in operation.inputs if spec.type is FieldType.FILE)
             call = _Call(operation.key, operation.title, operation.request, files=files)
-            call.fields = [self._input(operation, spec) for spec in operation.inputs]
+            call.inputs = [self._input(operation, spec) for spec in operation.inputs]
+            call.fields = [item for item in call.inputs if isinstance(item, InputField)]
             self.calls[operation.key] = call
 
     def hook(self, name: str) -> Any:
         """The hook module's function ``name``, if it defines one."""
         return getattr(self.hooks, name, None) if self.hooks is not None else None
 
-    def _input(self, operation: OperationSpec, spec: FieldSpec) -> InputField:
+    def _input(self, operation: OperationSpec, spec: FieldSpec) -> InputField | DynamicFields:
+        if spec.runner is not None and self.runner is not None:
+            listed = RunnerFields(self.runner, operation.key)
+            if spec.runner == "fields":
+                return listed.expanding(spec)
+            return input_field(spec, listed.choices(spec), spec.depends_on)
         if spec.dynamic is None:
             return input_field(spec)
         known = {field.key for field in operation.inputs}
@@ -299,7 +310,7 @@ class DescribedApp:
     async def _files(
         ctx: Context, call: _Call, inputs: Mapping[str, Any]
     ) -> dict[str, FileContent]:
-        if call.request.body != "multipart":
+        if call.request is None or call.request.body != "multipart":
             return {}
         files = {}
         for key in call.files:
@@ -340,6 +351,8 @@ class DescribedApp:
     ) -> tuple[Any, Any]:
         """The result of the operation's request and its whole answer; ``query`` replaces the
         request's query arguments of the same names (a next page's link)."""
+        if call.request is None:
+            raise HaltError(f"{call.title} is not an operation of this app's API")
         files = await self._files(ctx, call, inputs)
         built = build_request(call.request, inputs, ctx.credentials, files)
         if query:
@@ -370,8 +383,12 @@ class DescribedApp:
 
     def performer(self, key: str) -> Callable[[Context, Mapping[str, Any]], Any]:
         call = self.calls[key]
+        runner = self.runner
 
         async def perform(ctx: Context, inputs: Mapping[str, Any]) -> PerformResult:
+            if call.request is None and runner is not None:
+                done: PerformResult = await runner.perform(ctx, key, inputs)
+                return done
             result: PerformResult = await self.call(ctx, call, inputs)
             return result
 
@@ -447,7 +464,7 @@ class DescribedApp:
         return choices
 
     async def test(self, ctx: Context) -> str | None:
-        own = self.hook("test")
+        own = self.hook("test") or (self.runner.test if self.runner is not None else None)
         if own is not None:
             label: str | None = await own(ctx)
             return label
@@ -480,7 +497,7 @@ def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
             description=operation.description,
             perform=described.performer(operation.key),
             type=operation.type,
-            inputs=described.calls[operation.key].fields,
+            inputs=described.calls[operation.key].inputs,
             outputs=[
                 OutputField(o.key, o.label, o.type, sample_value(operation.sample, o.key)[1])
                 for o in operation.outputs
@@ -490,7 +507,11 @@ def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
         )
         for operation in manifest.actions
     ]
-    has_test = manifest.test is not None or described.hook("test") is not None
+    has_test = (
+        manifest.test is not None
+        or described.hook("test") is not None
+        or (described.runner is not None and manifest.auth.type is not AuthType.NONE)
+    )
     return App(
         key=manifest.key,
         title=manifest.title,

@@ -1,0 +1,115 @@
+"""``actionruns pieces``: Activepieces pieces added as apps (``docs/pieces.md``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from actionruns.cli.common import settings, with_engine
+from actionruns.engine import Engine
+from actionruns.openapi.naming import snake
+from actionruns.pieces.bridge import BridgeFailure, NodeMissing
+from actionruns.pieces.install import InstallFailed, install_and_describe, remove_installed
+from actionruns.pieces.mapping import Unmappable, piece_manifest
+from actionruns.pieces.runtime import PIECES_DIRECTORY
+from actionruns.sdk.described import AppManifest
+
+pieces_app = typer.Typer(help="Activepieces pieces, installed from the npm registry, as apps.")
+console = Console()
+errors = Console(stderr=True)
+
+
+def pieces_root() -> Path:
+    elsewhere = os.environ.get(PIECES_DIRECTORY)
+    return Path(elsewhere) if elsewhere else settings().home.resolve() / "pieces"
+
+
+@pieces_app.command("add")
+def add_piece(
+    name: str = typer.Argument(..., help="The piece: slack, or @activepieces/piece-slack"),
+    version: str = typer.Option(None, "--version", help="An exact version (default: latest)"),
+    key: str = typer.Option(None, "--key", help="The app's key (default: the piece's name)"),
+    auth: int = typer.Option(0, "--auth", help="Which of the piece's auths, from 0"),
+) -> None:
+    """Install a piece with `npm install --ignore-scripts`, pinned to its exact version and
+    integrity, and add it to the catalogue (adding it again upgrades it)."""
+    try:
+        installed, description = asyncio.run(install_and_describe(pieces_root(), name, version))
+    except (InstallFailed, NodeMissing, BridgeFailure) as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+    async def work(engine: Engine) -> tuple[AppManifest, list[tuple[str, str]], list[str]]:
+        wanted = key or snake(name.rsplit("piece-", 1)[-1])
+        if not key and wanted in engine.imports.builtin:
+            wanted = f"{wanted}_piece"  # beside the built-in connector of that name
+        try:
+            report = piece_manifest(wanted, description, installed, auth)
+        except Unmappable as exc:
+            errors.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        await engine.imports.save(report.manifest)
+        return report.manifest, report.skipped, report.auths
+
+    manifest, skipped, auths = with_engine(work)
+    console.print(
+        f"[green]added[/green] {manifest.key}: {installed.package}@{installed.version} "
+        f"({len(manifest.actions)} actions, auth {manifest.auth.type.value})"
+    )
+    if len(auths) > 1:
+        console.print(f"  the piece offers {len(auths)} auths ({', '.join(auths)}); --auth picks")
+    for action, why in skipped:
+        console.print(f"  left out {action}: {why}")
+
+
+def _pieces() -> list[Any]:
+    async def work(engine: Engine) -> list[Any]:
+        return [found for found in await engine.imports.all() if found.manifest.piece]
+
+    return with_engine(work)
+
+
+@pieces_app.command("list")
+def list_pieces(
+    licenses: bool = typer.Option(False, "--licenses", help="Show each piece's license"),
+) -> None:
+    """The pieces added, from the database: no Node needed."""
+    table = Table("key", "package", "version", "actions", "auth")
+    if licenses:
+        table.add_column("license")
+    for found in _pieces():
+        manifest: AppManifest = found.manifest
+        piece = manifest.piece
+        assert piece is not None
+        row = [manifest.key, piece.package, piece.version, str(len(manifest.actions))]
+        row.append(piece.auth_type or "none")
+        table.add_row(*row, *([piece.license or "unknown"] if licenses else []))
+    console.print(table)
+
+
+@pieces_app.command("remove")
+def remove_piece(key: str = typer.Argument(..., help="The piece's app key")) -> None:
+    """Remove a piece's app and its installed files; its connections are kept."""
+
+    async def work(engine: Engine) -> str | None:
+        found = await engine.imports.get(key)
+        if found is None or found.manifest.piece is None:
+            errors.print(f"[red]error:[/red] no piece {key!r}")
+            raise typer.Exit(1)
+        await engine.imports.remove(key)
+        directory = found.manifest.piece.directory
+        installed = [app.manifest.piece for app in await engine.imports.all()]
+        # Another key may run the same installed version.
+        shared = any(piece is not None and piece.directory == directory for piece in installed)
+        return None if shared else directory
+
+    directory = with_engine(work)
+    if directory is not None:
+        remove_installed(directory)
+    console.print(f"removed {key}")

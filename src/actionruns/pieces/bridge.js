@@ -1,0 +1,290 @@
+'use strict';
+// The Node side of actionruns' Activepieces bridge.
+//
+// The main thread reads requests, one JSON object a line on stdin, and writes one answer a line
+// on stdout: {id, result} or {id, error: {message, status?, retry_after?, network?, kind?}}.
+// Piece code never runs here: each piece version gets a worker thread of its own (this same
+// file, started as a worker), so that a call that times out or is cancelled is stopped by
+// terminating that thread, and least recently used threads are evicted past a limit.
+//
+// Requests: {id, op: "describe"|"run"|"options"|"props"|"validate", piece: {dir, package},
+//            action?, prop?, auth?, props?}
+//           {id, op: "cancel", target}: terminate the thread running call `target`.
+
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
+
+if (isMainThread) {
+  main();
+} else {
+  worker();
+}
+
+function main() {
+  const readline = require('node:readline');
+  const limit = Number(process.env.ACTIONRUNS_PIECES_THREADS || 16);
+  const threads = new Map(); // piece key -> {worker, pending: Map(id -> true), used}
+
+  let closed = false;
+  const busy = () => [...threads.values()].some((t) => t.pending.size > 0);
+  const send = (message) => {
+    process.stdout.write(JSON.stringify(message) + '\n');
+    if (closed && !busy()) process.exit(0);
+  };
+
+  function stop(key, error) {
+    const thread = threads.get(key);
+    if (!thread) return;
+    threads.delete(key);
+    thread.worker.terminate();
+    for (const id of thread.pending.keys()) send({ id, error });
+  }
+
+  function evict() {
+    // Only idle threads are evicted: a busy one holds calls that are still running.
+    const idle = [...threads.entries()].filter(([, t]) => t.pending.size === 0);
+    idle.sort((a, b) => a[1].used - b[1].used);
+    while (threads.size >= limit && idle.length) {
+      const [key, t] = idle.shift();
+      threads.delete(key);
+      t.worker.terminate();
+    }
+  }
+
+  function thread(piece) {
+    const key = `${piece.dir}\n${piece.package}`;
+    let found = threads.get(key);
+    if (!found) {
+      evict();
+      const worker = new Worker(__filename, { workerData: piece });
+      found = { worker, pending: new Map(), used: 0 };
+      worker.on('message', (answer) => {
+        found.pending.delete(answer.id);
+        send(answer);
+      });
+      const lost = (why) => {
+        if (threads.get(key) === found) stop(key, { message: why, kind: 'lost' });
+      };
+      worker.on('error', (err) => lost(`the piece's thread failed: ${err && err.message}`));
+      worker.on('exit', (code) => lost(`the piece's thread stopped (${code})`));
+      threads.set(key, found);
+    }
+    found.used = Date.now();
+    return found;
+  }
+
+  const lines = readline.createInterface({ input: process.stdin });
+  lines.on('line', (line) => {
+    let request;
+    try {
+      request = JSON.parse(line);
+    } catch (err) {
+      return; // not ours to answer: the Python side writes only JSON lines
+    }
+    if (request.op === 'cancel') {
+      for (const [key, t] of threads) {
+        if (t.pending.has(request.target)) {
+          stop(key, { message: 'cancelled: the piece was stopped', kind: 'cancelled' });
+        }
+      }
+      return;
+    }
+    const t = thread(request.piece);
+    t.pending.set(request.id, true);
+    t.worker.postMessage(request);
+  });
+  // Python closed our input: it is gone or done with us; what is running still answers.
+  lines.on('close', () => {
+    closed = true;
+    if (!busy()) process.exit(0);
+  });
+}
+
+function worker() {
+  const path = require('node:path');
+  const { createRequire } = require('node:module');
+  // A piece's output is for logs, never our protocol on stdout.
+  const util = require('node:util');
+  const toLog = (...args) => process.stderr.write(util.format(...args) + '\n');
+  for (const method of ['log', 'info', 'debug', 'warn', 'error', 'trace', 'dir']) {
+    console[method] = toLog;
+  }
+  process.stdout.write = (chunk) => process.stderr.write(chunk);
+  const load = createRequire(path.join(workerData.dir, 'package.json'));
+  const loaded = load(workerData.package);
+  // A piece module exports its piece: the object that holds the actions.
+  const piece = Object.values(loaded).find(
+    (value) => value && typeof value === 'object' && (value._actions || value.actions)
+  );
+  if (!piece) throw new Error(`${workerData.package} exports no piece`);
+  const actions = () =>
+    typeof piece.actions === 'function' ? piece.actions() : piece._actions || piece.actions;
+
+  parentPort.on('message', async (request) => {
+    try {
+      const result = await handle(request);
+      parentPort.postMessage({ id: request.id, result: plain(result) });
+    } catch (err) {
+      parentPort.postMessage({ id: request.id, error: failure(err) });
+    }
+  });
+
+  async function handle(request) {
+    if (request.op === 'describe') return describe();
+    const action = actions()[request.action];
+    if (request.op !== 'validate' && !action) throw new Error(`no action ${request.action}`);
+    const auth = request.auth;
+    const values = revive(request.props || {});
+    if (request.op === 'run') return action.run(context(auth, values));
+    if (request.op === 'options' || request.op === 'props') {
+      const prop = action.props[request.prop];
+      const fn = request.op === 'options' ? prop.options : prop.props;
+      return fn({ ...values, auth }, context(auth, values));
+    }
+    if (request.op === 'validate') {
+      const validate = chosenAuth(request.auth_index).validate;
+      return validate ? validate({ auth }) : { valid: true };
+    }
+    throw new Error(`unknown request ${request.op}`);
+  }
+
+  function chosenAuth(index) {
+    const auth = piece.auth;
+    return (Array.isArray(auth) ? auth[index || 0] : auth) || {};
+  }
+
+  // What a piece's code reads of its context: auth, values, a store kept for the call,
+  // files written as data URLs (our results are JSON), the run's identity.
+  function context(auth, propsValue) {
+    const kept = new Map();
+    return {
+      auth,
+      propsValue,
+      store: {
+        put: async (key, value) => (kept.set(key, value), value),
+        get: async (key) => (kept.has(key) ? kept.get(key) : null),
+        delete: async (key) => void kept.delete(key),
+      },
+      files: {
+        write: async ({ fileName, data }) =>
+          `data:application/octet-stream;name=${encodeURIComponent(fileName)};base64,` +
+          Buffer.from(data).toString('base64'),
+      },
+      server: { apiUrl: '', publicUrl: '', token: '' },
+      project: { id: 'actionruns', externalId: () => undefined },
+      run: { id: 'actionruns', stop: () => undefined, pause: () => undefined },
+      connections: { get: async () => null },
+      tags: { add: async () => undefined },
+      executionType: 'BEGIN',
+      generateResumeUrl: () => {
+        throw new Error('pausing actions are not supported');
+      },
+    };
+  }
+
+  function describeProp(prop) {
+    const options = prop.options && typeof prop.options === 'object' ? prop.options : null;
+    return {
+      type: prop.type,
+      displayName: prop.displayName,
+      description: prop.description || '',
+      required: Boolean(prop.required),
+      defaultValue: prop.defaultValue,
+      refreshers: prop.refreshers || [],
+      options: options ? options.options || [] : undefined,
+      properties: prop.properties ? describeProps(prop.properties) : undefined,
+    };
+  }
+
+  function describeProps(props) {
+    return Object.fromEntries(Object.entries(props || {}).map(([k, v]) => [k, describeProp(v)]));
+  }
+
+  function describeAuth(auth) {
+    return {
+      type: auth.type,
+      displayName: auth.displayName || '',
+      description: auth.description || '',
+      authUrl: auth.authUrl,
+      tokenUrl: auth.tokenUrl,
+      scope: auth.scope || [],
+      pkce: auth.pkce,
+      props: describeProps(auth.props),
+      username: auth.username,
+      password: auth.password,
+      validates: typeof auth.validate === 'function',
+    };
+  }
+
+  function describe() {
+    const auths = piece.auth ? (Array.isArray(piece.auth) ? piece.auth : [piece.auth]) : [];
+    return {
+      displayName: piece.displayName,
+      description: piece.description || '',
+      logoUrl: piece.logoUrl || '',
+      categories: piece.categories || [],
+      typedAuth: Array.isArray(piece.auth),
+      auths: auths.map(describeAuth),
+      actions: Object.entries(actions()).map(([name, action]) => ({
+        name,
+        displayName: action.displayName,
+        description: action.description || '',
+        requireAuth: action.requireAuth !== false,
+        props: describeProps(action.props),
+      })),
+    };
+  }
+}
+
+// A file arrives marked as one (base64); pieces read the framework's file object.
+function revive(value) {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value && typeof value === 'object') {
+    if (value.__file__) {
+      const data = Buffer.from(value.base64, 'base64');
+      return { filename: value.filename, extension: value.extension, base64: value.base64, data };
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
+  }
+  return value;
+}
+
+// Answers are JSON: Buffers become base64, functions and cycles are left out.
+function plain(value) {
+  const seen = new WeakSet();
+  const text = JSON.stringify(value === undefined ? null : value, (key, v) => {
+    if (v && v.type === 'Buffer' && Array.isArray(v.data)) return Buffer.from(v.data).toString('base64');
+    if (typeof v === 'function' || typeof v === 'bigint') return typeof v === 'bigint' ? String(v) : undefined;
+    if (v && typeof v === 'object') {
+      if (seen.has(v)) return undefined;
+      seen.add(v);
+    }
+    return v;
+  });
+  return JSON.parse(text);
+}
+
+// A failure as our error classes need it: the upstream's status and body when an HTTP client
+// threw (pieces-common's HttpError, axios), whether the network failed, the message.
+function failure(err) {
+  const response = (err && err.response) || {};
+  let status = response.status;
+  let body = response.body !== undefined ? response.body : response.data;
+  let message = err && err.message ? String(err.message) : String(err);
+  // pieces-common puts the response into the message as JSON.
+  if (status === undefined) {
+    try {
+      const parsed = JSON.parse(message);
+      if (parsed && parsed.response) {
+        status = parsed.response.status;
+        body = parsed.response.body;
+      }
+    } catch (ignored) {
+      // a message that is plain text
+    }
+  }
+  const headers = response.headers || {};
+  const retry = headers['retry-after'];
+  const network = Boolean(err && err.code && /^(E[A-Z]+|UND_ERR)/.test(err.code)) && !status;
+  if (body !== undefined) message = `${message}: ${JSON.stringify(plain(body)).slice(0, 500)}`;
+  return { message, status, retry_after: retry, network, code: err && err.code };
+}

@@ -1,0 +1,156 @@
+"""The Node process that runs pieces, seen from Python: JSON lines over its standard streams.
+
+One process per worker process, started on first use and again after it died. Each call
+has an id; a call that times out or is cancelled here tells the bridge to terminate the
+thread running it (``bridge.js``), so nothing goes on running after we gave up on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+BRIDGE_SCRIPT = Path(__file__).with_name("bridge.js")
+# A piece's description can be large (Slack's is ~60 kB); answers are one line each.
+LINE_LIMIT = 64 * 1024 * 1024
+# What the Node process may see of our environment: nothing secret, nothing of ours.
+PASSED_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+class NodeMissing(RuntimeError):
+    """Node.js is not installed (or not on PATH)."""
+
+
+class BridgeFailure(Exception):
+    """A call the bridge answered with an error: what the piece threw, as the bridge saw it."""
+
+    def __init__(self, error: Mapping[str, Any]) -> None:
+        super().__init__(str(error.get("message") or "the piece failed"))
+        self.error = dict(error)
+
+    @property
+    def kind(self) -> str:
+        return str(self.error.get("kind") or "")
+
+
+def node_binary() -> str:
+    found = shutil.which(os.environ.get("ACTIONRUNS_NODE", "node"))
+    if found is None:
+        raise NodeMissing(
+            "Node.js 20 or newer is needed to run pieces (Debian: apt-get install nodejs npm)."
+        )
+    return found
+
+
+def scrubbed_environment() -> dict[str, str]:
+    return {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+
+
+class NodeBridge:
+    def __init__(self, arguments: tuple[str, ...] = ()) -> None:
+        self.arguments = arguments
+        self._process: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def _start(self) -> asyncio.subprocess.Process:
+        async with self._lock:
+            if self._process is not None and self._process.returncode is None:
+                return self._process
+            process = await asyncio.create_subprocess_exec(
+                node_binary(),
+                *self.arguments,
+                str(BRIDGE_SCRIPT),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                env=scrubbed_environment(),
+                limit=LINE_LIMIT,
+            )
+            self._process = process
+            self._reader = asyncio.create_task(self._read(process))
+            return process
+
+    async def _read(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                log.warning("pieces_bridge_unreadable_line", line=line[:200])
+                continue
+            future = self._pending.pop(answer.get("id"), None)
+            if future is None or future.done():
+                continue
+            if "error" in answer:
+                future.set_exception(BridgeFailure(answer["error"]))
+            else:
+                future.set_result(answer.get("result"))
+        code = await process.wait()
+        # The process is gone: every call it held is a lost attempt.
+        lost = BridgeFailure({"message": f"the Node process stopped ({code})", "kind": "lost"})
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(lost)
+        self._pending.clear()
+
+    async def call(self, request: Mapping[str, Any], timeout: float | None = None) -> Any:
+        """Send ``request``; its result, or ``BridgeFailure``. A timeout raises TimeoutError
+        and, like a cancellation, stops what runs the call."""
+        process = await self._start()
+        assert process.stdin is not None
+        number = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[number] = future
+        process.stdin.write(json.dumps({**request, "id": number}).encode() + b"\n")
+        try:
+            await process.stdin.drain()
+            async with asyncio.timeout(timeout):
+                return await future
+        except (TimeoutError, asyncio.CancelledError):
+            self._pending.pop(number, None)
+            self._cancel(process, number)
+            raise
+
+    @staticmethod
+    def _cancel(process: asyncio.subprocess.Process, number: int) -> None:
+        if process.returncode is None and process.stdin is not None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                process.stdin.write(json.dumps({"op": "cancel", "target": number}).encode() + b"\n")
+
+    async def close(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
+        try:
+            async with asyncio.timeout(5):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        if self._reader is not None:
+            await self._reader
+
+    async def __aenter__(self) -> NodeBridge:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
