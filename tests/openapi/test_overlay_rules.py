@@ -419,7 +419,7 @@ async def test_a_hidden_connection_test_takes_the_rules_of_an_action(tmp_path: P
     }
     overlay = {**CHAT_OVERLAY, "test": {"operation": "getInstance", "label": "instance {id}"}}
     listed = manifest_of(tmp_path, overlay, document)
-    assert next(op for op in listed.operations if op.key == "get_instance").request.results
+    assert next(op for op in listed.operations if op.key == "get_instance").http.results
     overlay["actions"] = {**CHAT_OVERLAY["actions"], "getInstance": {"results": []}}
     app = build_app(manifest_of(tmp_path, overlay, document))
     answer = {"id": "ins_1", "allowed_origins": ["https://a.example.com"]}
