@@ -12,6 +12,7 @@ from actionruns.api.icons import app_color
 from actionruns.engine.documents import iso
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
+from actionruns.sdk.categories import slugs
 from actionruns.sdk.fields import Choice, InputField, OutputField
 from actionruns.sdk.registry import action_id, app_id
 from actionruns.store import AuthenticationRecord
@@ -98,7 +99,7 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
         "image": app.image_url or images["url_128x128"],
         "images": images,
         "hex_color": app_color(app),  # as Zapier writes it: 8bcbca
-        "categories": [{"slug": category} for category in app.categories],
+        "categories": [{"slug": category} for category in slugs(app.categories)],
         "action_types": list(app.action_types),
         # Where a connection to the app starts: the hosted Connect page, opened with a connect
         # token (?token=). Null means, as in Zapier's API, that the app needs none.

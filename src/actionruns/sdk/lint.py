@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
+from actionruns.sdk.categories import CATEGORIES, canonical
 from actionruns.sdk.fields import DynamicFields, InputField, sample_value
 
 # What ``actionruns connectors new`` writes where the author has something to say.
@@ -87,6 +88,11 @@ def lint_app(app: App) -> list[Problem]:
         problems.append(Problem(app.key, "needs a description"))
     if not app.categories:
         problems.append(Problem(app.key, "has no category"))
+    for word in app.categories:
+        if canonical(word) is None:
+            problems.append(
+                Problem(app.key, f"category {word!r} is not one of {', '.join(CATEGORIES)}")
+            )
     if not app.actions:
         problems.append(Problem(app.key, "has no actions"))
     if app.auth.type is not AuthType.NONE and app.test is None:

@@ -23,6 +23,7 @@ from actionruns.api.security import require
 from actionruns.engine import Engine
 from actionruns.errors import Unprocessable
 from actionruns.principal import Principal
+from actionruns.sdk.categories import canonical, slugs
 from actionruns.sdk.registry import app_id
 
 router = APIRouter(tags=["Discovery"])
@@ -50,8 +51,9 @@ async def list_apps(
     if query:
         needle = query.lower()
         apps = [app for app in apps if needle in app.title.lower() or needle in app.key]
-    if category:
-        apps = [app for app in apps if category in app.categories]
+    if category:  # a slug of the vocabulary, or one of its aliases
+        wanted_slug = canonical(category)
+        apps = [app for app in apps if wanted_slug in slugs(app.categories)]
     if ids is not None:
         wanted = {part.strip() for part in ids.split(",")}
         apps = [app for app in apps if app_id(app) in wanted or app.key in wanted]
