@@ -100,3 +100,24 @@ def test_figmas_err_is_the_message() -> None:
     # https://www.figma.com/developers/api#errors: {"status": 403, "err": "Invalid token"}
     answer = httpx2.Response(403, json={"status": 403, "err": "Invalid token"})
     assert error_message(answer) == "Invalid token"
+
+
+def test_an_okta_error_says_its_summary_and_causes() -> None:
+    answer = httpx2.Response(
+        400,
+        json={
+            "errorCode": "E0000001",
+            "errorSummary": "Api validation failed: login",
+            "errorLink": "E0000001",
+            "errorId": "oaeHfmOAx1iRLa0H10DeMz5fQ",
+            "errorCauses": [{"errorSummary": "login: An object with this field already exists"}],
+        },
+    )
+    assert error_message(answer) == (
+        "Api validation failed: login; login: An object with this field already exists"
+    )
+    answer = httpx2.Response(
+        401,
+        json={"errorCode": "E0000011", "errorSummary": "Invalid token provided", "errorCauses": []},
+    )
+    assert error_message(answer) == "Invalid token provided"

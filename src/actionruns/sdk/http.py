@@ -72,6 +72,17 @@ def error_message(response: httpx2.Response) -> str:
                     else item["msg"]
                     for item in found
                 )
+        # Okta: {"errorCode", "errorSummary", "errorCauses": [{"errorSummary"}]}, the causes
+        # saying which field was refused.
+        summary = body.get("errorSummary")
+        if isinstance(summary, str) and summary:
+            causes = body.get("errorCauses")
+            said = [
+                c["errorSummary"]
+                for c in causes or ()
+                if isinstance(c, dict) and c.get("errorSummary")
+            ]
+            return "; ".join([summary, *said])
         # Jira: {"errorMessages": [...], "errors": {"field": "message"}}.
         listed = body.get("errorMessages")
         if isinstance(listed, list) and listed and isinstance(listed[0], str):
