@@ -316,6 +316,63 @@ def test_references_across_files_in_a_folder(tmp_path: Path) -> None:
     assert report.manifest.source.spec_version == "3.1.0"
 
 
+def test_an_operation_in_a_file_of_its_own(tmp_path: Path) -> None:
+    # DigitalOcean's description: each operation a $ref to a file whose own references are
+    # relative to it.
+    write(
+        tmp_path,
+        "spec/openapi.yaml",
+        {
+            "openapi": "3.0.0",
+            "info": {"title": "Cloud", "version": "2"},
+            "servers": [{"url": "https://cloud.example.com"}],
+            "paths": {"/v2/servers": {"get": {"$ref": "resources/servers/servers_list.yml"}}},
+        },
+    )
+    write(
+        tmp_path,
+        "spec/resources/servers/servers_list.yml",
+        {
+            "operationId": "servers_list",
+            "summary": "List all servers",
+            "parameters": [{"$ref": "../../shared/parameters.yml#/per_page"}],
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "servers": {
+                                        "type": "array",
+                                        "items": {"$ref": "models/server.yml"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+    )
+    write(
+        tmp_path,
+        "spec/resources/servers/models/server.yml",
+        {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}},
+    )
+    write(
+        tmp_path,
+        "spec/shared/parameters.yml",
+        {"per_page": {"name": "per_page", "in": "query", "schema": {"type": "integer"}}},
+    )
+    listed = op(import_description(tmp_path / "spec").manifest, "servers_list")
+    assert listed.title == "List all servers"
+    assert listed.type is ActionType.SEARCH
+    assert field(listed, "per_page").type is FieldType.INTEGER
+    assert [output.key for output in listed.outputs] == ["id", "name"]
+
+
 def test_swagger_2(tmp_path: Path) -> None:
     document = {
         "swagger": "2.0",

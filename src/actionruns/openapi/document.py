@@ -357,6 +357,10 @@ def operations(description: Description) -> list[Operation]:
             node = item.get(method)
             if node is None:
                 continue
+            # OpenAPI has no $ref for an operation, but DigitalOcean's description keeps each
+            # operation in a file of its own and refers to it so; its own references are
+            # read from where it is.
+            node = node.deref()
             if not isinstance(node.value, dict):
                 raise ImportFailed(f"{method.upper()} {path} must be an object.")
             value = node.value
