@@ -8,7 +8,8 @@ which operations our connector calls. At test time the file is read from, in ord
 1. ``$ACTIONRUNS_VENDOR_SPECS/<owner>+<name>/<path>`` or
    ``../shared/reference/vendors/<owner>+<name>/<path>`` (the vendor's file as published);
 2. a local git copy of the vendor's repository at ``/work/.mirror/<owner>+<name>/repo`` (what
-   the workspace's ``fetch`` tool leaves), read with ``git show COMMIT:PATH``.
+   the workspace's ``fetch`` tool leaves), read with ``git show COMMIT:PATH``; a description
+   whose ``$ref``s reach other files (DigitalOcean's) is taken out with its whole folder.
 
 An OpenAPI description is trimmed to those operations (their parameters, request bodies and
 security, and every component they refer to; no responses, descriptions or examples), which is
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -33,11 +35,13 @@ from typing import Any
 import yaml
 from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
-from actionruns.openapi.load import parse
+from actionruns.openapi.load import load, parse, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 CURATED_APPS = REPO / "src" / "actionruns" / "connectors" / "curated"
 MIRRORS = Path("/work/.mirror")
+# A ``$ref`` to another file of the folder (``'resources/droplets/droplets_list.yml'``).
+EXTERNAL_REF = re.compile(r"""\$ref["']?\s*:\s*["']?[\w./-]+\.(?:ya?ml|json)\b""")
 # Vendor files taken out of a mirror, once per commit.
 CACHE = Path(tempfile.gettempdir()) / "actionruns-vendor-files"
 
@@ -263,9 +267,25 @@ def vendor_file(published: Published) -> Path | None:
         )
         if shown.returncode == 0:
             cached.parent.mkdir(parents=True, exist_ok=True)
+            folder_of_path = str(Path(published.path).parent)
+            text = shown.stdout.decode(errors="replace")
+            if folder_of_path != "." and EXTERNAL_REF.search(text):
+                into = CACHE / folder / published.commit
+                _extract(git_dir, published.commit, folder_of_path, into)
             cached.write_bytes(shown.stdout)
             return cached
     return None
+
+
+def _extract(git_dir: Path, commit: str, folder: str, into: Path) -> None:
+    """``folder`` of the repository at ``commit``, written out under ``into``: the files a
+    description's references reach."""
+    archive = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "archive", "--format=tar", commit, folder],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
 
 
 def _published_file(published: Published) -> str | None:
@@ -278,12 +298,60 @@ def trimmed_description(app_key: str) -> dict[str, Any] | None:
     """The app's vendor description, trimmed to the operations the connector calls; None
     when the vendor's file is not on this machine."""
     description = DESCRIPTIONS[app_key]
-    text = _published_file(description)
-    if text is None:
+    path = vendor_file(description)
+    if path is None:
         return None
-    # Read as the importer reads it (YAML 1.1's "=" value tag included: OneSignal's has one).
-    document = parse(text, description.path)
+    text = path.read_text()
+    if EXTERNAL_REF.search(text):
+        document = inlined(path, description.operations)
+    else:
+        # Read as the importer reads it (YAML 1.1's "=" value tag included: OneSignal's has one).
+        document = parse(text, description.path)
     return trim(document, description.operations, description.source)
+
+
+def inlined(path: Path, operations: Sequence[str]) -> dict[str, Any]:
+    """A description whose ``$ref``s reach other files, as one document of ``operations``'
+    path items, every reference they make (to any file) replaced by what it points to.
+
+    A reference back into a schema it is inside of (a tree's children) is left as any value:
+    openapi-core checks everything else of the request.
+    """
+    description = load(path)  # as the importer reads it: only files inside the folder
+    root = description.root
+    paths: dict[str, Any] = {}
+    for operation in operations:
+        template = operation.partition(" ")[2]
+        if template in root.get("paths", {}):
+            paths[template] = _inline(root["paths"][template], description.resolver, frozenset())
+    return {**root, "paths": paths}
+
+
+def _inline(node: Any, resolver: Any, inside: frozenset[int]) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, resolver, inside) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("$ref"), str):
+        target, target_resolver = resolve(resolver, node["$ref"])
+        if id(target) in inside:
+            return {}
+        return _inline(target, target_resolver, inside | {id(target)})
+    # Extensions (DigitalOcean's code samples, each a file of its own) are never checked. A
+    # discriminator's mapping names its schemas by file, which one document cannot: the
+    # anyOf or oneOf it sits beside checks the body without it.
+    return {
+        key: _inline(value, resolver, inside)
+        for key, value in node.items()
+        if not str(key).startswith("x-") and not (key == "discriminator" and _by_file(value))
+    }
+
+
+def _by_file(discriminator: Any) -> bool:
+    mapping = discriminator.get("mapping") if isinstance(discriminator, dict) else None
+    return isinstance(mapping, dict) and any(
+        not str(target).startswith("#") for target in mapping.values()
+    )
 
 
 @cache
