@@ -30,6 +30,7 @@ import httpx2
 from actionruns.connectors.curated import HERE, curated
 from actionruns.openapi import import_description, load_overlay
 from actionruns.sdk.app import App, normalize_results
+from actionruns.sdk.client_credentials import forget_tokens
 from actionruns.sdk.context import open_context
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldErrors
@@ -116,6 +117,7 @@ async def _run(
     app: App, credentials: Mapping[str, Any], case: dict[str, Any], record: Sequence[str]
 ) -> None:
     transport = _Answering([e["response"] for e in case.get("exchanges", [])], record)
+    forget_tokens()  # as a replay does: each case records its own token request
     async with open_context(
         app.auth, credentials, OutboundGuard(), app_key=app.key, transport=transport
     ) as ctx:
@@ -148,6 +150,7 @@ async def _test(
     app: App, credentials: Mapping[str, Any], test: dict[str, Any], record: Sequence[str]
 ) -> None:
     transport = _Answering([e["response"] for e in test.get("exchanges", [])], record)
+    forget_tokens()
     assert app.test is not None
     async with open_context(
         app.auth, credentials, OutboundGuard(), app_key=app.key, transport=transport

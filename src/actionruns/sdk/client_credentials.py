@@ -35,6 +35,12 @@ _tokens: dict[str, _Cached] = {}
 _locks: dict[str, asyncio.Lock] = {}
 
 
+def forget_tokens() -> None:
+    """Drop every kept token, so that the next request asks for one (a recorded replay
+    expects the token request it recorded)."""
+    _tokens.clear()
+
+
 @dataclass
 class ClientCredentialsAuth(httpx2.Auth):
     token_url: str

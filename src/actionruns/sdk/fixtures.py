@@ -50,6 +50,7 @@ from urllib.parse import parse_qs
 import httpx2
 
 from actionruns.sdk.app import Action, App, normalize_results
+from actionruns.sdk.client_credentials import forget_tokens
 from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldErrors, validate_inputs
@@ -294,6 +295,7 @@ async def replay(
     if action is None:
         return [f"{case.name}: the app has no action {case.action!r}"]
     transport = ReplayTransport(list(case.exchanges), observe=observe)
+    forget_tokens()  # each case recorded its own token request, if the app asks for one
     outcome: Any = None
     error: BaseException | None = None
     async with open_context(
@@ -327,6 +329,7 @@ async def replay_connection_test(
     if not fixtures.connection_test:
         return ["connection test: the app defines one but no exchanges are recorded for it"]
     transport = ReplayTransport(list(fixtures.connection_test), observe=observe)
+    forget_tokens()
     async with open_context(
         fixtures.app.auth,
         fixtures.credentials,
