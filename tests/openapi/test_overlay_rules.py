@@ -440,3 +440,29 @@ def test_rules_for_an_operation_neither_kept_nor_used_fail(tmp_path: Path) -> No
     overlay = {"operations": ["createChatCompletion"], "actions": {"listModels": {"results": []}}}
     with pytest.raises(ImportFailed, match="neither keeps nor uses"):
         manifest_of(tmp_path, overlay, chat_api())
+
+
+def test_an_actions_own_value_wins_over_the_apps_hidden_field(tmp_path: Path) -> None:
+    """Box's ``fields`` query parameter is plumbing everywhere but where a shared link is
+    made, which needs ``fields=shared_link``."""
+    overlay = {
+        "operations": ["createChatCompletion"],
+        "fields": {"stream": {"hidden": True}, "model": {"label": "Model"}},
+        "actions": {"createChatCompletion": {"fields": {"stream": {"value": True}}}},
+    }
+    operation = manifest_of(tmp_path, overlay, chat_api()).operations[0]
+    bound = {b.name: b for b in operation.request.bindings}
+    assert bound["stream"].value is True
+    assert [f.label for f in operation.inputs if f.key == "model"] == ["Model"]
+    overlay["actions"] = {}
+    operation = manifest_of(tmp_path, overlay, chat_api()).operations[0]
+    assert "stream" not in {b.name for b in operation.request.bindings}
+
+
+def test_a_fragment_telling_operations_apart_is_no_part_of_the_request(tmp_path: Path) -> None:
+    document = chat_api()
+    document["paths"]["/models#mine"] = {
+        "get": {"operationId": "listMyModels", "responses": {"200": {"description": "models"}}}
+    }
+    manifest = manifest_of(tmp_path, {"operations": ["listMyModels"]}, document)
+    assert manifest.operations[0].request.path == "/models"

@@ -468,8 +468,13 @@ class _Importer:
                 kept.append(draft)
                 continue
             names = (draft.source, draft.spec.key)
-            rules = self._rules_for(names, self.overlay.fields, "fields")
-            rules += self._rules_for(names, rule.fields, where)
+            shared = self._rules_for(names, self.overlay.fields, "fields")
+            own = self._rules_for(names, rule.fields, where)
+            if any(_says_how_sent(r) for r in own):
+                # The action's own word on how the field is sent (a value where every other
+                # action hides it) wins over the app's.
+                shared = [r for r in shared if not _says_how_sent(r)]
+            rules = shared + own
             changed = self._apply(draft, draft.spec, rules, auth_keys, where)
             if changed is not None:
                 kept.append(changed)
@@ -527,7 +532,9 @@ class _Importer:
             sample=sample,
             request=RequestSpec(
                 method=op.method,
-                path=op.path,
+                # Box tells operations on one path apart with a fragment
+                # ("/files/{file_id}#add_shared_link"), which is no part of the request.
+                path=op.path.split("#")[0],
                 bindings=tuple(d.binding for d in kept),
                 body=body,
                 empty_body=body == "json"
@@ -643,6 +650,12 @@ def _choice_specs(choices: Sequence[str | ChoiceRule]) -> tuple[ChoiceSpec, ...]
         ChoiceSpec(value=c) if isinstance(c, str) else ChoiceSpec(value=c.value, label=c.label)
         for c in choices
     )
+
+
+def _says_how_sent(rule: FieldRule) -> bool:
+    """Whether a rule decides how a field is sent (or that it is not), not only how it looks."""
+    fixed = (rule.value, rule.template, rule.credential)
+    return "hidden" in rule.model_fields_set or any(v is not None for v in fixed)
 
 
 def _check_templates(
