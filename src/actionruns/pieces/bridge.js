@@ -10,6 +10,13 @@
 // Requests: {id, op: "describe"|"run"|"options"|"props"|"validate", piece: {dir, package},
 //            action?, prop?, auth?, props?}
 //           {id, op: "cancel", target}: terminate the thread running call `target`.
+//
+// The outbound guard: every TCP connection a piece opens (http, https, fetch/undici, database
+// drivers: all go through net.Socket#connect) first asks Python where to connect, as
+// {op: "connect", ref, host, port} on stdout; Python checks the name with the same guard as
+// its connectors and answers {op: "connected", ref, address} or {…, error}. The socket then
+// dials that checked address, never the name again (no DNS rebinding). TLS always verifies
+// the server's certificate against the name, whatever the piece asks.
 
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 
@@ -58,6 +65,10 @@ function main() {
       const worker = new Worker(__filename, { workerData: piece });
       found = { worker, pending: new Map(), used: 0 };
       worker.on('message', (answer) => {
+        if (answer.op === 'connect') {
+          // Asked on the thread's behalf: the answer finds the thread by its id.
+          return send({ ...answer, ref: `${worker.threadId}#${answer.ref}` });
+        }
         found.pending.delete(answer.id);
         send(answer);
       });
@@ -79,6 +90,13 @@ function main() {
       request = JSON.parse(line);
     } catch (err) {
       return; // not ours to answer: the Python side writes only JSON lines
+    }
+    if (request.op === 'connected') {
+      const [key, ref] = request.ref.split('#');
+      for (const t of threads.values()) {
+        if (t.worker.threadId === Number(key)) t.worker.postMessage({ ...request, ref });
+      }
+      return;
     }
     if (request.op === 'cancel') {
       for (const [key, t] of threads) {
@@ -109,6 +127,7 @@ function worker() {
     console[method] = toLog;
   }
   process.stdout.write = (chunk) => process.stderr.write(chunk);
+  guardConnections();
   const load = createRequire(path.join(workerData.dir, 'package.json'));
   const loaded = load(workerData.package);
   // A piece module exports its piece: the object that holds the actions.
@@ -120,6 +139,7 @@ function worker() {
     typeof piece.actions === 'function' ? piece.actions() : piece._actions || piece.actions;
 
   parentPort.on('message', async (request) => {
+    if (request.op === 'connected') return connected(request);
     try {
       const result = await handle(request);
       parentPort.postMessage({ id: request.id, result: plain(result) });
@@ -235,6 +255,74 @@ function worker() {
   }
 }
 
+// Where a connection may go, asked of Python; callbacks by request number.
+const asked = new Map();
+let asking = 0;
+// An address literal is given to the socket under this suffix, so that it too is looked up,
+// which is where the check happens (Node never looks up an address literal).
+const LITERAL = '.address.actionruns.invalid';
+
+function connected(answer) {
+  const callback = asked.get(answer.ref);
+  asked.delete(answer.ref);
+  if (callback) callback(answer);
+}
+
+function guardConnections() {
+  const net = require('node:net');
+  const tls = require('node:tls');
+  const dial = net.Socket.prototype.connect;
+
+  function lookup(hostname, options, callback) {
+    const host = hostname.endsWith(LITERAL) ? hostname.slice(0, -LITERAL.length) : hostname;
+    const ref = String(++asking);
+    asked.set(ref, (answer) => {
+      if (answer.error) {
+        const error = new Error(answer.error);
+        error.code = 'EACTIONRUNSREFUSED';
+        return callback(error);
+      }
+      const family = net.isIP(answer.address);
+      if (options && options.all) return callback(null, [{ address: answer.address, family }]);
+      return callback(null, answer.address, family);
+    });
+    // A lookup is not told the port: it travels in the options our connect passes along.
+    parentPort.postMessage({ op: 'connect', ref, host, port: options.actionrunsPort || 0 });
+  }
+
+  function guardedConnect(...args) {
+    // net.connect passes what it already normalized, as one array.
+    const normalized = Array.isArray(args[0]) ? args[0] : net._normalizeArgs(args);
+    const options = { ...normalized[0] };
+    if (options.path) {
+      throw new Error('connections to local sockets are not allowed');
+    }
+    const host = options.host || 'localhost';
+    const port = Number(options.port);
+    options.host = net.isIP(host) ? host + LITERAL : host;
+    options.lookup = (name, lookupOptions, callback) =>
+      lookup(name, { ...lookupOptions, actionrunsPort: port }, callback);
+    return dial.call(this, options, normalized[1]);
+  }
+
+  const secure = tls.connect;
+  function verifiedConnect(...args) {
+    const normalized = net._normalizeArgs(args);
+    const options = { ...normalized[0] };
+    // Verification stays on: neither the options nor NODE_TLS_REJECT_UNAUTHORIZED turn it off.
+    options.rejectUnauthorized = true;
+    options.checkServerIdentity = tls.checkServerIdentity;
+    if (!options.servername && options.host && !net.isIP(options.host)) {
+      options.servername = options.host;
+    }
+    return secure.call(this, options, normalized[1]);
+  }
+  // Fixed in place: a piece cannot put the originals back.
+  const fixed = (value) => ({ value, writable: false, configurable: false });
+  Object.defineProperty(net.Socket.prototype, 'connect', fixed(guardedConnect));
+  Object.defineProperty(tls, 'connect', fixed(verifiedConnect));
+}
+
 // A file arrives marked as one (base64); pieces read the framework's file object.
 function revive(value) {
   if (Array.isArray(value)) return value.map(revive);
@@ -284,7 +372,17 @@ function failure(err) {
   }
   const headers = response.headers || {};
   const retry = headers['retry-after'];
-  const network = Boolean(err && err.code && /^(E[A-Z]+|UND_ERR)/.test(err.code)) && !status;
+  // Client libraries wrap what went wrong (undici: "fetch failed", the reason in `cause`).
+  const causes = [];
+  for (let cause = err && err.cause, depth = 0; cause && depth < 5; cause = cause.cause) {
+    causes.push(cause);
+    depth += 1;
+  }
+  const refused = [err, ...causes].find((cause) => cause && cause.code === 'EACTIONRUNSREFUSED');
+  if (refused) return { message: refused.message, kind: 'refused' };
+  for (const cause of causes) if (cause.message) message = `${message}: ${cause.message}`;
+  const code = [err, ...causes].map((cause) => cause && cause.code).find(Boolean);
+  const network = Boolean(code && /^(E[A-Z]+|UND_ERR)/.test(code)) && !status;
   if (body !== undefined) message = `${message}: ${JSON.stringify(plain(body)).slice(0, 500)}`;
-  return { message, status, retry_after: retry, network, code: err && err.code };
+  return { message, status, retry_after: retry, network, code };
 }

@@ -19,6 +19,9 @@ from typing import Any
 
 import structlog
 
+from actionruns.sdk.errors import ActionError
+from actionruns.sdk.outbound import OutboundGuard
+
 log = structlog.get_logger(__name__)
 
 BRIDGE_SCRIPT = Path(__file__).with_name("bridge.js")
@@ -54,12 +57,18 @@ def node_binary() -> str:
 
 
 def scrubbed_environment() -> dict[str, str]:
-    return {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+    passed = {name: os.environ[name] for name in PASSED_VARIABLES if name in os.environ}
+    # The certificates Python's connectors trust (SSL_CERT_FILE), pieces trust too.
+    if os.environ.get("SSL_CERT_FILE"):
+        passed["NODE_EXTRA_CA_CERTS"] = os.environ["SSL_CERT_FILE"]
+    return passed
 
 
 class NodeBridge:
-    def __init__(self, arguments: tuple[str, ...] = ()) -> None:
-        self.arguments = arguments
+    def __init__(self, guard: OutboundGuard | None = None) -> None:
+        # Where pieces may connect; without one (describing a piece) they connect nowhere.
+        self.guard = guard
+        self._asked: set[asyncio.Task[None]] = set()
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -76,7 +85,6 @@ class NodeBridge:
                 return self._process
             process = await asyncio.create_subprocess_exec(
                 node_binary(),
-                *self.arguments,
                 str(BRIDGE_SCRIPT),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -95,6 +103,11 @@ class NodeBridge:
             except ValueError:
                 log.warning("pieces_bridge_unreadable_line", line=line[:200])
                 continue
+            if answer.get("op") == "connect":
+                task = asyncio.create_task(self._connect(process, answer))
+                self._asked.add(task)
+                task.add_done_callback(self._asked.discard)
+                continue
             future = self._pending.pop(answer.get("id"), None)
             if future is None or future.done():
                 continue
@@ -109,6 +122,25 @@ class NodeBridge:
             if not future.done():
                 future.set_exception(lost)
         self._pending.clear()
+
+    async def _connect(self, process: asyncio.subprocess.Process, asked: Mapping[str, Any]) -> None:
+        """Answer a piece's connection: the checked address to dial, or why not."""
+        answer: dict[str, Any] = {"op": "connected", "ref": asked.get("ref")}
+        host, port = str(asked.get("host") or ""), int(asked.get("port") or 0)
+        if self.guard is None:
+            answer["error"] = "pieces connect nowhere while they are described"
+        else:
+            try:
+                answer["address"] = (await self.guard.destination(host, port)).address
+            except ActionError as exc:
+                answer["error"] = exc.detail
+        self._write(process, answer)
+
+    @staticmethod
+    def _write(process: asyncio.subprocess.Process, message: Mapping[str, Any]) -> None:
+        if process.returncode is None and process.stdin is not None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                process.stdin.write(json.dumps(message).encode() + b"\n")
 
     async def call(self, request: Mapping[str, Any], timeout: float | None = None) -> Any:
         """Send ``request``; its result, or ``BridgeFailure``. A timeout raises TimeoutError
@@ -128,11 +160,9 @@ class NodeBridge:
             self._cancel(process, number)
             raise
 
-    @staticmethod
-    def _cancel(process: asyncio.subprocess.Process, number: int) -> None:
-        if process.returncode is None and process.stdin is not None:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                process.stdin.write(json.dumps({"op": "cancel", "target": number}).encode() + b"\n")
+    @classmethod
+    def _cancel(cls, process: asyncio.subprocess.Process, number: int) -> None:
+        cls._write(process, {"op": "cancel", "target": number})
 
     async def close(self) -> None:
         process, self._process = self._process, None

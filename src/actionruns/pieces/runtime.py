@@ -22,10 +22,17 @@ from actionruns.pieces.mapping import SECRET_TEXT_KEY, decode_choice, encode_cho
 from actionruns.sdk.context import Context
 from actionruns.sdk.described.manifest import AppManifest, FieldSpec, OperationSpec, PieceSpec
 from actionruns.sdk.described.runtime import input_field
-from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
+from actionruns.sdk.errors import (
+    BlockedDestinationError,
+    ExpiredAuthError,
+    HaltError,
+    ThrottledError,
+    TransientError,
+)
 from actionruns.sdk.fields import Choice, ChoicePage, FieldType, InputField
 from actionruns.sdk.files import read_file
 from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY
+from actionruns.sdk.outbound import OutboundGuard
 
 CHOICES_PAGE = 100
 # A dynamic property's fields are keyed ``<property>__<field>``.
@@ -37,12 +44,14 @@ DESCRIBE_TIMEOUT = 60.0
 _bridges: dict[asyncio.AbstractEventLoop, NodeBridge] = {}
 
 
-def shared_bridge() -> NodeBridge:
-    """This process's bridge (one per event loop: its pipes belong to one)."""
+def shared_bridge(guard: OutboundGuard) -> NodeBridge:
+    """This process's bridge (one per event loop: its pipes belong to one), whose pieces
+    connect where ``guard`` allows (the engine's, the same for every call)."""
     loop = asyncio.get_running_loop()
     found = _bridges.get(loop)
     if found is None:
-        found = _bridges[loop] = NodeBridge()
+        found = _bridges[loop] = NodeBridge(guard)
+    found.guard = guard
     return found
 
 
@@ -64,6 +73,8 @@ def raise_failure(failure: BridgeFailure) -> None:
     detail = str(failure)
     status = error.get("status")
     meta = {"status": status} if isinstance(status, int) else None
+    if failure.kind == "refused":
+        raise BlockedDestinationError(detail) from None
     if failure.kind in ("lost", "cancelled"):
         raise TransientError(f"The piece did not finish: {detail}") from None
     if isinstance(status, int):
@@ -119,7 +130,7 @@ class PieceRunner:
 
     async def _call(self, ctx: Context, request: dict[str, Any]) -> Any:
         try:
-            return await shared_bridge().call(
+            return await shared_bridge(ctx.guard).call(
                 {**request, "piece": self.piece, "auth": self.auth_value(ctx.credentials)}
             )
         except BridgeFailure as failure:
