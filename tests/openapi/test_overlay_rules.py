@@ -451,12 +451,12 @@ def test_an_actions_own_value_wins_over_the_apps_hidden_field(tmp_path: Path) ->
         "actions": {"createChatCompletion": {"fields": {"stream": {"value": True}}}},
     }
     operation = manifest_of(tmp_path, overlay, chat_api()).operations[0]
-    bound = {b.name: b for b in operation.request.bindings}
+    bound = {b.name: b for b in operation.http.bindings}
     assert bound["stream"].value is True
     assert [f.label for f in operation.inputs if f.key == "model"] == ["Model"]
     overlay["actions"] = {}
     operation = manifest_of(tmp_path, overlay, chat_api()).operations[0]
-    assert "stream" not in {b.name for b in operation.request.bindings}
+    assert "stream" not in {b.name for b in operation.http.bindings}
 
 
 def test_a_fragment_telling_operations_apart_is_no_part_of_the_request(tmp_path: Path) -> None:
@@ -465,4 +465,4 @@ def test_a_fragment_telling_operations_apart_is_no_part_of_the_request(tmp_path:
         "get": {"operationId": "listMyModels", "responses": {"200": {"description": "models"}}}
     }
     manifest = manifest_of(tmp_path, {"operations": ["listMyModels"]}, document)
-    assert manifest.operations[0].request.path == "/models"
+    assert manifest.operations[0].http.path == "/models"
