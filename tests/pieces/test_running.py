@@ -187,3 +187,20 @@ async def test_a_lost_node_process_is_a_lost_attempt(
     with pytest.raises(TransientError, match="did not finish"):
         await running
     assert await runner.perform(fixture_context, "thread", {})  # a new process
+
+
+async def test_a_piece_reads_writes_and_spawns_nothing_and_sees_no_secret(
+    fixture_manifest: AppManifest, fixture_context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACTIONRUNS_DATABASE_URL", "postgresql://user:hunter2@db/actionruns")
+    runner = PieceRunner(fixture_manifest)
+    answer = await runner.perform(fixture_context, "escape", {})
+    assert answer["outcomes"] == {
+        "write": "ERR_ACCESS_DENIED",
+        "read": "ERR_ACCESS_DENIED",
+        "spawn": "ERR_ACCESS_DENIED",
+        "unixSocket": "connections to local sockets are not allowed",
+    }
+    assert not Path("/tmp/actionruns-piece-escape").exists()
+    assert not [name for name in answer["environment"] if name.startswith("ACTIONRUNS")]
+    assert set(answer["environment"]) <= {"PATH", "LANG", "LC_ALL", "TZ", "NODE_EXTRA_CA_CERTS"}

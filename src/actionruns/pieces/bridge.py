@@ -3,6 +3,10 @@
 One process per worker process, started on first use and again after it died. Each call
 has an id; a call that times out or is cancelled here tells the bridge to terminate the
 thread running it (``bridge.js``), so nothing goes on running after we gave up on it.
+
+The process runs under Node's permission model: it reads only the bridge and the folders of
+the pieces it runs, writes nowhere, starts no process and loads no native addon; its
+environment has nothing of ours but PATH, the locale and the CA file.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class NodeBridge:
         # Where pieces may connect; without one (describing a piece) they connect nowhere.
         self.guard = guard
         self._asked: set[asyncio.Task[None]] = set()
+        self._readable: set[str] = set()  # the pieces' folders this process may read
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -79,15 +84,34 @@ class NodeBridge:
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
-    async def _start(self) -> asyncio.subprocess.Process:
+    def _permissions(self) -> list[str]:
+        readable = [str(BRIDGE_SCRIPT), *(f"{folder}/*" for folder in sorted(self._readable))]
+        return [
+            "--experimental-permission",
+            *(f"--allow-fs-read={path}" for path in readable),
+            "--allow-worker",  # our own threads: reading other code is refused all the same
+            "--no-addons",
+            "--disable-warning=ExperimentalWarning",
+        ]
+
+    async def _start(self, folder: str | None) -> asyncio.subprocess.Process:
         async with self._lock:
-            if self._process is not None and self._process.returncode is None:
+            running = self._process is not None and self._process.returncode is None
+            if folder is not None and folder not in self._readable:
+                # A piece from a folder this process may not read: a new process may.
+                self._readable.add(folder)
+                if running:
+                    await self.close()
+                    running = False
+            if running and self._process is not None:
                 return self._process
             process = await asyncio.create_subprocess_exec(
                 node_binary(),
+                *self._permissions(),
                 str(BRIDGE_SCRIPT),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
                 env=scrubbed_environment(),
                 limit=LINE_LIMIT,
             )
@@ -145,7 +169,8 @@ class NodeBridge:
     async def call(self, request: Mapping[str, Any], timeout: float | None = None) -> Any:
         """Send ``request``; its result, or ``BridgeFailure``. A timeout raises TimeoutError
         and, like a cancellation, stops what runs the call."""
-        process = await self._start()
+        piece = request.get("piece")
+        process = await self._start(str(piece["dir"]) if isinstance(piece, Mapping) else None)
         assert process.stdin is not None
         number = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
