@@ -17,7 +17,13 @@ from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.described.templates import fill
 from actionruns.sdk.fields import FieldErrors, validate_inputs
 from actionruns.sdk.outbound import OutboundGuard
-from tests.openapi.test_requests import CREDENTIALS, Vendor, manifest_of, perform
+from tests.openapi.test_requests import (
+    CREDENTIALS,
+    Vendor,
+    connection_label,
+    manifest_of,
+    perform,
+)
 
 MESSAGE = {
     "type": "object",
@@ -424,15 +430,7 @@ async def test_a_hidden_connection_test_takes_the_rules_of_an_action(tmp_path: P
     app = build_app(manifest_of(tmp_path, overlay, document))
     answer = {"id": "ins_1", "allowed_origins": ["https://a.example.com"]}
     vendor = Vendor(lambda request: httpx2.Response(200, json=answer))
-    assert app.test is not None
-    async with open_context(
-        app.auth,
-        CREDENTIALS,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
-        assert await app.test(ctx) == "instance ins_1"
+    assert await connection_label(app, vendor) == "instance ins_1"
     assert [op.key for op in app.actions] == ["send_message"]
 
 

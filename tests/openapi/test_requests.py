@@ -55,6 +55,19 @@ class Vendor:
         return self.requests[-1]
 
 
+async def connection_label(app: App, vendor: Vendor) -> str | None:
+    """What the app's connection test says of the account, the vendor answering."""
+    assert app.test is not None
+    async with open_context(
+        app.auth,
+        CREDENTIALS,
+        OutboundGuard(),
+        app_key=app.key,
+        transport=httpx2.MockTransport(vendor),
+    ) as ctx:
+        return await app.test(ctx)
+
+
 async def perform(
     app: App,
     action: str,
@@ -355,15 +368,7 @@ async def test_the_connection_test_names_the_account(tmp_path: Path) -> None:
     vendor = Vendor(
         lambda r: httpx2.Response(200, json={"name": "Ada", "email": "ada@example.com"})
     )
-    assert app.test is not None
-    async with open_context(
-        app.auth,
-        CREDENTIALS,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
-        assert await app.test(ctx) == "Ada (ada@example.com)"
+    assert await connection_label(app, vendor) == "Ada (ada@example.com)"
     assert vendor.last.url.path == "/v1/me"
 
 
@@ -487,3 +492,35 @@ async def test_a_hook_module_signs_requests_reshapes_answers_and_tests(tmp_path:
 def test_a_hook_that_cannot_be_imported_fails_the_build(tmp_path: Path) -> None:
     with pytest.raises(ModuleNotFoundError):
         build_app(manifest_of(tmp_path, {"hook": "tests.openapi.no_such_hooks"}))
+
+
+async def test_an_object_in_a_multipart_body_is_one_json_part(tmp_path: Path) -> None:
+    """Box's upload: an ``attributes`` object (JSON, before the file) and the file."""
+    document = petstore()
+    schema = document["paths"]["/pets/{petId}/photos"]["post"]["requestBody"]["content"][
+        "multipart/form-data"
+    ]["schema"]
+    schema["properties"] = {
+        "attributes": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "parent": {"type": "object", "properties": {"id": {"type": "string"}}},
+            },
+        },
+        **schema["properties"],
+    }
+    app = build_app(manifest_of(tmp_path, document=document))
+    vendor = Vendor(lambda r: httpx2.Response(200, json={"url": "https://cdn/x.png"}))
+    inputs = {
+        "pet_id": 1,
+        "file": "data:image/png;name=rex.png;base64,iVBORw0KGgo=",
+        "attributes__name": 'Rex "the dog".png',
+        "attributes__parent__id": "12",
+    }
+    await perform(app, "upload_photo", inputs, vendor)
+    body = vendor.last.content
+    part = body.split(b'name="attributes"\r\n\r\n')[1].split(b"\r\n--")[0]
+    assert json.loads(part) == {"name": 'Rex "the dog".png', "parent": {"id": "12"}}
+    assert body.count(b'name="attributes') == 1
+    assert body.index(b'name="attributes"') < body.index(b'name="file"')

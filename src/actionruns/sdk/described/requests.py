@@ -5,7 +5,8 @@ Parameters follow https://spec.openapis.org/oas/v3.1.0#style-values: path parame
 path segment; query parameters are ``form`` (exploded unless told otherwise),
 ``spaceDelimited``, ``pipeDelimited`` or ``deepObject``; headers ``simple``; cookies ``form``.
 Form bodies write nested objects and lists as ``key[sub]`` and ``key[0]`` (``deepObject``,
-what Stripe and most form APIs read), unless an encoding says ``form``.
+what Stripe and most form APIs read), unless an encoding says ``form``. Multipart bodies send
+an object property as one JSON part, OpenAPI's default encoding for objects there.
 """
 
 from __future__ import annotations
@@ -206,10 +207,18 @@ def build_request(
         ]
     elif spec.body == "multipart":
         built.multipart, built.files = [], []
+        as_json: set[str] = set()
         for binding, value in body_values:
             name = _form_name(binding)
             if binding.field is not None and files and binding.field in files:
                 built.files.append((name, files[binding.field]))
+            elif binding.style is None and binding.path and isinstance(body[binding.path[0]], dict):
+                # OpenAPI's default encoding of an object in multipart is JSON: one part,
+                # the whole object (Box's upload attributes), unless an encoding says a style.
+                top = binding.path[0]
+                if top not in as_json:
+                    as_json.add(top)
+                    built.multipart.append((top, json.dumps(body[top], ensure_ascii=False)))
             else:
                 built.multipart.extend(form_pairs(binding, name, value))
     return built
