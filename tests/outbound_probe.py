@@ -39,9 +39,14 @@ import httpx2
 import trustme
 
 from actionruns.connectors import email, mariadb, mqtt, nats, postgresql, rabbitmq, redis
+from actionruns.pieces.install import describe
+from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.runtime import PieceRunner, close_bridges
 from actionruns.sdk.app import App
 from actionruns.sdk.context import open_context
+from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.outbound import OutboundGuard
+from tests.pieces.conftest import FIXTURE_PIECE
 
 PUBLIC = "93.184.216.34"  # a public address, here on lo: the "first answer" of a rebinding
 PLAIN_PORT = 8000  # every address's plain listener
@@ -138,6 +143,9 @@ class Landings:
 
     def since(self, mark: int) -> list[tuple[str, int]]:
         return self.seen[mark:]
+
+
+INTERNAL_URLS = [f"[{a}]" if ":" in a else a for a in INTERNAL]
 
 
 def _address_of(name: str) -> str | None:
@@ -381,12 +389,64 @@ async def _http_get(url: str) -> str:
         await guard.aclose()
 
 
+async def _piece_get(url: str, client: str, insecure: bool = False) -> str:
+    """A piece's request (the tests' fixture piece, in the Node bridge) through a guard that
+    allows nothing extra."""
+    manifest = piece_manifest("fixture", await describe(FIXTURE_PIECE), FIXTURE_PIECE).manifest
+    app = build_app(manifest)
+    guard = OutboundGuard()
+    inputs = {"url": url, "client": client, "insecure": insecure}
+    try:
+        async with asyncio.timeout(20):
+            async with open_context(app.auth, {"api_key": "k"}, guard, app_key=app.key) as ctx:
+                answer = await PieceRunner(manifest).perform(ctx, "fetch", inputs)
+                return f"HTTP {answer['status']}"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        await guard.aclose()
+
+
+async def _probe_pieces(
+    tried: Callable[..., Awaitable[None]],
+    results: dict[str, list[dict[str, Any]]],
+    landings: Landings,
+    dns_server: DNSServer,
+) -> None:
+    """Pieces: Node's own HTTP clients (http, fetch), under the guard the bridge puts below
+    them; TLS verified against the name even when the piece turns verification off."""
+    for client in ("http", "fetch"):
+        for host in ("127.0.0.1", "localhost", "[::1]", "[::ffff:127.0.0.1]", *INTERNAL_URLS):
+            url = f"http://{host}:{PLAIN_PORT}/"
+            await tried("pieces", f"piece {client} {host}", _piece_get(url, client))
+        name = f"rebind-piece-{client}.probe.test"
+        url = f"http://{name}:{PLAIN_PORT}/"
+        await tried("pieces", f"piece {client} rebinding", _piece_get(url, client), PUBLIC)
+        results["pieces"][-1]["lookups"] = dns_server.asked[name]
+        for domain, should_verify in (("probe.test", True), ("other.test", False)):
+            name = f"tls-http.{domain}"
+            mark = len(landings.sni)
+            outcome = await _piece_get(f"https://{name}:{TLS_PORT}/", client, insecure=True)
+            handshakes = landings.sni[mark:]
+            results["pieces_tls"].append(
+                {
+                    "probe": f"piece {client} {name}, verification turned off by the piece",
+                    "outcome": outcome,
+                    "handshakes": handshakes,
+                    "as_expected": handshakes == ([name] if should_verify else []),
+                }
+            )
+    await close_bridges()
+
+
 async def _probe(landings: Landings, dns_server: DNSServer) -> dict[str, Any]:
     results: dict[str, list[dict[str, Any]]] = {
         "address_forms": [],
         "rebinding": [],
         "redirects": [],
         "tls_name": [],
+        "pieces": [],
+        "pieces_tls": [],
     }
 
     async def tried(kind: str, what: str, attempt: Awaitable[str], allowed: str = "") -> None:
@@ -461,6 +521,7 @@ async def _probe(landings: Landings, dns_server: DNSServer) -> dict[str, Any]:
                     "as_expected": handshakes == ([name] if should_verify else []),
                 }
             )
+    await _probe_pieces(tried, results, landings, dns_server)
     return results
 
 

@@ -52,7 +52,7 @@ def summary(findings: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("kind", ["address_forms", "rebinding", "redirects"])
+@pytest.mark.parametrize("kind", ["address_forms", "rebinding", "redirects", "pieces"])
 def test_nothing_reaches_an_address_the_guard_refuses(
     findings: dict[str, list[dict[str, Any]]], kind: str
 ) -> None:
@@ -78,3 +78,16 @@ def test_tls_is_checked_against_the_name_not_the_dialled_address(
     wrong = [probe for probe in findings["tls_name"] if not probe["as_expected"]]
     assert wrong == [], json.dumps(wrong, indent=1)
     assert len(findings["tls_name"]) == 16
+
+
+def test_a_piece_looks_a_name_up_once_and_cannot_turn_tls_checks_off(
+    findings: dict[str, list[dict[str, Any]]],
+) -> None:
+    rebinding = [probe for probe in findings["pieces"] if "lookups" in probe]
+    assert len(rebinding) == 2
+    for probe in rebinding:
+        assert probe["lookups"] == 1 and probe["landed"], probe
+    refused = [p for p in findings["pieces"] if "lookups" not in p]
+    assert all("not allowed" in probe["outcome"] for probe in refused), refused
+    wrong = [probe for probe in findings["pieces_tls"] if not probe["as_expected"]]
+    assert wrong == [] and len(findings["pieces_tls"]) == 4, json.dumps(wrong, indent=1)
