@@ -478,15 +478,7 @@ async def test_a_hook_module_signs_requests_reshapes_answers_and_tests(tmp_path:
     vendor = Vendor(lambda r: httpx2.Response(200, json={"data": {"id": 1, "name": "REX"}}))
     assert await perform(app, "show_pet_by_id", {"pet_id": 1}, vendor) == {"id": 1, "name": "Rex"}
     assert len(vendor.last.headers["X-Signature"]) == 64
-    assert app.test is not None
-    async with open_context(
-        app.auth,
-        CREDENTIALS,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
-        assert await app.test(ctx) == "key ending 3456"
+    assert await connection_label(app, vendor) == "key ending 3456"
 
 
 def test_a_hook_that_cannot_be_imported_fails_the_build(tmp_path: Path) -> None:
