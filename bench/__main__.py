@@ -1,7 +1,8 @@
 """``./scripts/bench``: start the service and measure it, with baselines from the same run.
 
 ``./scripts/bench scale`` measures the PostgreSQL deployment instead (see bench/scale.py),
-``./scripts/bench catalogue`` imported apps at scale (see bench/catalogue.py).
+``./scripts/bench catalogue`` imported apps at scale (see bench/catalogue.py),
+``./scripts/bench pieces`` Activepieces pieces (see bench/pieces.py).
 
 Figures: runs/s from POST to success (a no-op action, and a webhooks action calling a local
 HTTP server), the latency one run adds (POST + long-poll) over calling that server directly,
@@ -153,6 +154,11 @@ def main() -> None:
         from bench import scale
 
         scale.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["pieces"]:
+        from bench import pieces
+
+        pieces.main(sys.argv[2:])
         return
     if sys.argv[1:2] == ["catalogue"]:
         from bench import catalogue
