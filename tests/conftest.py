@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +25,7 @@ from actionruns.sdk.app import App
 from actionruns.sdk.outbound import parse_networks
 from actionruns.sdk.registry import Registry
 from actionruns.store.schema import runs
+from tests.openapi_messages import DocumentedAnswers
 from tests.postgres import fresh_database
 from tests.testkit import echoing, limited, secretive, testkit
 
@@ -105,6 +108,29 @@ def service_registry() -> Registry:
     registry.add(limited)
     registry.add(echoing)
     return registry
+
+
+def published_document() -> dict[str, Any]:
+    """The OpenAPI document the service publishes at /openapi.json, built without starting it."""
+    with tempfile.TemporaryDirectory() as home:
+        engine = Engine(service_settings(home=Path(home)), registry=service_registry())
+        return create_app(engine, manage=False).openapi()
+
+
+@functools.cache
+def documented_answers() -> DocumentedAnswers:
+    """The check of every answer the tests' services give against the published document."""
+    return DocumentedAnswers(published_document())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    checked = documented_answers().checked if documented_answers.cache_info().currsize else {}
+    if checked:
+        operations = {(method, path) for method, path, _ in checked}
+        terminalreporter.write_line(
+            f"answers checked against the OpenAPI document: {sum(checked.values())}, "
+            f"of {len(operations)} operations"
+        )
 
 
 @dataclass
@@ -282,7 +308,9 @@ async def start_service(
                 task.result()
             await asyncio.sleep(0.01)
         base_url = f"http://127.0.0.1:{settings.port}"
-        http = httpx2.AsyncClient(base_url=base_url, timeout=90)
+        http = httpx2.AsyncClient(
+            base_url=base_url, timeout=90, event_hooks={"response": [documented_answers()]}
+        )
         running.append((server, task, http))
         return Service(engine, base_url, http, clock)
 

@@ -1,12 +1,17 @@
 """httpx2 requests and responses as openapi-core's ``Request`` and ``Response`` protocols,
-for checking traffic against an OpenAPI description (vendors' and Zapier's)."""
+for checking traffic against an OpenAPI description (vendors', Zapier's and our own)."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx2
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 
@@ -36,7 +41,10 @@ class HttpxOpenAPIRequest:
 
     @property
     def body(self) -> bytes | None:
-        return self.request.content or None
+        try:
+            return self.request.content or None
+        except httpx2.RequestNotRead:  # streamed: sent, not kept
+            return None
 
     @property
     def content_type(self) -> str:
@@ -61,3 +69,36 @@ class HttpxOpenAPIResponse:
     @property
     def content_type(self) -> str:
         return self.response.headers.get("content-type", "").lower()
+
+
+class DocumentedAnswers:
+    """Checks every answer of the service against its own OpenAPI document (an httpx2
+    response hook): the body's schema, the status and the headers the operation declares.
+    Answers to paths or methods the document has no operation for (the Connect page, a
+    405) are not checked; ``checked`` counts the rest, by operation and status."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        # JWK sets are JSON under their own media type (RFC 7517), unknown to openapi-core.
+        config = Config(extra_media_type_deserializers={"application/jwk-set+json": json.loads})
+        self.description = OpenAPI.from_dict(document, config=config)
+        self.templates = [template.split("/") for template in document["paths"]]
+        self.checked: Counter[tuple[str, str, int]] = Counter()
+
+    async def __call__(self, response: httpx2.Response) -> None:
+        await response.aread()
+        path = response.request.url.path
+        request = HttpxOpenAPIRequest(response.request, path=path.rstrip("/") or "/")
+        try:
+            self.description.validate_response(request, HttpxOpenAPIResponse(response))
+        except (PathNotFound, OperationNotFound):
+            return
+        self.checked[(response.request.method, self._template(path), response.status_code)] += 1
+
+    def _template(self, path: str) -> str:
+        wanted = (path.rstrip("/") or "/").split("/")
+        return next(
+            "/".join(parts)
+            for parts in self.templates
+            if len(parts) == len(wanted)
+            and all(p == w or p.startswith("{") for p, w in zip(parts, wanted, strict=True))
+        )

@@ -10,10 +10,8 @@ operation gets generated requests, valid and invalid, under a real client token.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +31,12 @@ from actionruns.api.security import TokenIssuer
 from actionruns.config import Settings
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES
-from tests.conftest import offline_resolver, service_registry, service_settings
+from tests.conftest import (
+    offline_resolver,
+    published_document,
+    service_registry,
+    service_settings,
+)
 from tests.postgres import fresh_database
 
 # Every operation the API publishes; the fuzzing below covers each of them.
@@ -66,18 +69,7 @@ OPERATIONS = {
 }
 
 
-def _settings(home: Path) -> Settings:
-    return service_settings(home=home, rate_limit_per_minute=1_000_000)
-
-
-def _openapi() -> dict[str, Any]:
-    """The description the service publishes at /openapi.json, built without starting it."""
-    with tempfile.TemporaryDirectory() as home:
-        engine = Engine(_settings(Path(home)), registry=service_registry())
-        return create_app(engine, manage=False).openapi()
-
-
-schema = schemathesis.openapi.from_dict(_openapi())
+schema = schemathesis.openapi.from_dict(published_document())
 
 
 def _client_token(config: Settings) -> str:
@@ -144,7 +136,7 @@ def fuzzed(installation: tuple[Settings, str]) -> tuple[FastAPI, dict[str, str]]
 def test_the_fuzzed_description_is_the_whole_api() -> None:
     published = {
         (method.upper(), path)
-        for path, item in _openapi()["paths"].items()
+        for path, item in published_document()["paths"].items()
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     }

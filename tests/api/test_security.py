@@ -171,20 +171,22 @@ async def test_the_openapi_document_says_which_operations_take_a_token(
     service: Service,
 ) -> None:
     document = (await service.http.get("/openapi.json")).json()
-    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    flows = document["components"]["securitySchemes"]["OAuth2"]["flows"]
+    assert flows["clientCredentials"]["tokenUrl"] == "/oauth/token"
     operations = {
         (path, method): operation
         for path, item in document["paths"].items()
         for method, operation in item.items()
     }
-    for secured in [
-        ("/v2/action-runs", "post"),
-        ("/v2/action-runs/{run_id}", "get"),
-        ("/v2/authentications", "post"),
+    # Any one of the scopes will do: each is a requirement of its own.
+    for secured, scopes in [
+        (("/v2/action-runs", "post"), ["action:run"]),
+        (("/v2/action-runs/{run_id}", "get"), ["action:run"]),
+        (("/v2/authentications", "post"), ["authentication:write", "connection:write"]),
     ]:
-        assert operations[secured]["security"] == [{"HTTPBearer": []}], secured
+        assert operations[secured]["security"] == [{"OAuth2": [scope]} for scope in scopes]
     # Discovery takes a token or, as in Zapier's API, a client_id alone.
-    assert operations[("/v2/apps", "get")]["security"] == [{"HTTPBearer": []}, {"ClientID": []}]
+    assert operations[("/v2/apps", "get")]["security"] == [{"OAuth2": ["zap"]}, {"ClientID": []}]
     assert "security" not in operations[("/oauth/token", "post")]
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
+from actionruns.api.docs_pages import serve_docs_offline
 from actionruns.api.errors import error_document, error_response, install_error_handlers
 from actionruns.api.openapi import document_responses
 from actionruns.api.responses import JSONResponse
@@ -170,6 +171,8 @@ def create_app(
         lifespan=lifespan,
         redirect_slashes=False,
         default_response_class=JSONResponse,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.engine = service
     app.state.tokens = TokenIssuer(service)
@@ -182,6 +185,7 @@ def create_app(
     ]
     for router in routers:
         app.include_router(router)
+    serve_docs_offline(app)
     document_bearer_tokens(app, routers)
     _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
     document_responses(app)

@@ -278,6 +278,7 @@ class ScopeRequirement:
     """
 
     def __init__(self, *scopes: str, by_client_id: bool = False) -> None:
+        self.named = scopes
         self.scopes = frozenset(scopes)
         self.by_client_id = by_client_id
         named = " or ".join(repr(scope) for scope in scopes)
@@ -318,10 +319,21 @@ def require(*scopes: str, by_client_id: bool = False) -> ScopeRequirement:
     return ScopeRequirement(*scopes, by_client_id=by_client_id)
 
 
-BEARER_SCHEME = {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "An access token from POST /oauth/token",
+SCOPES = {
+    "action:run": "Run actions and read their runs",
+    "authentication": "Read the client's authentications",
+    "authentication:write": "Connect and disconnect accounts, issue connect tokens",
+    "zap": "Discover apps, actions, fields and choices",
+    # Zapier's names, granted when the client holds what they stand for (engine.scopes).
+    "connection:read": "Zapier's name for authentication",
+    "connection:write": "Zapier's name for authentication:write",
+    "zap:write": "Zapier's name for zap and action:run together",
+}
+OAUTH2_SCHEME = {
+    "type": "oauth2",
+    "description": "An access token from POST /oauth/token, sent as Authorization: Bearer. "
+    "X-End-User (or a token from token exchange) acts for one of the client's end users.",
+    "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPES}},
 }
 CLIENT_ID_SCHEME = {
     "type": "apiKey",
@@ -333,10 +345,11 @@ CLIENT_ID_SCHEME = {
 
 def document_bearer_tokens(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     """Say in the app's OpenAPI document which operations of ``routers`` take an access
-    token (those that depend on a ``ScopeRequirement``)."""
+    token (those that depend on a ``ScopeRequirement``), with the scopes each accepts: any
+    one of them will do, so each is a requirement of its own."""
     build = app.openapi
     secured = [
-        (route.path_format, method.lower(), requirement.by_client_id)
+        (route.path_format, method.lower(), requirement)
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute) and route.include_in_schema
@@ -349,11 +362,13 @@ def document_bearer_tokens(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     def openapi() -> dict[str, Any]:
         document = build()  # FastAPI's, built once and kept
         schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes["HTTPBearer"] = BEARER_SCHEME
+        schemes["OAuth2"] = OAUTH2_SCHEME
         schemes["ClientID"] = CLIENT_ID_SCHEME
-        for path, method, by_client_id in secured:
-            security: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
-            if by_client_id:
+        for path, method, requirement in secured:
+            security: list[dict[str, list[str]]] = [
+                {"OAuth2": [scope]} for scope in requirement.named
+            ]
+            if requirement.by_client_id:
                 security.append({"ClientID": []})
             document["paths"][path][method]["security"] = security
         return document
