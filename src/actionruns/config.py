@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     refresh_cooldown_seconds: float = setting(
         60.0, "after a failed refresh, wait this long before the next", ge=0
     )
+    cors_origins: Names = setting(
+        (),
+        "browser origins that may call the API (CORS), e.g. `https://app.example.com`",
+        shown="none",
+        expects="origins (scheme://host[:port]), comma-separated",
+    )
 
     @field_validator("home", mode="after")
     @classmethod
@@ -172,7 +178,7 @@ class Settings(BaseSettings):
     def _networks(cls, value: Any) -> Any:
         return parse_networks(value) if isinstance(value, str) else value
 
-    @field_validator("extra_connectors", mode="before")
+    @field_validator("extra_connectors", "cors_origins", mode="before")
     @classmethod
     def _names(cls, value: Any) -> Any:
         if isinstance(value, str):

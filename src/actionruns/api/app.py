@@ -12,6 +12,7 @@ from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
+from actionruns.api.cors import ApiCors
 from actionruns.api.docs_pages import serve_docs_offline
 from actionruns.api.errors import error_document, error_response, install_error_handlers
 from actionruns.api.openapi import document_responses
@@ -193,4 +194,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)
     app.add_middleware(TrailingSlash)
+    if service.settings.cors_origins:
+        # Outermost: a preflight is answered before any other middleware sees it.
+        app.add_middleware(ApiCors, origins=service.settings.cors_origins)
     return app
