@@ -97,3 +97,9 @@ async def test_real_pieces_from_the_registry_map() -> None:
     assert old.auth.type is AuthType.NONE and old.piece is not None
     assert not old.piece.typed_auth
     assert [op.key for op in old.actions] == ["fetch_top_stories"]
+
+    asana = installed_piece("asana", "0.2.0")  # its connection is a prop of each action
+    with_prop = piece_manifest("asana", await describe(asana), asana).manifest
+    assert with_prop.auth.type is AuthType.OAUTH2 and with_prop.piece is not None
+    assert with_prop.piece.auth_prop == "authentication"
+    assert [f.key for f in with_prop.actions[0].inputs] == ["workspace", "project", "name", "notes"]

@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from actionruns.pieces.install import describe
-from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.mapping import Installed, piece_manifest
 from actionruns.pieces.runtime import PieceRunner, shared_bridge
 from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.described.manifest import AppManifest
@@ -27,7 +27,7 @@ from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.errors import BlockedDestinationError, HaltError, TransientError
 from actionruns.sdk.outbound import OutboundGuard
 from tests.conftest import ServiceFactory
-from tests.pieces.conftest import installed_piece
+from tests.pieces.conftest import FIXTURE_PIECE, installed_piece
 
 HACKER_NEWS = "hacker-news.firebaseio.com"
 # The upstream's stand-in: its own loopback address, on HTTPS's port, so that the piece's
@@ -204,3 +204,16 @@ async def test_a_piece_reads_writes_and_spawns_nothing_and_sees_no_secret(
     assert not Path("/tmp/actionruns-piece-escape").exists()
     assert not [name for name in answer["environment"] if name.startswith("ACTIONRUNS")]
     assert set(answer["environment"]) <= {"PATH", "LANG", "LC_ALL", "TZ", "NODE_EXTRA_CA_CERTS"}
+
+
+async def test_a_piece_of_the_oldest_framework_takes_its_connection_as_a_prop() -> None:
+    legacy = Installed("./legacy", "0.2.0", "", FIXTURE_PIECE.directory, "MIT")
+    manifest = piece_manifest("legacy", await describe(legacy), legacy).manifest
+    assert manifest.piece is not None and manifest.piece.auth_prop == "authentication"
+    assert [f.key for f in manifest.auth.fields] == ["token"]
+    assert [f.key for f in manifest.actions[0].inputs] == ["note"]
+    app = build_app(manifest)
+    guard = OutboundGuard()
+    async with open_context(app.auth, {"token": "t-1"}, guard, app_key=app.key) as ctx:
+        answer = await PieceRunner(manifest).perform(ctx, "whoami", {"note": "hi"})
+    assert answer == {"connection": {"token": "t-1"}, "note": "hi"}

@@ -201,7 +201,13 @@ function worker() {
     };
   }
 
+  // The oldest framework's pieces take their connection as a prop of each action.
+  const AUTH_TYPES = new Set(['OAUTH2', 'SECRET_TEXT', 'BASIC_AUTH', 'CUSTOM_AUTH']);
+
   function describeProp(prop) {
+    if (AUTH_TYPES.has(prop.type) && (prop.authUrl || prop.props || prop.username)) {
+      return { ...describeAuth(prop), required: Boolean(prop.required) };
+    }
     const options = prop.options && typeof prop.options === 'object' ? prop.options : null;
     return {
       type: prop.type,

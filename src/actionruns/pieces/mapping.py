@@ -213,6 +213,15 @@ class PieceReport:
     auths: list[str] = field(default_factory=list)  # the piece's auths, by type
 
 
+def _legacy_auth(actions: list[Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The connection prop the oldest framework's actions take: its name and description."""
+    for action in actions:
+        for name, prop in (action.get("props") or {}).items():
+            if prop.get("type") in _AUTH_TYPES and "validates" in prop:  # described as an auth
+                return name, prop
+    return None
+
+
 def piece_manifest(
     key: str, description: Mapping[str, Any], installed: Installed, auth_index: int = 0
 ) -> PieceReport:
@@ -221,13 +230,19 @@ def piece_manifest(
     if auths and not 0 <= auth_index < len(auths):
         raise Unmappable(f"the piece has {len(auths)} auths; pick one of 0 to {len(auths) - 1}")
     chosen = auths[auth_index] if auths else None
+    actions = list(description.get("actions") or ())
+    legacy = _legacy_auth(actions) if chosen is None else None
+    auth_prop = ""
+    if legacy is not None:
+        auth_prop, chosen = legacy
     operations: list[OperationSpec] = []
     skipped: list[tuple[str, str]] = []
     taken: set[str] = set()
-    for action in description.get("actions") or ():
+    for action in actions:
         name = str(action.get("name"))
+        props = {k: v for k, v in (action.get("props") or {}).items() if k != auth_prop}
         try:
-            inputs, notes = prop_fields(action.get("props") or {})
+            inputs, notes = prop_fields(props)
         except Unmappable as exc:
             skipped.append((name, str(exc)))
             continue
@@ -272,6 +287,7 @@ def piece_manifest(
             auth_index=auth_index,
             auth_type=str(chosen.get("type")) if chosen else "",
             typed_auth=bool(description.get("typedAuth")),
+            auth_prop=auth_prop,
         ),
     )
     return PieceReport(manifest, skipped, [str(a.get("type")) for a in auths])

@@ -155,6 +155,8 @@ class PieceRunner:
     async def props(self, ctx: Context, operation: OperationSpec, inputs: Mapping[str, Any]) -> Any:
         """The inputs by the piece's names, as the piece expects their values."""
         values: dict[str, Any] = {}
+        if self.spec.auth_prop:
+            values[self.spec.auth_prop] = self.auth_value(ctx.credentials)
         for spec in operation.inputs:
             name = spec.name or spec.key
             if spec.runner == "fields":

@@ -286,6 +286,8 @@ class PieceSpec(_Model):
     auth_index: int = 0
     auth_type: str = ""
     typed_auth: bool = False
+    # A piece of the oldest framework takes the connection as this prop of each action.
+    auth_prop: str = ""
 
 
 class AppManifest(_Model):
