@@ -51,6 +51,32 @@ def test_clients_are_created_listed_and_restricted(cli: CliRunner, tmp_path: Pat
     assert document["client_secret"] not in listed.output
 
 
+def test_a_client_is_branded_for_its_end_users(cli: CliRunner, tmp_path: Path) -> None:
+    assert cli.invoke(app, ["clients", "create", "--name", "acme"]).exit_code == 0
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"/>')
+    branded = cli.invoke(
+        app, ["clients", "brand", "acme", "--name", "Acme Corp", "--logo", str(logo)]
+    )
+    assert branded.exit_code == 0, branded.output
+    assert "Acme Corp, colour none, a logo" in branded.output
+    # What is not given stays as it was.
+    coloured = cli.invoke(app, ["clients", "brand", "acme", "--color", "#FF6600"])
+    assert "Acme Corp, colour ff6600, a logo" in coloured.output
+    not_an_image = tmp_path / "logo.html"
+    not_an_image.write_text("<html><script>alert(1)</script></html>")
+    too_big = tmp_path / "big.png"
+    too_big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(70_000))
+    for arguments, says in (
+        (["--logo", str(not_an_image)], "must be a PNG, JPEG, GIF, WebP or SVG"),
+        (["--logo", str(too_big)], "at most 64 KiB"),
+        (["--color", "orange"], "six hex digits"),
+        (["--name", " "], "1 to 100 characters"),
+    ):
+        refused = cli.invoke(app, ["clients", "brand", "acme", *arguments])
+        assert refused.exit_code == 1 and says in refused.output, refused.output
+
+
 def test_catalogue_listing(cli: CliRunner) -> None:
     apps = cli.invoke(app, ["apps"])
     assert apps.exit_code == 0

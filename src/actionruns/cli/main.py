@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -257,6 +258,25 @@ def clients_events_url(
     """Set the URL that receives signed authentication events."""
     with_engine(lambda engine: engine.clients.set_events_url(client, url or None))
     console.print(f"{client} events: {url or 'none'}")
+
+
+@clients_app.command("brand")
+def clients_brand(
+    client: str = typer.Argument(..., help="Client name or id"),
+    name: str = typer.Option(None, "--name", help="The partner's name end users know"),
+    logo: Path = typer.Option(
+        None, "--logo", exists=True, dir_okay=False, help="PNG, JPEG, GIF, WebP or SVG, 64 KiB"
+    ),
+    color: str = typer.Option(None, "--color", help="Accent colour, six hex digits: ff6600"),
+) -> None:
+    """Set how the Connect page shows the partner: "<name> wants to connect to <app>"."""
+    logo_bytes = logo.read_bytes() if logo is not None else None
+    record = with_engine(lambda engine: engine.clients.set_brand(client, name, logo_bytes, color))
+    brand = record.brand or {}
+    console.print(
+        f"{client} brand: {brand.get('name', record.name)}, colour {brand.get('color', 'none')}, "
+        f"{'a logo' if 'logo' in brand else 'no logo'}"
+    )
 
 
 @oauth_apps_app.command("set")

@@ -21,7 +21,18 @@ CONNECT_TOKEN_SECONDS = 900
 
 
 class ConnectTokenInvalid(Exception):
-    """The page cannot go on with this token; the message is for the end user."""
+    """The page cannot go on with this token; the message and heading are for the end user."""
+
+    def __init__(self, message: str, heading: str = "This page cannot go on") -> None:
+        super().__init__(message)
+        self.heading = heading
+
+
+def _used() -> ConnectTokenInvalid:
+    return ConnectTokenInvalid(
+        "This link was already used. Go back to the app to connect again.",
+        "This link was already used",
+    )
 
 
 @dataclass(frozen=True)
@@ -100,14 +111,18 @@ class ConnectTokens:
             )
         except jwt.ExpiredSignatureError:
             raise ConnectTokenInvalid(
-                "This link has expired. Go back to the app and start again."
+                f"Links to connect an account work for {CONNECT_TOKEN_SECONDS // 60} minutes. "
+                "Go back to the app and start again.",
+                "This link has expired",
             ) from None
         except Exception:
-            raise ConnectTokenInvalid("This link is not valid.") from None
+            raise ConnectTokenInvalid(
+                "Go back to the app and start again.", "This link is not valid"
+            ) from None
         if claims.get("app") != app_key:
             raise ConnectTokenInvalid("This link is for another app.")
         if await self.store.token_spent(str(claims["jti"])):
-            raise ConnectTokenInvalid("This link was already used. Go back to the app.")
+            raise _used()
         return ConnectGrant(
             token_id=str(claims["jti"]),
             client_id=str(claims["sub"]),
@@ -120,4 +135,4 @@ class ConnectTokens:
 
     async def spend(self, grant: ConnectGrant) -> None:
         if not await self.store.spend_token(grant.token_id, grant.expires_at):
-            raise ConnectTokenInvalid("This link was already used. Go back to the app.")
+            raise _used()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,11 +16,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from actionruns.engine.callbacks import client_secret_owner
 from actionruns.engine.destinations import destination_problem
+from actionruns.engine.logos import logo_data_uri
 from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.errors import Conflict, NotFound, Unprocessable
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import ClientKeyRecord, ClientRecord, Store
 from actionruns.vault import Vault
+
+HEX_COLOR = re.compile(r"#?[0-9a-fA-F]{6}")
 
 
 def _algorithm_of(pem: str) -> str:
@@ -100,6 +104,7 @@ class ClientService:
                 "created_at": self.clock(),
                 "redirect_uris": None,
                 "events_url": None,
+                "brand": None,
             }
         )
         return NewClient(record, client_secret, signing_secret)
@@ -168,6 +173,25 @@ class ClientService:
                 )
         client = await self.find(ref)
         await self.store.update_client(client.id, {"events_url": url})
+        return await self.find(client.id)
+
+    async def set_brand(
+        self, ref: str, name: str | None, logo: bytes | None, color: str | None
+    ) -> ClientRecord:
+        """How the Connect page shows the partner; what is not given stays as it was."""
+        client = await self.find(ref)
+        brand = dict(client.brand or {})
+        if name is not None:
+            if not name.strip() or len(name) > 100:
+                raise Unprocessable("A display name must be 1 to 100 characters.")
+            brand["name"] = name.strip()
+        if color is not None:
+            if not HEX_COLOR.fullmatch(color):
+                raise Unprocessable("A colour is six hex digits, as ff6600 or #ff6600.")
+            brand["color"] = color.removeprefix("#").lower()
+        if logo is not None:
+            brand["logo"] = logo_data_uri(logo)
+        await self.store.update_client(client.id, {"brand": brand or None})
         return await self.find(client.id)
 
     async def signing_secret(self, client: ClientRecord) -> str:

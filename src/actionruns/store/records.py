@@ -25,6 +25,7 @@ class ClientRecord(_Record):
     created_at: float
     redirect_uris: list[str] | None
     events_url: str | None
+    brand: dict[str, str] | None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ clients = Table(
     Column("redirect_uris", JSON, nullable=True),
     # Receives authentication.expired / authentication.recovered events, signed.
     Column("events_url", String(2048), nullable=True),
+    # How the Connect page shows the partner: {"name", "color", "logo" (a data: URI)}.
+    Column("brand", JSON, nullable=True),
 )
 
 client_keys = Table(

@@ -5,6 +5,7 @@ page ends at the partner's registered redirect URI and tells the opener window."
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -135,12 +136,33 @@ def _not_set_up(app: App, exc: OAuthNotConfigured) -> HTMLResponse:
     )
 
 
-def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+@dataclass(frozen=True)
+class Partner:
+    """The client as its end users know it: ``clients brand`` sets each part."""
+
+    name: str
+    color: str | None = None
+    logo: str | None = None  # a data: URI
+
+
+async def _partner(service: Engine, grant: ConnectGrant) -> Partner | None:
+    client = await service.store.get_client(grant.client_id)
+    if client is None:
+        return None
+    brand = client.brand or {}
+    return Partner(brand.get("name", client.name), brand.get("color"), brand.get("logo"))
+
+
+def _render(
+    name: str, status: int = 200, *, partner: Partner | None = None, **context: Any
+) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
     app = context.get("app")
     accent = app_color(app) if isinstance(app, App) else DEFAULT_HEX_COLOR.removeprefix("#")
+    if partner is not None and partner.color:
+        accent = partner.color
     html = templates.get_template(name).render(
-        nonce=nonce, accent=accent, on_accent=text_on(accent), **context
+        nonce=nonce, accent=accent, on_accent=text_on(accent), partner=partner, **context
     )
     return HTMLResponse(
         html,
@@ -148,7 +170,7 @@ def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         headers={
             "Content-Security-Policy": (
                 f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-                "img-src https: data:; form-action 'self'; frame-ancestors 'none'; "
+                "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
                 "base-uri 'none'"
             ),
             "X-Frame-Options": "DENY",
@@ -159,8 +181,14 @@ def _render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     )
 
 
-def _refused(message: str, status: int = 400) -> HTMLResponse:
-    return _render("connect_error.html", status, message=message)
+def _refused(message: str, status: int = 400, heading: str = "") -> HTMLResponse:
+    return _render(
+        "connect_error.html", status, message=message, heading=heading or "Nothing to connect"
+    )
+
+
+def _invalid(exc: ConnectTokenInvalid) -> HTMLResponse:
+    return _refused(str(exc), heading=exc.heading)
 
 
 def _app(service: Engine, app_key: str) -> App:
@@ -174,6 +202,7 @@ def _form(
     app: App,
     grant: ConnectGrant,
     token: str,
+    partner: Partner | None,
     *,
     status: int = 200,
     problem: str = "",
@@ -183,7 +212,9 @@ def _form(
     return _render(
         "connect_form.html",
         status,
+        partner=partner,
         app=app,
+        icon_url=f"/v2/apps/{app.key}/icon.svg?size=64",
         token=token,
         action_url=f"/connect/{app.key}",
         authorize_url=f"/connect/{app.key}/authorize?{urlencode({'token': token})}",
@@ -199,7 +230,9 @@ def _form(
 def _done(
     app: App,
     grant: ConnectGrant,
+    partner: Partner | None,
     *,
+    label: str = "",
     authentication_id: str = "",
     error: str = "",
     says: str = "",
@@ -215,7 +248,9 @@ def _done(
     parts = urlsplit(grant.redirect_uri)
     return _render(
         "connect_done.html",
+        partner=partner,
         app=app,
+        label=label,
         outcome=outcome["status"],
         message=says or error,
         return_url=return_url,
@@ -241,10 +276,10 @@ async def connect_page(
         if app.auth.type is AuthType.OAUTH2:
             await service.connections.oauth_client(app)  # configured, or say so now
     except ConnectTokenInvalid as exc:
-        return _refused(str(exc))
+        return _invalid(exc)
     except OAuthNotConfigured as exc:
         return _not_set_up(app, exc)
-    return _form(app, grant, token)
+    return _form(app, grant, token, await _partner(service, grant))
 
 
 @router.post("/connect/{app_key}", include_in_schema=False)
@@ -260,9 +295,10 @@ async def submit_fields(
         app = _app(service, app_key)
         grant = await service.connect_tokens.open(token, app.key)
     except ConnectTokenInvalid as exc:
-        return _refused(str(exc))
+        return _invalid(exc)
     if app.auth.type is AuthType.OAUTH2:
         return _refused("This app connects by signing in, not with a form.")
+    partner = await _partner(service, grant)
     # An unchecked box is absent from the form: it means false.
     for spec in app.auth.fields:
         if spec.type == "boolean":
@@ -275,6 +311,7 @@ async def submit_fields(
             app,
             grant,
             token,
+            partner,
             status=422,
             problem="Check the fields below.",
             errors=errors,
@@ -285,7 +322,9 @@ async def submit_fields(
     counted = [(CONNECT_POSTS_PER_TOKEN, grant.token_id), (CONNECT_POSTS_PER_ADDRESS, address)]
     retry_after = await service.attempts.retry_after(counted)
     if retry_after is not None:
-        busy = _form(app, grant, token, status=429, problem=TOO_MANY_TRIES, values=submitted)
+        busy = _form(
+            app, grant, token, partner, status=429, problem=TOO_MANY_TRIES, values=submitted
+        )
         busy.headers["Retry-After"] = str(retry_after)
         return busy
     await service.attempts.count(counted)
@@ -293,7 +332,7 @@ async def submit_fields(
         label = await service.connections.test_credentials(app, credentials)
     except ConnectionTestFailed as exc:
         problem = _test_failed(app, exc)
-        return _form(app, grant, token, status=422, problem=problem, values=submitted)
+        return _form(app, grant, token, partner, status=422, problem=problem, values=submitted)
     return await _finish(service, app, grant, credentials, label)
 
 
@@ -304,10 +343,11 @@ async def _finish(
     credentials: dict[str, Any],
     label: str | None,
 ) -> HTMLResponse:
+    partner = await _partner(service, grant)
     try:
         await service.connect_tokens.spend(grant)
     except ConnectTokenInvalid as exc:
-        return _refused(str(exc))
+        return _invalid(exc)
     try:
         record = await service.connections.save(
             grant.principal,
@@ -317,8 +357,8 @@ async def _finish(
             replacing=grant.authentication_id,
         )
     except ServiceError as exc:
-        return _done(app, grant, error=exc.detail)
-    return _done(app, grant, authentication_id=record.id)
+        return _done(app, grant, partner, error=exc.detail)
+    return _done(app, grant, partner, label=record.title, authentication_id=record.id)
 
 
 @router.get("/connect/{app_key}/authorize", include_in_schema=False)
@@ -332,7 +372,7 @@ async def authorize(
         await service.connect_tokens.open(token, app.key)
         client = await service.connections.oauth_client(app)
     except ConnectTokenInvalid as exc:
-        return _refused(str(exc))
+        return _invalid(exc)
     except OAuthNotConfigured as exc:
         return _not_set_up(app, exc)
     url = await service.connections.authorization_url(app, client, {"token": token})
@@ -351,8 +391,11 @@ async def oauth_callback(
         flow = service.connections.flows.open_state(state)
         app = _app(service, str(flow.get("app", "")))
         grant = await service.connect_tokens.open(str(flow.get("token", "")), app.key)
-    except (StateInvalid, ConnectTokenInvalid) as exc:
+    except ConnectTokenInvalid as exc:
+        return _invalid(exc)
+    except StateInvalid as exc:
         return _refused(str(exc))
+    partner = await _partner(service, grant)
     if error or not code:
         reason = error_description or error or "the provider sent no authorization code"
         says = (
@@ -360,7 +403,9 @@ async def oauth_callback(
             if error == "access_denied"
             else f"{app.title} did not finish the sign-in, so nothing was connected. Try again."
         )
-        return _done(app, grant, error=f"{app.title} did not grant access: {reason}.", says=says)
+        return _done(
+            app, grant, partner, error=f"{app.title} did not grant access: {reason}.", says=says
+        )
     try:
         client = await service.connections.oauth_client(app)
         credentials = await service.connections.flows.exchange_code(
@@ -373,16 +418,18 @@ async def oauth_callback(
         return _done(
             app,
             grant,
+            partner,
             error=f"{app.title} refused the sign-in: {exc.detail}",
             says=f"{app.title} did not accept the sign-in, so nothing was connected. Try again.",
         )
     except ConnectionTestFailed as exc:
-        return _done(app, grant, error=exc.detail, says=_test_failed(app, exc))
+        return _done(app, grant, partner, error=exc.detail, says=_test_failed(app, exc))
     except httpx2.HTTPError as exc:
         unreachable = service.connections.unreachable(app, f"{type(exc).__name__}: {exc}")
         return _done(
             app,
             grant,
+            partner,
             error=unreachable.detail,
             says=f"{app.title} could not be reached to finish the sign-in. Try again in a few "
             "minutes.",

@@ -1,0 +1,114 @@
+"""The Connect page as an end user sees it: the partner's name, logo and colour, the app's
+icon, every state in plain words (testing, connected as whom, failed, expired link, used
+link), at phone width, with 0 axe-core violations on each page."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, Route, ViewportSize, expect
+from pytest_httpserver import HTTPServer
+
+from tests.browser.test_connect_page import connect_link, fill_and_submit, partner
+from tests.conftest import ServiceFactory
+
+# A partner's logo.
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48">'
+    b'<rect width="48" height="48" rx="10" fill="#ff6600"/>'
+    b'<path d="M14 37 24 11 34 37M18 28h12" stroke="#fff" stroke-width="4" fill="none"/></svg>'
+)
+PHONE: ViewportSize = {"width": 375, "height": 740}
+# Set to a folder (docs/images) to keep a picture of each state for the documentation.
+SCREENSHOTS = os.environ.get("ACTIONRUNS_SCREENSHOTS", "")
+
+
+async def accessible(page: Page, name: str) -> None:
+    """No axe-core violation, nothing wider than the phone; a picture if asked for one."""
+    results = await Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], name
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"connect-{name}.png"))
+
+
+async def test_a_branded_partner_and_every_state_of_an_api_key_app(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    service = await start_service()
+    alice, redirect_uri = await partner(service, httpserver)
+    await service.engine.clients.set_brand("acme", "Acme Corp", LOGO, "#FF6600")
+
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(await connect_link(alice, "secretive", redirect_uri))
+    await expect(page.locator("#asking")).to_have_text("Acme Corp wants to connect to Secretive.")
+    logo = page.get_by_role("img", name="Acme Corp")
+    assert (await logo.get_attribute("src") or "").startswith("data:image/svg+xml;base64,")
+    icon = page.get_by_role("img", name="Secretive")
+    await expect(icon).to_be_visible()
+    assert await icon.evaluate("image => image.naturalWidth") > 0  # served by this service
+    accent = await page.get_by_role("button", name="Connect").evaluate(
+        "button => getComputedStyle(button).backgroundColor"
+    )
+    assert accent == "rgb(255, 102, 0)"
+    await accessible(page, "form")
+
+    # Failed: what happened and what to do, the secret not rendered back.
+    await fill_and_submit(page, "bad-key")
+    await expect(page.locator("#problem")).to_contain_text("Check them and try again.")
+    assert await page.get_by_label("API key").input_value() == ""
+    await accessible(page, "failed")
+
+    # Testing: said while the app is called, and the button takes no second press.
+    # The post is held in the browser, so that the page is seen as it waits.
+    answered = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await answered.wait()
+        await route.abort()
+
+    await page.route("**/connect/secretive", hold)
+    await page.get_by_label("API key").fill("sk-good-key")
+    # The page is read as it is: a locator would wait for the held navigation to finish.
+    waiting = await page.evaluate("""() => {
+        document.querySelector("form").requestSubmit();
+        const button = document.getElementById("submit");
+        return [document.getElementById("status").textContent, button.disabled];
+    }""")
+    assert waiting == ["Testing the connection with Secretive\u2026", True]
+    answered.set()
+
+
+async def test_connected_expired_and_used_links_say_so(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    service = await start_service()
+    alice, redirect_uri = await partner(service, httpserver)
+    await service.engine.clients.set_brand("acme", "Acme Corp", None, None)
+    page = await browser.new_page(viewport=PHONE)
+    # The last page goes straight back to the partner: held here, so that it is seen.
+    await page.route(f"{redirect_uri}*", lambda route: route.abort("aborted"))
+    link = await connect_link(alice, "secretive", redirect_uri)
+    await page.goto(link)
+    await fill_and_submit(page, "sk-good-key")
+    await expect(page.get_by_role("heading")).to_have_text("Secretive is connected")
+    await expect(page.get_by_role("status")).to_have_text(
+        "Connected as test account. You can close this window and go back to Acme Corp."
+    )
+    await accessible(page, "connected")
+
+    await page.goto(link)
+    await expect(page.get_by_role("heading")).to_have_text("This link was already used")
+    await accessible(page, "used")
+
+    service.clock.advance(-3600)  # a link issued an hour ago
+    expired = await connect_link(alice, "secretive", redirect_uri)
+    service.clock.advance(3600)
+    await page.goto(expired)
+    await expect(page.get_by_role("heading")).to_have_text("This link has expired")
+    await expect(page.get_by_role("alert")).to_contain_text("work for 15 minutes")
+    await accessible(page, "expired")
