@@ -389,6 +389,19 @@ async def _http_get(url: str) -> str:
         await guard.aclose()
 
 
+def _tls_finding(
+    probe: str, outcome: str, handshakes: list[str], name: str, should_verify: bool
+) -> dict[str, Any]:
+    """A TLS probe: the handshakes the server completed must be the name's, if it verifies."""
+    expected = [name] if should_verify else []
+    return {
+        "probe": probe,
+        "outcome": outcome,
+        "handshakes": handshakes,
+        "as_expected": handshakes == expected,
+    }
+
+
 async def _piece_get(url: str, client: str, insecure: bool = False) -> str:
     """A piece's request (the tests' fixture piece, in the Node bridge) through a guard that
     allows nothing extra."""
@@ -427,14 +440,9 @@ async def _probe_pieces(
             name = f"tls-http.{domain}"
             mark = len(landings.sni)
             outcome = await _piece_get(f"https://{name}:{TLS_PORT}/", client, insecure=True)
-            handshakes = landings.sni[mark:]
+            probe = f"piece {client} {name}, verification turned off by the piece"
             results["pieces_tls"].append(
-                {
-                    "probe": f"piece {client} {name}, verification turned off by the piece",
-                    "outcome": outcome,
-                    "handshakes": handshakes,
-                    "as_expected": handshakes == ([name] if should_verify else []),
-                }
+                _tls_finding(probe, outcome, landings.sni[mark:], name, should_verify)
             )
     await close_bridges()
 
@@ -512,14 +520,8 @@ async def _probe(landings: Landings, dns_server: DNSServer) -> dict[str, Any]:
                 else:
                     credentials["tls"] = True
                 outcome = await _connection_test(app, credentials)
-            handshakes = landings.sni[mark:]
             results["tls_name"].append(
-                {
-                    "probe": f"{key} {name}",
-                    "outcome": outcome,
-                    "handshakes": handshakes,
-                    "as_expected": handshakes == ([name] if should_verify else []),
-                }
+                _tls_finding(f"{key} {name}", outcome, landings.sni[mark:], name, should_verify)
             )
     await _probe_pieces(tried, results, landings, dns_server)
     return results

@@ -7,17 +7,22 @@ import json
 from typing import Any
 
 from actionruns.sdk.described.manifest import AppManifest
-from tests.conftest import ServiceFactory
+from tests.conftest import ApiClient, Service, ServiceFactory
 
 GOOD = {"api_key": "good-key", "region": "us"}
+
+
+async def served(start_service: ServiceFactory, manifest: AppManifest) -> tuple[Service, ApiClient]:
+    """A service with the piece's app, and a client of it."""
+    service = await start_service()
+    await service.engine.imports.save(manifest)
+    return service, await service.new_client("acme")
 
 
 async def test_a_piece_is_listed_connected_and_run(
     start_service: ServiceFactory, fixture_manifest: AppManifest
 ) -> None:
-    service = await start_service()
-    await service.engine.imports.save(fixture_manifest)
-    acme = await service.new_client("acme")
+    _, acme = await served(start_service, fixture_manifest)
 
     listed = (await acme.get("/v2/apps", params={"query": "fixture"})).json()["data"]
     assert [(a["slug"], a["source"], a["auth_type"]) for a in listed] == [
@@ -56,9 +61,7 @@ async def test_a_piece_is_listed_connected_and_run(
 async def test_dropdowns_and_dynamic_fields_come_from_the_piece(
     start_service: ServiceFactory, fixture_manifest: AppManifest
 ) -> None:
-    service = await start_service()
-    await service.engine.imports.save(fixture_manifest)
-    acme = await service.new_client("acme")
+    _, acme = await served(start_service, fixture_manifest)
     authentication = await acme.connect("fixture", GOOD)
     url = "/v2/actions/fixture.echo/inputs/channel/choices"
     body = {"data": {"authentication": authentication, "inputs": {"title": "news"}}}
@@ -78,9 +81,7 @@ async def test_dropdowns_and_dynamic_fields_come_from_the_piece(
 async def test_a_piece_s_failures_are_our_error_classes(
     start_service: ServiceFactory, fixture_manifest: AppManifest
 ) -> None:
-    service = await start_service()
-    await service.engine.imports.save(fixture_manifest)
-    acme = await service.new_client("acme")
+    service, acme = await served(start_service, fixture_manifest)
     authentication = await acme.connect("fixture", GOOD)
 
     async def fail(status: int, **extra: object) -> dict[str, Any]:
