@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     refresh_cooldown_seconds: float = setting(
         60.0, "after a failed refresh, wait this long before the next", ge=0
     )
+    mcp_meta_tools: bool = setting(
+        False,
+        "MCP serves three meta tools (search, inputs, run) instead of one tool per action",
+    )
     cors_origins: Names = setting(
         (),
         "browser origins that may call the API (CORS), e.g. `https://app.example.com`",

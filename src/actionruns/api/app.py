@@ -9,12 +9,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
 from actionruns.api.cors import ApiCors
 from actionruns.api.docs_pages import serve_docs_offline
 from actionruns.api.errors import error_document, error_response, install_error_handlers
+from actionruns.api.mcp_http import PATH as MCP_PATH
+from actionruns.api.mcp_http import McpEndpoint
 from actionruns.api.openapi import document_responses
 from actionruns.api.responses import JSONResponse
 from actionruns.api.routes import (
@@ -158,7 +161,8 @@ def create_app(
         await service.start(workers=run_workers)
         tasks = [asyncio.create_task(work()) for work in alongside]
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -187,6 +191,11 @@ def create_app(
     for router in routers:
         app.include_router(router)
     serve_docs_offline(app)
+    mcp = McpEndpoint(service)
+    # An ASGI app of its own (the SDK's transport), routed as a path, not mounted under one.
+    app.router.routes.append(
+        Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    )
     document_bearer_tokens(app, routers)
     _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
     document_responses(app)

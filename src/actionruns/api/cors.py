@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-API_PATHS = ("/v2/", "/oauth/token", "/.well-known/jwks.json", "/openapi.json")
+API_PATHS = ("/v2/", "/oauth/token", "/.well-known/jwks.json", "/openapi.json", "/mcp")
 # Read by a browser app: the run's URL, a replay, the rate limit and when to retry.
 EXPOSED_HEADERS = [
     "Location",

@@ -25,6 +25,7 @@ from actionruns.cli.common import (
     with_engine,
 )
 from actionruns.cli.connectors import connectors_app
+from actionruns.cli.mcp import serve_mcp
 from actionruns.cli.pieces import pieces_app
 from actionruns.cli.run import run_action
 from actionruns.cli.serve import serve, worker
@@ -79,6 +80,7 @@ def _setup(
 app.command()(serve)
 app.command()(worker)
 app.command("run")(run_action)
+app.command("mcp")(serve_mcp)
 
 
 @db_app.command("upgrade")
