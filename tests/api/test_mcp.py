@@ -100,7 +100,8 @@ async def test_actionruns_mcp_over_stdio(service: Service) -> None:
     async with Client(parameters) as client:
         tools = _tools(await client.list_tools())
         assert "formatter__text" in tools
-        assert tools["formatter__text"].annotations.read_only_hint is False
+        annotations = tools["formatter__text"].annotations
+        assert annotations is not None and annotations.read_only_hint is False
         result = await client.call_tool(
             "formatter__text", {"transform": "uppercase", "input": "hello"}
         )
