@@ -18,12 +18,12 @@ TESTKIT_APPS = ",".join(
 )
 
 
-def _start(
-    service: Service, arguments: list[str], log_name: str, **settings: str
-) -> subprocess.Popen[bytes]:
-    """``actionruns ARGUMENTS`` on the service's home and database; output to a log file in
-    its home (a pipe nobody reads would block the process once full)."""
-    env = {
+CLI = [sys.executable, "-m", "actionruns.cli.main"]
+
+
+def cli_environment(service: Service, **settings: str) -> dict[str, str]:
+    """What ``actionruns`` needs to work on the service's home and database."""
+    return {
         **os.environ,
         "ACTIONRUNS_HOME": str(service.engine.settings.home),
         "ACTIONRUNS_CONNECTORS": TESTKIT_APPS,
@@ -32,10 +32,17 @@ def _start(
         "PYTHONPATH": str(REPO),
         **settings,
     }
+
+
+def _start(
+    service: Service, arguments: list[str], log_name: str, **settings: str
+) -> subprocess.Popen[bytes]:
+    """``actionruns ARGUMENTS`` on the service's home and database; output to a log file in
+    its home (a pipe nobody reads would block the process once full)."""
     with open(service.engine.settings.home / log_name, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "actionruns.cli.main", *arguments],
-            env=env,
+            [*CLI, *arguments],
+            env=cli_environment(service, **settings),
             cwd=REPO,
             stdout=log,
             stderr=log,

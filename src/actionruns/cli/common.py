@@ -9,6 +9,7 @@ import shlex
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -123,6 +124,11 @@ def with_engine(work: Callable[[Engine], Awaitable[T]], *, migrate: bool = True)
     except ServiceError as exc:
         errors.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from None
+
+
+def when(epoch: float, *, seconds: bool = False) -> str:
+    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    return datetime.fromtimestamp(epoch, UTC).strftime(shape)
 
 
 def principal(client: ClientRecord, end_user_id: str | None = None) -> Principal:

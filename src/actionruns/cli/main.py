@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,14 @@ from actionruns.cli.common import (
     options,
     principal,
     settings,
+    when,
     with_engine,
 )
 from actionruns.cli.connectors import connectors_app
 from actionruns.cli.mcp import serve_mcp
 from actionruns.cli.pieces import pieces_app
 from actionruns.cli.run import run_action
+from actionruns.cli.runs import runs_app
 from actionruns.cli.serve import serve, worker
 from actionruns.config import Settings, SettingsError
 from actionruns.engine import Engine
@@ -60,6 +61,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(apps_app, name="apps")
 app.add_typer(pieces_app, name="pieces")
+app.add_typer(runs_app, name="runs")
 
 
 @app.callback()
@@ -343,7 +345,7 @@ def client_keys_list(client: str = typer.Argument(..., help="Client name or id")
 
     table = Table("kid", "algorithm", "added")
     for key in with_engine(work):
-        table.add_row(key.id, key.algorithm, _when(key.created_at))
+        table.add_row(key.id, key.algorithm, when(key.created_at))
     console.print(table)
 
 
@@ -355,10 +357,6 @@ def client_keys_remove(
     """Stop accepting JWTs signed with a key."""
     with_engine(lambda engine: engine.clients.remove_key(client, key_id))
     console.print(f"removed {key_id}")
-
-
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 async def _owner(engine: Engine, authentication_id: str) -> Principal:
@@ -393,7 +391,7 @@ def connections_list(
             record.client_id,
             record.end_user_id or "",
             "yes" if record.is_expired else "",
-            _when(record.created_at),
+            when(record.created_at),
         )
     console.print(table)
 

@@ -44,6 +44,11 @@ def run_document(run: RunRecord, *, delivery: bool = True) -> dict[str, Any]:
     return document
 
 
+def operator_run_document(run: RunRecord) -> dict[str, Any]:
+    """The run as the operator's views show it: its document, and whose it is."""
+    return {**run_document(run), "client": run.client_id, "end_user": run.end_user_id}
+
+
 def attempt_document(attempt: AttemptRecord) -> dict[str, Any]:
     """One attempt of a run: when, how it ended and why, and the requests it made.
 

@@ -34,6 +34,8 @@ class RunEvents:
         # Runs executing in this process, as stored when their attempt began: a waiter here
         # needs no read to know they are unfinished (``run_finished`` removes them).
         self._running_here: dict[str, RunRecord] = {}
+        # Followers of every run's finish (``runs tail --follow``, the dashboard).
+        self._any_finished: set[asyncio.Future[None]] = set()
 
     def _announce(self, kind: str, run_id: str = "") -> None:
         if self.publish is not None:
@@ -85,6 +87,19 @@ class RunEvents:
             if not waiters:
                 self._finished.pop(run_id, None)
 
+    async def wait_any_finished(self, timeout: float) -> bool:
+        """Wait until some run finishes, here or (on PostgreSQL) in another process; False
+        when the timeout passed first."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._any_finished.add(future)
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._any_finished.discard(future)
+
     def run_finished(self, run_id: str, run: RunRecord | None = None) -> None:
         """Wake the run's waiters; pass the committed run to spare them a read."""
         self._running_here.pop(run_id, None)
@@ -107,6 +122,11 @@ class RunEvents:
         for future in self._finished.pop(run_id, ()):
             if not future.done():
                 future.set_result(run)
+        if self._any_finished:
+            for follower in self._any_finished:
+                if not follower.done():
+                    follower.set_result(None)
+            self._any_finished.clear()
 
     def on_cancel(self, listener: Callable[[str], None]) -> None:
         self._cancel_listeners.append(listener)

@@ -41,8 +41,7 @@ class RunPosition:
     run_id: str
 
 
-def runs_page_query(wanted: RunFilter, after: RunPosition | None, limit: int) -> Select[Any]:
-    """Up to ``limit`` runs matching ``wanted`` older than ``after``, newest first."""
+def _matching(wanted: RunFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     for column, value in (
         (runs.c.client_id, wanted.client_id),
@@ -58,6 +57,28 @@ def runs_page_query(wanted: RunFilter, after: RunPosition | None, limit: int) ->
         conditions.append(runs.c.created_at > wanted.created_after)
     if wanted.created_before is not None:
         conditions.append(runs.c.created_at < wanted.created_before)
+    return conditions
+
+
+def finished_runs_query(
+    wanted: RunFilter, since: float | None, limit: int, *, latest: bool = False
+) -> Select[Any]:
+    """Up to ``limit`` runs matching ``wanted`` that finished at or after ``since``, in the
+    order they finished, or with ``latest`` the last ones to finish, the latest first (both
+    on ``ix_runs_finished``)."""
+    conditions = _matching(wanted)
+    conditions.append(
+        runs.c.finished_at >= since if since is not None else runs.c.finished_at.is_not(None)
+    )
+    order = (
+        (runs.c.finished_at.desc(), runs.c.id.desc()) if latest else (runs.c.finished_at, runs.c.id)
+    )
+    return select(runs).where(*conditions).order_by(*order).limit(limit)
+
+
+def runs_page_query(wanted: RunFilter, after: RunPosition | None, limit: int) -> Select[Any]:
+    """Up to ``limit`` runs matching ``wanted`` older than ``after``, newest first."""
+    conditions = _matching(wanted)
     if after is not None:
         conditions.append(
             tuple_(runs.c.created_at, runs.c.id) < tuple_(after.created_at, after.run_id)

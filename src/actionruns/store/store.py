@@ -55,7 +55,12 @@ from actionruns.store.records import (
     RunRecord,
     SigningKeyRecord,
 )
-from actionruns.store.run_list import RunFilter, RunPosition, runs_page_query
+from actionruns.store.run_list import (
+    RunFilter,
+    RunPosition,
+    finished_runs_query,
+    runs_page_query,
+)
 from actionruns.store.schema import (
     authentications,
     client_keys,
@@ -710,6 +715,12 @@ class Store:
     ) -> list[RunRecord]:
         """A page of a client's runs, newest first (see ``run_list``)."""
         return await self._all(RunRecord, runs_page_query(wanted, after, limit))
+
+    async def finished_runs(
+        self, wanted: RunFilter, since: float | None, limit: int, *, latest: bool = False
+    ) -> list[RunRecord]:
+        """Runs by when they finished (see ``run_list.finished_runs_query``)."""
+        return await self._all(RunRecord, finished_runs_query(wanted, since, limit, latest=latest))
 
     async def list_attempts(self, run_id: str) -> list[AttemptRecord]:
         query = (
