@@ -112,3 +112,58 @@ async def test_connected_expired_and_used_links_say_so(
     await expect(page.get_by_role("heading")).to_have_text("This link has expired")
     await expect(page.get_by_role("alert")).to_contain_text("work for 15 minutes")
     await accessible(page, "expired")
+
+
+async def test_a_link_without_an_app_lets_the_end_user_pick_one_of_the_allowed(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    service = await start_service()
+    alice, redirect_uri = await partner(service, httpserver)
+    # testkit needs no connection, slack's OAuth2 client is not registered: neither is shown.
+    allowed = ["secretive", "stripe", "notion", "openai", "slack", "testkit"]
+    await service.engine.clients.allow_apps("acme", allowed)
+    refused = await alice.post(
+        "/v2/connect-tokens",
+        json={"data": {"redirect_uri": redirect_uri, "authentication": "au_1"}},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["source"] == {"pointer": "/data/app"}
+    answer = await alice.post("/v2/connect-tokens", json={"data": {"redirect_uri": redirect_uri}})
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["data"][0]
+    assert token["app"] is None and token["url"].startswith(f"{service.base_url}/connect?token=")
+
+    page = await browser.new_page(viewport=PHONE)
+    await page.goto(token["url"])
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Choose an app to connect")
+    await expect(page.locator("#apps .name")).to_have_text(
+        ["Notion", "OpenAI", "Secretive", "Stripe"]
+    )
+    await expect(page.locator("#apps .kind").first).to_have_text("Productivity, Notes")
+    await accessible(page, "picker")
+
+    await page.get_by_label("Category").select_option(label="Payment Processing")
+    await expect(page.locator("#apps .name:visible")).to_have_text(["Stripe"])
+    await page.get_by_label("Category").select_option(label="All categories")
+    # By keyboard: type in the search, tab past the category to the one app left, Enter.
+    await page.get_by_label("Search apps").fill("secr")
+    await expect(page.get_by_role("status")).to_have_text("1 app")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Connect Secretive")
+    await expect(page.get_by_role("link", name="Choose another app")).to_be_visible()
+    await fill_and_submit(page, "sk-good-key")
+    await page.wait_for_url(f"{redirect_uri}*")
+    [stored] = (await alice.get("/v2/authentications")).json()["data"]
+    assert stored["app_slug"] == "secretive"
+
+    # The allowlist holds on the app's own page too, and the link is spent.
+    other = await alice.post("/v2/connect-tokens", json={"data": {"redirect_uri": redirect_uri}})
+    url = str(other.json()["data"][0]["url"])
+    outside = await page.goto(url.replace("/connect?", "/connect/github?"))
+    assert outside is not None and outside.status == 400
+    assert "for other apps" in await page.content()
+    used = await page.goto(token["url"])
+    assert used is not None and used.status == 400
+    await expect(page.get_by_role("heading")).to_have_text("This link was already used")

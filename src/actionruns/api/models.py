@@ -219,7 +219,7 @@ class ConnectToken(BaseModel):
     type: Literal["connect_token"]
     token: str
     url: str = Field(description="The Connect page to open with the token")
-    app: str
+    app: str | None = Field(description="The app to connect; null: the end user picks one")
     end_user: str | None
     authentication: str | None = Field(description="The authentication it reconnects")
     expires_in: int

@@ -132,7 +132,11 @@ class AuthenticationCreateRequest(_Body):
 
 
 class ConnectTokenData(_Body):
-    app: Text = Field(min_length=1, max_length=64, description="App id or slug")
+    app: OptionalText = Field(
+        default=None,
+        max_length=64,
+        description="App id or slug; without it the end user picks one of the client's apps",
+    )
     redirect_uri: Text = Field(
         min_length=1, max_length=2048, description="One of the client's registered redirect URIs"
     )

@@ -40,10 +40,11 @@ class ConnectGrant:
     token_id: str
     client_id: str
     end_user_id: str | None
-    app_key: str
+    app_key: str | None  # None: the end user picks the app (on the link's picker page)
     redirect_uri: str
     authentication_id: str | None  # set when reconnecting an existing authentication
     expires_at: float
+    picked: bool = False  # the link let the end user pick the app
 
     @property
     def principal(self) -> Principal:
@@ -64,7 +65,7 @@ class ConnectTokens:
         self,
         client: ClientRecord,
         principal: Principal,
-        app_key: str,
+        app_key: str | None,
         redirect_uri: str,
         authentication_id: str | None,
     ) -> tuple[str, ConnectGrant]:
@@ -74,7 +75,7 @@ class ConnectTokens:
                 "(actionruns clients redirect-uris).",
                 pointer="/data/redirect_uri",
             )
-        if not principal.may_use_app(app_key):
+        if app_key is not None and not principal.may_use_app(app_key):
             raise Forbidden(f"This client may not use the app {app_key}.")
         grant = ConnectGrant(
             token_id=secrets.token_hex(16),
@@ -99,8 +100,10 @@ class ConnectTokens:
         token = jwt.encode(claims, key, algorithm="HS256", headers={"kid": key_id})
         return token, grant
 
-    async def open(self, token: str, app_key: str) -> ConnectGrant:
-        """The grant of a valid, unspent token for ``app_key``."""
+    async def open(self, token: str, app_key: str | None) -> ConnectGrant:
+        """The grant of a valid, unspent token for ``app_key``: the app the link names, or,
+        for a link that lets the end user pick, any app its client may use (None: the
+        picker itself)."""
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
             if not isinstance(key_id, str):
@@ -119,7 +122,13 @@ class ConnectTokens:
             raise ConnectTokenInvalid(
                 "Go back to the app and start again.", "This link is not valid"
             ) from None
-        if claims.get("app") != app_key:
+        named = claims.get("app")
+        if named is None and app_key is not None:
+            client = await self.store.get_client(str(claims["sub"]))
+            allowed = client.allowed_apps if client is not None else []
+            if allowed is not None and app_key not in allowed:
+                raise ConnectTokenInvalid("This link is for other apps.")
+        elif named != app_key:
             raise ConnectTokenInvalid("This link is for another app.")
         if await self.store.token_spent(str(claims["jti"])):
             raise _used()
@@ -131,6 +140,7 @@ class ConnectTokens:
             redirect_uri=str(claims["redirect_uri"]),
             authentication_id=claims.get("authentication"),
             expires_at=float(claims["exp"]),
+            picked=named is None,
         )
 
     async def spend(self, grant: ConnectGrant) -> None:

@@ -30,6 +30,7 @@ from actionruns.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from actionruns.principal import Principal
 from actionruns.sdk.app import DEFAULT_HEX_COLOR, App
 from actionruns.sdk.auth import AuthType
+from actionruns.sdk.categories import CATEGORIES, slugs
 from actionruns.sdk.errors import ActionError
 
 log = structlog.get_logger(__name__)
@@ -44,14 +45,21 @@ templates = jinja2.Environment(
 async def connect_token_document(
     service: Engine,
     principal: Principal,
-    app: App,
+    app: App | None,
     redirect_uri: str,
     authentication_id: str | None,
 ) -> dict[str, Any]:
-    """A connect token for ``app`` and the page to open with it: what POST
-    /v2/connect-tokens answers, and token exchange for a connect token too."""
-    await _connectable(service, app)
-    if authentication_id is not None:
+    """A connect token for ``app`` (None: the end user picks one of the client's apps) and
+    the page to open with it: what POST /v2/connect-tokens answers, and token exchange for a
+    connect token too."""
+    if app is None:
+        if authentication_id is not None:
+            raise ValidationFailed(
+                {"app": "is required to reconnect an authentication"}, pointer_prefix="/data"
+            )
+    else:
+        await _connectable(service, app)
+    if app is not None and authentication_id is not None:
         existing = await service.connections.get(principal, authentication_id)
         if existing.app_key != app.key:
             raise ValidationFailed(
@@ -62,14 +70,15 @@ async def connect_token_document(
     if client is None:
         raise NotFound("The client no longer exists.")
     token, grant = await service.connect_tokens.issue(
-        client, principal, app.key, redirect_uri, authentication_id
+        client, principal, app.key if app else None, redirect_uri, authentication_id
     )
-    url = f"{service.settings.base_url}/connect/{app.key}?{urlencode({'token': token})}"
+    page_path = f"/connect/{app.key}" if app else "/connect"
+    url = f"{service.settings.base_url}{page_path}?{urlencode({'token': token})}"
     return {
         "type": "connect_token",
         "token": token,
         "url": url,
-        "app": app.key,
+        "app": app.key if app else None,
         "end_user": grant.end_user_id,
         "authentication": grant.authentication_id,
         "expires_in": int(grant.expires_at - service.clock()),
@@ -83,7 +92,11 @@ async def create_connect_token(
     principal: Principal = Depends(require("authentication:write", "connection:write")),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
-    app = service.catalog.app(principal, body.data.app, pointer="/data/app")
+    app = (
+        service.catalog.app(principal, body.data.app, pointer="/data/app")
+        if body.data.app
+        else None
+    )
     document = await connect_token_document(
         service, principal, app, body.data.redirect_uri, body.data.authentication
     )
@@ -218,6 +231,7 @@ def _form(
         token=token,
         action_url=f"/connect/{app.key}",
         authorize_url=f"/connect/{app.key}/authorize?{urlencode({'token': token})}",
+        picker_url=f"/connect?{urlencode({'token': token})}" if grant.picked else "",
         oauth=app.auth.type is AuthType.OAUTH2,
         fields=list(app.auth.fields),
         problem=problem,
@@ -256,6 +270,48 @@ def _done(
         return_url=return_url,
         result={"type": "actionruns:connect", **outcome},
         origin=f"{parts.scheme}://{parts.netloc}",
+    )
+
+
+@router.get("/connect", include_in_schema=False)
+async def pick_app(
+    token: str = Query("", max_length=4096),
+    service: Engine = Depends(engine),
+) -> Response:
+    """The apps a link that names none lets the end user choose from: the client's allowlist,
+    less those that need no connection or cannot be connected here yet."""
+    try:
+        grant = await service.connect_tokens.open(token, None)
+    except ConnectTokenInvalid as exc:
+        return _invalid(exc)
+    client = await service.store.get_client(grant.client_id)
+    allowed = client.allowed_apps if client is not None else []
+    choices: list[dict[str, Any]] = []
+    for app in service.registry:
+        if app.auth.type is AuthType.NONE or (allowed is not None and app.key not in allowed):
+            continue
+        if app.auth.type is AuthType.OAUTH2:
+            try:
+                await service.connections.oauth_client(app)
+            except OAuthNotConfigured:
+                continue
+        categories = slugs(app.categories)
+        choices.append(
+            {
+                "key": app.key,
+                "title": app.title,
+                "url": f"/connect/{app.key}?{urlencode({'token': token})}",
+                "categories": categories,
+                "category_titles": ", ".join(CATEGORIES[slug] for slug in categories),
+            }
+        )
+    choices.sort(key=lambda choice: str(choice["title"]).lower())
+    used = {slug for choice in choices for slug in choice["categories"]}
+    return _render(
+        "connect_pick.html",
+        partner=await _partner(service, grant),
+        choices=choices,
+        categories=[(slug, title) for slug, title in CATEGORIES.items() if slug in used],
     )
 
 
