@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from actionruns.cli.reload import reload_reference, watch_connectors, watched_fi
 from actionruns.sdk import Action, App, Auth, Choice, DynamicFields, InputField, OutputField
 from actionruns.sdk.lint import lint_app
 from actionruns.sdk.registry import Registry
+from tests.testkit import secretive
 
 
 async def _nothing(ctx: object, inputs: object) -> None:
@@ -268,3 +270,12 @@ def test_a_connector_package_is_found_through_its_entry_point() -> None:
     )
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "1 apps, 1 actions" in listed.stdout
+
+
+def test_a_help_url_must_be_https() -> None:
+    plain = dataclasses.replace(
+        secretive, auth=Auth.api_key(help_text="A key.", help_url="http://x.example/")
+    )
+    assert "secretive (auth).api_key: has a help URL that is not https://" in [
+        str(problem) for problem in lint_app(plain)
+    ]

@@ -252,7 +252,11 @@ secretive = App(
     key="secretive",
     title="Secretive",
     description="An api-key app whose connector mishandles its key.",
-    auth=Auth.api_key(help_text="Any key; 'bad-key' fails the test"),
+    auth=Auth.api_key(
+        help_text="Any key; 'bad-key' fails the test",
+        help_url="https://secretive.example/settings/keys",
+        help_steps=("Open Settings, then API keys.", "Copy the key."),
+    ),
     test=_test_key,
     actions=[
         Action(

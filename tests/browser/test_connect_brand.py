@@ -12,8 +12,14 @@ from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, Route, ViewportSize, expect
 from pytest_httpserver import HTTPServer
 
-from tests.browser.test_connect_page import connect_link, fill_and_submit, partner
+from tests.browser.test_connect_page import (
+    connect_link,
+    fill_and_submit,
+    partner,
+    start_with_provider,
+)
 from tests.conftest import ServiceFactory
+from tests.vendors.oauth_provider import start_provider
 
 # A partner's logo.
 LOGO = (
@@ -55,6 +61,15 @@ async def test_a_branded_partner_and_every_state_of_an_api_key_app(
         "button => getComputedStyle(button).backgroundColor"
     )
     assert accent == "rgb(255, 102, 0)"
+    # Where the key is found: steps and the app's page, opened by keyboard.
+    await page.get_by_text("Where do I find this?").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("details.where li")).to_have_text(
+        ["Open Settings, then API keys.", "Copy the key."]
+    )
+    where = page.get_by_role("link", name="Open it in Secretive (a new tab)")
+    assert await where.get_attribute("href") == "https://secretive.example/settings/keys"
+    assert await where.get_attribute("rel") == "noopener noreferrer"
     await accessible(page, "form")
 
     # Failed: what happened and what to do, the secret not rendered back.
@@ -167,3 +182,24 @@ async def test_a_link_without_an_app_lets_the_end_user_pick_one_of_the_allowed(
     used = await page.goto(token["url"])
     assert used is not None and used.status == 400
     await expect(page.get_by_role("heading")).to_have_text("This link was already used")
+
+
+async def test_an_oauth2_app_lists_the_access_it_grants_in_words(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    async with start_provider() as provider:
+        service = await start_with_provider(start_service, provider)
+        alice, redirect_uri = await partner(service, httpserver)
+        await service.engine.clients.set_brand("acme", "Acme Corp", LOGO, None)
+        page = await browser.new_page(viewport=PHONE)
+        await page.goto(await connect_link(alice, "demo", redirect_uri))
+        await expect(page.get_by_role("heading", level=2)).to_have_text("Demo will let Acme Corp:")
+        await expect(page.get_by_role("list", name="Demo will let Acme Corp:")).to_have_text(
+            "See your name and account id"
+        )
+        await accessible(page, "oauth")
+        await page.get_by_role("link", name="Continue to Demo").click()
+        await page.get_by_role("button", name="Allow").click()
+        await page.wait_for_url(f"{redirect_uri}*")
+        [stored] = (await alice.get("/v2/authentications")).json()["data"]
+        assert stored["title"] == "Ada Lovelace"

@@ -66,7 +66,7 @@ async def test_oauth2_in_a_popup_then_a_run_uses_the_connection(
         async with page.expect_popup() as popup_info:
             await page.click("#connect")
         popup = await popup_info.value
-        await expect(popup.get_by_role("heading")).to_have_text("Connect Demo")
+        await expect(popup.get_by_role("heading", level=1)).to_have_text("Connect Demo")
         await popup.get_by_role("link", name="Continue to Demo").click()
         await expect(popup.get_by_role("heading")).to_have_text("Sign in to Demo")
         await popup.get_by_role("button", name="Allow").click()

@@ -186,6 +186,7 @@ class Provider:
                     authorize_url=f"{base}/authorize",
                     token_url=f"{base}/token",
                     scopes=("profile",),
+                    scope_descriptions={"profile": "See your name and account id"},
                 )
             ),
             test=who_am_i,

@@ -186,6 +186,10 @@ app = App(
             authorize_url="https://github.com/login/oauth/authorize",
             token_url="https://github.com/login/oauth/access_token",  # noqa: S106 (a URL)
             scopes=("repo",),
+            scope_descriptions={
+                "repo": "Read and change your repositories, with their issues, pull requests "
+                "and releases",
+            },
             token_headers={"Accept": "application/json"},
         ),
         help_text="A fine-grained personal access token with Issues and Contents (read and "

@@ -314,6 +314,12 @@ app = App(
         label="Integration secret",
         help_text="An internal integration's secret (notion.so/my-integrations); share the "
         "pages and databases with it.",
+        help_url="https://www.notion.so/my-integrations",
+        help_steps=(
+            "Open My integrations in Notion and create an internal integration.",
+            "Copy its Internal Integration Secret.",
+            "In Notion, share each page or database to use with the integration.",
+        ),
     ),
     test=test_token,
     categories=("productivity", "notes"),

@@ -54,6 +54,18 @@ BOT_SCOPES = (
     "users:read",
     "users:read.email",
 )
+# What each scope lets the app do, as the Connect page lists it.
+BOT_SCOPE_WORDS = {
+    "chat:write": "Send messages as the app",
+    "chat:write.customize": "Send messages with a custom name and icon",
+    "channels:read": "See the public channels in the workspace",
+    "groups:read": "See the private channels the app is in",
+    "im:write": "Start direct messages with people",
+    "reactions:write": "Add emoji reactions to messages",
+    "channels:manage": "Create and manage public channels",
+    "users:read": "See the people in the workspace",
+    "users:read.email": "See people's email addresses",
+}
 # The token no longer works: the user must reconnect.
 _EXPIRED = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 # Slack's own trouble: worth another try.
@@ -293,6 +305,7 @@ app = App(
             authorize_url="https://slack.com/oauth/v2/authorize",
             token_url=f"{API}/oauth.v2.access",
             scopes=BOT_SCOPES,
+            scope_descriptions=BOT_SCOPE_WORDS,
             scope_separator=",",
             # Slack asks for the client credentials with HTTP Basic rather than in the form.
             token_auth_method="client_secret_basic",  # noqa: S106 (a method name)

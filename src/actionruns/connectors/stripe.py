@@ -209,6 +209,12 @@ app = App(
         label="Secret key",
         help_text="A secret key (sk_…), or a restricted key (rk_…) with Customers and Invoices "
         "write and Balance read (the connection test); Dashboard → Developers → API keys.",
+        help_url="https://dashboard.stripe.com/apikeys",
+        help_steps=(
+            "Sign in to the Stripe Dashboard.",
+            "Open Developers, then API keys.",
+            "Reveal the secret key, or create a restricted key, and copy it.",
+        ),
     ),
     test=test_key,
     categories=("payments", "accounting"),

@@ -43,6 +43,8 @@ class OAuth2Config:
     authorize_url: str
     token_url: str
     scopes: Sequence[str] = ()
+    # The access each scope grants, in words, for the Connect page to list (scope: words).
+    scope_descriptions: Mapping[str, str] = field(default_factory=dict)
     scope_separator: str = " "  # Slack wants commas
     # How the client authenticates at the token endpoint: in the form or with HTTP Basic.
     token_auth_method: str = "client_secret_post"  # noqa: S105 (a method name)
@@ -79,15 +81,24 @@ class Auth:
         template: str = "Bearer {api_key}",
         label: str = "API key",
         help_text: str = "",
+        help_url: str = "",
+        help_steps: Sequence[str] = (),
         extra_fields: Sequence[InputField] = (),
     ) -> Auth:
-        """A single secret key sent in a header, e.g. ``Authorization: Bearer <key>``."""
+        """A single secret key sent in a header, e.g. ``Authorization: Bearer <key>``;
+        ``help_url`` and ``help_steps`` tell an end user where to find it."""
 
         def apply(request: httpx2.Request, credentials: Mapping[str, Any]) -> None:
             request.headers[header] = template.format(**credentials)
 
         key_field = InputField(
-            "api_key", label, FieldType.PASSWORD, required=True, help_text=help_text
+            "api_key",
+            label,
+            FieldType.PASSWORD,
+            required=True,
+            help_text=help_text,
+            help_url=help_url,
+            help_steps=tuple(help_steps),
         )
         return cls(AuthType.API_KEY, fields=(key_field, *extra_fields), apply=apply)
 

@@ -84,6 +84,10 @@ class InputField:
     list: bool = False
     alters_dynamic_fields: bool = False
     secret: bool = False
+    # Where an end user finds the value (a credential, mostly): the Connect page's "Where do
+    # I find this?", a page of the app's (https) and the steps to take there.
+    help_url: str = ""
+    help_steps: Sequence[str] = ()
 
     @property
     def is_secret(self) -> bool:

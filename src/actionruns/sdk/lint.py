@@ -42,6 +42,8 @@ def _field_problems(where: str, spec: InputField, known: set[str]) -> Iterable[P
         yield Problem(where, "has no label")
     if not spec.help_text.strip():
         yield Problem(where, "has no help text")
+    if spec.help_url and not spec.help_url.startswith("https://"):
+        yield Problem(where, "has a help URL that is not https://")
     for key in spec.depends_on:
         if key not in known:
             yield Problem(where, f"depends on {key!r}, which is not a field of the action")

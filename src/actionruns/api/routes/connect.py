@@ -211,6 +211,14 @@ def _app(service: Engine, app_key: str) -> App:
     return app
 
 
+def _access_in_words(app: App) -> list[str]:
+    """What an OAuth2 connection grants: each scope in the connector's words, else as named."""
+    config = app.auth.oauth2
+    if config is None:
+        return []
+    return [config.scope_descriptions.get(scope, scope) for scope in config.scopes]
+
+
 def _form(
     app: App,
     grant: ConnectGrant,
@@ -233,6 +241,7 @@ def _form(
         authorize_url=f"/connect/{app.key}/authorize?{urlencode({'token': token})}",
         picker_url=f"/connect?{urlencode({'token': token})}" if grant.picked else "",
         oauth=app.auth.type is AuthType.OAUTH2,
+        scopes=_access_in_words(app),
         fields=list(app.auth.fields),
         problem=problem,
         errors=errors or {},
