@@ -28,7 +28,7 @@ if (isMainThread) {
 
 function main() {
   const readline = require('node:readline');
-  const limit = Number(process.env.ACTIONRUNS_PIECES_THREADS || 16);
+  const limit = 20; // threads (pieces loaded) at most; the least recently used idle one goes
   const threads = new Map(); // piece key -> {worker, pending: Map(id -> true), used}
 
   let closed = false;
