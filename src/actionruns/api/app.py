@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns import __version__
+from actionruns.api.access_log import AccessLog
 from actionruns.api.cors import ApiCors
 from actionruns.api.docs_pages import serve_docs_offline
 from actionruns.api.errors import error_document, error_response, install_error_handlers
@@ -200,6 +201,8 @@ def create_app(
     _document_schemas(app, runs.RUN_BODY_SCHEMA["$defs"])
     document_responses(app)
 
+    # Innermost: it sees the route the router matched (the scope it was handed).
+    app.add_middleware(AccessLog, metrics=service.metrics)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)
     app.add_middleware(TrailingSlash)

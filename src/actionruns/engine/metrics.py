@@ -12,6 +12,8 @@ from actionruns.store import Store
 
 # From a fast no-op to an action that hits its timeout.
 ATTEMPT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+# From a cached read to a long-poll that waited its whole minute.
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class Metrics:
@@ -35,6 +37,13 @@ class Metrics:
             "Duration of each attempt, by app and outcome (success, error, retry).",
             ["app", "outcome"],
             buckets=ATTEMPT_BUCKETS,
+            registry=self.registry,
+        )
+        self.http_seconds = Histogram(
+            "actionruns_http_request_duration_seconds",
+            "HTTP requests served, by method, route template and status.",
+            ["method", "route", "status"],
+            buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
         self.token_refreshes = Counter(

@@ -1,0 +1,68 @@
+"""One log event and one metric sample per request, under a request id the caller may give.
+
+``X-Request-Id`` is taken from the request when it is a plain token (else one is made) and
+sent back on the response; while the request is served every log event carries it as
+``request_id``. The event names the route's template, never the path: paths hold ids, and
+queries may hold secrets.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from actionruns.engine.metrics import Metrics
+
+log = structlog.get_logger("actionruns.access")
+
+HEADER = b"x-request-id"
+_TOKEN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's X-Request-Id if it is a plain token of up to 128 characters, else new."""
+    for name, value in scope.get("headers", ()):
+        if name == HEADER and _TOKEN.match(value):
+            return bytes(value).decode("ascii")
+    return uuid.uuid4().hex
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.histogram = metrics.http_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        rid = request_id(scope)
+        status = 500  # what the server answers if the app fails before it responds
+
+        async def respond(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), (HEADER, rid.encode())]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=rid):
+            try:
+                await self.app(scope, receive, respond)
+            finally:
+                seconds = time.perf_counter() - started
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                method = scope["method"]
+                self.histogram.labels(method, route, str(status)).observe(seconds)
+                log.info(
+                    "http_request",
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 3),
+                )
