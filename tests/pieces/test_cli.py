@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actionruns.cli.main import app
+from actionruns.cli.pieces import CURATED
 from tests.pieces.conftest import need
 
 
@@ -38,7 +39,28 @@ def test_a_piece_is_added_listed_and_removed(
     missing = cli.invoke(app, ["pieces", "add", "hackernews", "--version", "999.0.0"])
     assert missing.exit_code == 1 and "error" in missing.output
 
+    upgraded = cli.invoke(app, ["pieces", "upgrade", "hackernews", "--version", "0.2.0"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "added hackernews: @activepieces/piece-hackernews@0.2.0" in upgraded.output
+    assert cli.invoke(app, ["pieces", "upgrade", "nope"]).exit_code == 1
+
     removed = cli.invoke(app, ["pieces", "remove", "hackernews"])
     assert removed.exit_code == 0, removed.output
     assert not installed.exists()
     assert "hackernews" not in cli.invoke(app, ["pieces", "list"]).output
+
+
+def test_the_curated_pieces_are_added_at_their_tested_versions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need("node")
+    need("npm")
+    monkeypatch.setenv("ACTIONRUNS_HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    cli = CliRunner()
+    added = cli.invoke(app, ["pieces", "add", "--all-curated"])
+    assert added.exit_code == 0, added.output
+    for key, package in CURATED.items():
+        assert f"@activepieces/piece-{key}@{package}" in added.output
+    assert "added slack_piece" in added.output  # beside the built-in Slack connector
+    assert cli.invoke(app, ["pieces", "add"]).exit_code == 1

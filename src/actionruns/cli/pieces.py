@@ -30,15 +30,11 @@ def pieces_root() -> Path:
     return Path(elsewhere) if elsewhere else settings().home.resolve() / "pieces"
 
 
-@pieces_app.command("add")
-def add_piece(
-    name: str = typer.Argument(..., help="The piece: slack, or @activepieces/piece-slack"),
-    version: str = typer.Option(None, "--version", help="An exact version (default: latest)"),
-    key: str = typer.Option(None, "--key", help="The app's key (default: the piece's name)"),
-    auth: int = typer.Option(0, "--auth", help="Which of the piece's auths, from 0"),
-) -> None:
-    """Install a piece with `npm install --ignore-scripts`, pinned to its exact version and
-    integrity, and add it to the catalogue (adding it again upgrades it)."""
+# The pieces this project tests (tests/pieces): describe, every action's props, a run.
+CURATED = {"hackernews": "0.2.0", "slack": "0.17.9", "asana": "0.2.0"}
+
+
+def _add(name: str, version: str | None, key: str | None, auth: int) -> None:
     try:
         installed, description = asyncio.run(install_and_describe(pieces_root(), name, version))
     except (InstallFailed, NodeMissing, BridgeFailure) as exc:
@@ -66,6 +62,47 @@ def add_piece(
         console.print(f"  the piece offers {len(auths)} auths ({', '.join(auths)}); --auth picks")
     for action, why in skipped:
         console.print(f"  left out {action}: {why}")
+
+
+@pieces_app.command("add")
+def add_piece(
+    name: str = typer.Argument(None, help="The piece: slack, or @activepieces/piece-slack"),
+    version: str = typer.Option(None, "--version", help="An exact version (default: latest)"),
+    key: str = typer.Option(None, "--key", help="The app's key (default: the piece's name)"),
+    auth: int = typer.Option(0, "--auth", help="Which of the piece's auths, from 0"),
+    all_curated: bool = typer.Option(
+        False, "--all-curated", help="Add every piece this project tests, at its tested version"
+    ),
+) -> None:
+    """Install a piece with `npm install --ignore-scripts`, pinned to its exact version and
+    integrity, and add it to the catalogue (adding it again upgrades it)."""
+    if all_curated:
+        for curated, tested in CURATED.items():
+            _add(curated, tested, None, 0)
+        return
+    if not name:
+        errors.print("[red]error:[/red] name a piece, or give --all-curated")
+        raise typer.Exit(1)
+    _add(name, version, key, auth)
+
+
+@pieces_app.command("upgrade")
+def upgrade_piece(
+    key: str = typer.Argument(..., help="The piece's app key"),
+    version: str = typer.Option(None, "--version", help="An exact version (default: latest)"),
+) -> None:
+    """Install another version of an added piece (the latest by default) under the same key,
+    with the same auth: its connections keep working."""
+
+    async def work(engine: Engine) -> Any:
+        found = await engine.imports.get(key)
+        return found.manifest.piece if found is not None else None
+
+    piece = with_engine(work)
+    if piece is None:
+        errors.print(f"[red]error:[/red] no piece {key!r}")
+        raise typer.Exit(1)
+    _add(piece.package, version, key, piece.auth_index)
 
 
 def _pieces() -> list[Any]:
