@@ -110,7 +110,9 @@ def icon_svg(app: App | None, key: str, size: int) -> str:
     title = app.title if app is not None else key
     glyph = text_on(color)
     found = brand(key) if app is not None else None
-    if found is not None:
+    if app is not None and app.icon is not None:  # its own, checked when it was added
+        drawing = f'<image href="{app.icon}" x="0" y="0" width="64" height="64"/>'
+    elif found is not None:
         drawing = f'<g transform="translate(14 14) scale(1.5)" fill="{glyph}">{found.shapes}</g>'
     else:
         letter = html.escape(title[:1].upper())

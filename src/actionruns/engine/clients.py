@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from actionruns.engine.callbacks import client_secret_owner
 from actionruns.engine.destinations import destination_problem
-from actionruns.engine.logos import logo_data_uri
 from actionruns.engine.scopes import ALL_SCOPES
 from actionruns.errors import Conflict, NotFound, Unprocessable
+from actionruns.sdk.images import ImageRefused, image_data_uri
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import ClientKeyRecord, ClientRecord, Store
 from actionruns.vault import Vault
@@ -190,7 +190,10 @@ class ClientService:
                 raise Unprocessable("A colour is six hex digits, as ff6600 or #ff6600.")
             brand["color"] = color.removeprefix("#").lower()
         if logo is not None:
-            brand["logo"] = logo_data_uri(logo)
+            try:
+                brand["logo"] = image_data_uri(logo)
+            except ImageRefused as exc:
+                raise Unprocessable(f"The logo cannot be used: {exc}.") from None
         await self.store.update_client(client.id, {"brand": brand or None})
         return await self.find(client.id)
 

@@ -782,6 +782,7 @@ def import_description(
             or f"The {api_title}, imported from its description.",
             categories=tuple(overlay.categories or (DEFAULT_CATEGORY,)),
             hex_color=color if color.startswith("#") else f"#{color}",
+            icon=overlay.icon,
             source=SourceSpec(
                 kind=parsed.kind,
                 title=api_title,

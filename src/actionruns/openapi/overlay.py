@@ -21,6 +21,7 @@ from actionruns.openapi.errors import ImportFailed
 from actionruns.sdk.app import ActionType
 from actionruns.sdk.described.manifest import ExpiredSpec, LimitsSpec, PlacementSpec
 from actionruns.sdk.fields import FieldType
+from actionruns.sdk.images import ImageRefused, checked_data_uri, image_data_uri
 
 
 class _Rule(BaseModel):
@@ -179,6 +180,9 @@ class Overlay(_Rule):
     description: str | None = None
     categories: list[str] | None = None
     hex_color: str | None = Field(default=None, pattern=r"^#?[0-9a-fA-F]{6}$")
+    # The app's own icon: a file beside the overlay (PNG, JPEG, GIF, WebP or SVG, 64 KiB),
+    # which load_overlay reads into a data: URI; never a URL that clients would be sent to.
+    icon: str | None = None
     base_url: str | None = None
     hook: str | None = None
     auth: AuthRule = AuthRule()
@@ -209,13 +213,31 @@ def load_overlay(path: Path) -> tuple[Overlay, bytes]:
     if not isinstance(document, dict):
         raise ImportFailed(f"the overlay {path.name} must be a mapping of settings.")
     try:
-        return Overlay.model_validate(document), data
+        overlay = Overlay.model_validate(document)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
             for error in exc.errors()[:10]
         )
         raise ImportFailed(f"the overlay {path.name} is not right: {problems}") from None
+    if overlay.icon is not None:
+        overlay = overlay.model_copy(update={"icon": _icon(path.parent, overlay.icon)})
+    return overlay, data
+
+
+def _icon(folder: Path, name: str) -> str:
+    """The overlay's icon file (or data: URI) as a checked data: URI, an SVG sanitised."""
+    try:
+        if name.startswith("data:"):
+            return checked_data_uri(name)
+        file = folder / name
+        if file.resolve().parent != folder.resolve():
+            raise ImportFailed(f"icon: {name!r} must be a file beside the overlay.")
+        return image_data_uri(file.read_bytes())
+    except OSError as exc:
+        raise ImportFailed(f"icon: {name} cannot be read: {exc.strerror}.") from None
+    except ImageRefused as exc:
+        raise ImportFailed(f"icon: {name[:40]}: {exc}.") from None
 
 
 def matches(pattern: str, names: Iterable[str]) -> bool:

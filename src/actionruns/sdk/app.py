@@ -94,6 +94,8 @@ class App:
     limits: Limits | None = None
     image_url: str | None = None
     hex_color: str = DEFAULT_HEX_COLOR
+    # The app's own icon as a data: URI (sdk.images checks it), before any brand's mark.
+    icon: str | None = None
     # Where the app comes from: "connector" (Python code), "openapi" (an imported description).
     source: str = "connector"
     # The app's recorded fixtures (``sdk.fixtures``), when not beside the module of its actions.

@@ -76,7 +76,9 @@ async def app_icon(
         headers={
             "Cache-Control": "public, max-age=86400",
             # An SVG opened on its own is a document: nothing in it may run or load.
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+            ),
             "X-Content-Type-Options": "nosniff",
         },
     )

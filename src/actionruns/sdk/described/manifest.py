@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from actionruns.sdk.app import DEFAULT_HEX_COLOR, KEY_PATTERN, ActionType
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import FieldType
+from actionruns.sdk.images import checked_data_uri
 from actionruns.sdk.limits import LimitScope
 
 FORMAT: Literal[1] = 1
@@ -297,6 +298,7 @@ class AppManifest(_Model):
     description: str
     categories: tuple[str, ...] = ()
     hex_color: str = DEFAULT_HEX_COLOR
+    icon: str | None = None  # the app's own icon, a data: URI (checked: sdk.images)
     source: SourceSpec = SourceSpec()
     # Every request's URL starts here; ``{name}`` stands for a credential (a customer's own
     # subdomain, say), checked to be one host label or path segment when it is used.
@@ -312,6 +314,11 @@ class AppManifest(_Model):
     # A module with hooks for what a manifest cannot say (see ``actionruns.sdk.described``).
     hook: str | None = None
     piece: PieceSpec | None = None
+
+    @field_validator("icon")
+    @classmethod
+    def _checked_icon(cls, icon: str | None) -> str | None:
+        return checked_data_uri(icon) if icon is not None else None
 
     @model_validator(mode="after")
     def _consistent(self) -> AppManifest:

@@ -522,6 +522,7 @@ def build_app(manifest: AppManifest, *, fixtures: Path | None = None) -> App:
         test=described.test if has_test else None,
         limits=_limits(manifest),
         hex_color=manifest.hex_color,
+        icon=manifest.icon,
         source=manifest.source.kind if manifest.source.kind != "manifest" else "openapi",
         fixtures=fixtures,
     )
