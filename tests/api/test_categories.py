@@ -61,6 +61,12 @@ def test_an_alias_stands_for_a_slug_of_the_vocabulary() -> None:
     assert not set(ALIASES) & set(CATEGORIES)
     assert canonical("sms") == "phone-sms" and canonical("crm") == "crm"
     assert canonical("gadgets") is None
+    # An Activepieces piece's categories, as its manifest spells them.
+    assert [canonical(word) for word in ("Sales And Crm", "ARTIFICIAL_INTELLIGENCE", "Core")] == [
+        "crm",
+        "artificial-intelligence",
+        "utilities",
+    ]
     assert slugs(["support", "customer-support", "gadgets", "ai"]) == (
         "customer-support",
         "artificial-intelligence",

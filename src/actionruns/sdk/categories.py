@@ -29,6 +29,7 @@ CATEGORIES: dict[str, str] = {
     "email-newsletters": "Email Newsletters",
     "file-management-storage": "File Management & Storage",
     "forms": "Forms & Surveys",
+    "human-resources": "Human Resources",
     "images-design": "Images & Design",
     "internet-of-things": "Internet of Things",
     "it-operations": "IT Operations",
@@ -47,11 +48,23 @@ CATEGORIES: dict[str, str] = {
     "translation": "Translation",
     "utilities": "Utilities",  # ours: the built-in formatter and the like
     "video-conferencing": "Video Conferencing",
+    "website-builders": "Website & App Building",
 }
 
-# Words apps were written with, and the slug each stands for.
+# Words apps were written with, and the slug each stands for; with Activepieces' categories
+# (SALES_AND_CRM, as a piece's manifest writes it "Sales And Crm").
 ALIASES: dict[str, str] = {
     "ai": "artificial-intelligence",
+    "business-intelligence": "analytics",
+    "commerce": "ecommerce",
+    "content-and-files": "file-management-storage",
+    "core": "utilities",
+    "customer-service": "customer-support",
+    "file-management-and-storage": "file-management-storage",
+    "flow-control": "utilities",
+    "forms-and-surveys": "forms",
+    "sales-and-crm": "crm",
+    "universal-ai": "artificial-intelligence",
     "collaboration": "productivity",
     "design": "images-design",
     "identity": "security-identity",
@@ -69,10 +82,12 @@ ALIASES: dict[str, str] = {
 
 
 def canonical(word: str) -> str | None:
-    """The vocabulary's slug for ``word`` (a slug or an alias), or None if it is neither."""
-    if word in CATEGORIES:
-        return word
-    return ALIASES.get(word)
+    """The vocabulary's slug for ``word`` (a slug or an alias, in any case, with spaces or
+    underscores for hyphens), or None if it is neither."""
+    spelled = "-".join(word.strip().lower().replace("_", " ").split())
+    if spelled in CATEGORIES:
+        return spelled
+    return ALIASES.get(spelled)
 
 
 def slugs(words: Iterable[str]) -> tuple[str, ...]:
