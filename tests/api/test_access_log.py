@@ -46,3 +46,27 @@ async def test_each_request_is_logged_once_by_route_and_counted(
         r'route="/v2/action-runs/\{run_id\}/attempts",status="404"\} 1\.0',
         metrics,
     ), metrics
+
+
+async def test_a_retry_and_a_failure_are_logged_with_the_run_and_request(
+    service: Service, acme: ApiClient
+) -> None:
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as events:
+        response = await acme.post(
+            "/v2/action-runs",
+            json={
+                "data": {
+                    "action": "testkit.flaky",
+                    "inputs": {"key": "logged-run", "failures": 5, "mode": "transient"},
+                }
+            },
+            headers={"X-Request-Id": "submitted-here"},
+        )
+        run_id = response.json()["data"]["id"]
+        assert (await acme.wait(run_id))["status"] == "error"
+    steps = [e for e in events if e.get("run_id") == run_id]
+    assert [e["event"] for e in steps] == ["retry_scheduled", "retry_scheduled", "run_failed"]
+    assert all(e["error_class"] == "partner" and e["action"] == "testkit.flaky" for e in steps)
+    assert [e["attempt"] for e in steps] == [1, 2, 3]
+    # The run was handed to this node's worker by the POST: its events carry the POST's id.
+    assert steps[0]["request_id"] == "submitted-here"

@@ -389,6 +389,7 @@ class Worker:
         if not recorded:
             log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)
             return
+        _log_attempt(run, outcome, now - started)
         if outcome.outcome == RETRY:
             self.events.submitted()
         else:
@@ -397,3 +398,25 @@ class Worker:
             self.events.run_finished(run.id, finished)
             if run.callback_url:
                 self.events.callbacks_pending()
+
+
+def _log_attempt(run: RunRecord, outcome: AttemptOutcome, seconds: float) -> None:
+    """The attempt's end as a log event: a success only at debug level (the run path logs
+    nothing by default), a retry or a failure with why (the error's code and title, never
+    its detail: an upstream's words may quote what it was sent)."""
+    fields: dict[str, Any] = {
+        "run_id": run.id,
+        "action": f"{run.app_key}.{run.action_key}",
+        "attempt": run.attempts,
+        "outcome": outcome.outcome,
+        "duration_ms": round(seconds * 1000, 3),
+    }
+    if outcome.outcome == SUCCEEDED:
+        log.debug("attempt_finished", **fields)
+        return
+    error = outcome.error or {}
+    fields.update(error_class=error.get("code"), why=error.get("title"))
+    if outcome.outcome == RETRY:
+        log.info("retry_scheduled", **fields, retry_at=outcome.retry_at)
+    else:
+        log.info("run_failed", **fields)
