@@ -117,6 +117,8 @@ def imported_actions(output: str) -> int:
 
 
 def environment(workdir: Path, name: str, port: int) -> dict[str, str]:
+    # The command line only uses a home that exists (it never makes one unasked).
+    (workdir / name).mkdir(mode=0o700, exist_ok=True)
     return {
         **os.environ,
         "PYTHONPATH": PYTHONPATH,
