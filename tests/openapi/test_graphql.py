@@ -16,13 +16,12 @@ from actionruns.openapi import ImportFailed, import_description
 from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import ActionType
 from actionruns.sdk.auth import AuthType
-from actionruns.sdk.context import open_context
 from actionruns.sdk.described.manifest import AppManifest, OperationSpec
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError
 from actionruns.sdk.fields import FieldType
 from actionruns.sdk.fixtures import perform_with_fields
-from actionruns.sdk.outbound import OutboundGuard
+from tests.openapi.test_requests import vendor_context
 
 SDL = '''
 """A date and time"""
@@ -164,13 +163,7 @@ async def perform(
     app = build_app(manifest)
     found = app.action(action)
     assert found is not None
-    async with open_context(
-        app.auth,
-        {"api_key": "key-1"},
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(server),
-    ) as ctx:
+    async with vendor_context(app, server, {"api_key": "key-1"}) as ctx:
         return await perform_with_fields(found, ctx, inputs)
 
 

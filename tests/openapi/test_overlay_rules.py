@@ -12,17 +12,16 @@ import httpx2
 import pytest
 
 from actionruns.openapi import ImportFailed
-from actionruns.sdk.context import open_context
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.described.templates import fill
 from actionruns.sdk.fields import FieldErrors, validate_inputs
-from actionruns.sdk.outbound import OutboundGuard
 from tests.openapi.test_requests import (
     CREDENTIALS,
     Vendor,
     connection_label,
     manifest_of,
     perform,
+    vendor_context,
 )
 
 MESSAGE = {
@@ -191,13 +190,7 @@ async def test_a_dropdown_lists_only_the_items_it_is_told(tmp_path: Path) -> Non
         ]
     }
     vendor = Vendor(lambda request: httpx2.Response(200, json=listed))
-    async with open_context(
-        app.auth,
-        CREDENTIALS,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
+    async with vendor_context(app, vendor) as ctx:
         page = await model.dynamic_choices(ctx, {}, 0)
     assert [c.value for c in page.choices] == ["chat-1"]
 

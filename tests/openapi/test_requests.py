@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,7 +18,7 @@ from actionruns.openapi import import_description
 from actionruns.openapi.errors import ImportFailed
 from actionruns.openapi.overlay import Overlay
 from actionruns.sdk.app import App, normalize_results
-from actionruns.sdk.context import open_context
+from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.errors import ExpiredAuthError, HaltError, ThrottledError, TransientError
@@ -55,16 +56,25 @@ class Vendor:
         return self.requests[-1]
 
 
-async def connection_label(app: App, vendor: Vendor) -> str | None:
-    """What the app's connection test says of the account, the vendor answering."""
-    assert app.test is not None
-    async with open_context(
+def vendor_context(
+    app: App,
+    vendor: Callable[[httpx2.Request], httpx2.Response],
+    credentials: Mapping[str, Any] = CREDENTIALS,
+) -> AbstractAsyncContextManager[Context]:
+    """The app's context, its requests answered by the vendor stand-in."""
+    return open_context(
         app.auth,
-        CREDENTIALS,
+        credentials,
         OutboundGuard(),
         app_key=app.key,
         transport=httpx2.MockTransport(vendor),
-    ) as ctx:
+    )
+
+
+async def connection_label(app: App, vendor: Vendor) -> str | None:
+    """What the app's connection test says of the account, the vendor answering."""
+    assert app.test is not None
+    async with vendor_context(app, vendor) as ctx:
         return await app.test(ctx)
 
 
@@ -77,13 +87,7 @@ async def perform(
 ) -> Any:
     found = app.action(action)
     assert found is not None
-    async with open_context(
-        app.auth,
-        credentials,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
+    async with vendor_context(app, vendor, credentials) as ctx:
         return await perform_with_fields(found, ctx, inputs)
 
 
@@ -460,13 +464,7 @@ async def test_dynamic_choices_from_another_operation(tmp_path: Path) -> None:
             },
         )
     )
-    async with open_context(
-        app.auth,
-        CREDENTIALS,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
+    async with vendor_context(app, vendor) as ctx:
         page = await pet.dynamic_choices(ctx, {"items": ["dog", "cat"]}, 1)
     assert [(c.value, c.label) for c in page.choices] == [("1", "Rex (dog)"), ("2", "Tom (cat)")]
     assert page.has_more  # a full page

@@ -13,11 +13,10 @@ from graphql import build_schema, parse, validate
 
 from actionruns.openapi import import_description
 from actionruns.openapi.importer import Report
-from actionruns.sdk.context import open_context
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.errors import ActionError
 from actionruns.sdk.fields import FieldType, InputField, validate_inputs
-from actionruns.sdk.outbound import OutboundGuard
+from tests.openapi.test_requests import vendor_context
 
 VENDORS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "vendors"
 FILES = sorted(
@@ -82,13 +81,7 @@ async def test_every_action_sends_a_request(path: Path) -> None:
         return httpx2.Response(200, json={"ok": True})
 
     failures = []
-    async with open_context(
-        app.auth,
-        credentials,
-        OutboundGuard(),
-        app_key=app.key,
-        transport=httpx2.MockTransport(vendor),
-    ) as ctx:
+    async with vendor_context(app, vendor, credentials) as ctx:
         for action in app.actions:
             fields = action.static_inputs
             inputs = {spec.key: _value(spec) for spec in fields}
