@@ -10,7 +10,15 @@ from typer.testing import CliRunner
 
 from actionruns.cli.main import app
 from actionruns.cli.pieces import CURATED
+from actionruns.sdk import outbound
+from tests.conftest import offline_resolver
 from tests.pieces.conftest import need
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's guard asks no DNS server: a piece's logo URL is not fetched from here."""
+    monkeypatch.setattr(outbound, "system_resolver", offline_resolver)
 
 
 def test_a_piece_is_added_listed_and_removed(
@@ -26,6 +34,9 @@ def test_a_piece_is_added_listed_and_removed(
     added = cli.invoke(app, ["pieces", "add", "hackernews", "--version", "0.2.0"])
     assert added.exit_code == 0, added.output
     assert "added hackernews: @activepieces/piece-hackernews@0.2.0 (1 actions" in added.output
+    # Its logo is on the vendor's CDN, which this machine cannot reach: the letter stays.
+    assert "icon: its logo was not fetched (" in added.output
+    assert "could not be resolved" in added.output and "a lettered icon" in added.output
     installed = tmp_path / "home" / "pieces" / "hackernews@0.2.0"
     lock = (installed / "package-lock.json").read_text()
     assert "sha512-" in lock

@@ -15,6 +15,7 @@ from actionruns.cli.common import settings, with_engine
 from actionruns.engine import Engine
 from actionruns.openapi.naming import snake
 from actionruns.pieces.bridge import BridgeFailure, NodeMissing
+from actionruns.pieces.icon import IconUnavailable, fetch_icon
 from actionruns.pieces.install import InstallFailed, install_and_describe, remove_installed
 from actionruns.pieces.mapping import Unmappable, piece_manifest
 from actionruns.pieces.runtime import PIECES_DIRECTORY
@@ -41,7 +42,7 @@ def _add(name: str, version: str | None, key: str | None, auth: int) -> None:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
-    async def work(engine: Engine) -> tuple[AppManifest, list[tuple[str, str]], list[str]]:
+    async def work(engine: Engine) -> tuple[AppManifest, list[tuple[str, str]], list[str], str]:
         wanted = key or snake(name.rsplit("piece-", 1)[-1])
         if not key and wanted in engine.imports.builtin:
             wanted = f"{wanted}_piece"  # beside the built-in connector of that name
@@ -50,14 +51,24 @@ def _add(name: str, version: str | None, key: str | None, auth: int) -> None:
         except Unmappable as exc:
             errors.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from None
-        await engine.imports.save(report.manifest)
-        return report.manifest, report.skipped, report.auths
+        manifest, icon_said = report.manifest, "the piece names no logo: a lettered icon"
+        if logo_url := str(description.get("logoUrl") or ""):
+            try:
+                icon = await fetch_icon(logo_url, engine.guard)
+            except IconUnavailable as exc:
+                icon_said = f"its logo was not fetched ({exc}): a lettered icon"
+            else:
+                manifest = manifest.model_copy(update={"icon": icon})
+                icon_said = f"its logo, fetched from {logo_url} and kept here"
+        await engine.imports.save(manifest)
+        return manifest, report.skipped, report.auths, icon_said
 
-    manifest, skipped, auths = with_engine(work)
+    manifest, skipped, auths, icon_said = with_engine(work)
     console.print(
         f"[green]added[/green] {manifest.key}: {installed.package}@{installed.version} "
         f"({len(manifest.actions)} actions, auth {manifest.auth.type.value})"
     )
+    console.print(f"  icon: {icon_said}", highlight=False)
     if len(auths) > 1:
         console.print(f"  the piece offers {len(auths)} auths ({', '.join(auths)}); --auth picks")
     for action, why in skipped:

@@ -1,14 +1,23 @@
-"""Images handed over by a partner or an overlay (a client's logo, an imported app's icon):
-checked, size-capped, an SVG cut down to drawing alone, and kept as a ``data:`` URI so that
-nothing is ever fetched from elsewhere when a page shows them."""
+"""Images handed over by a partner, an overlay or a piece (a client's logo, an app's icon):
+checked, size-capped, a raster decoded and encoded again (Pillow: what is kept is pixels,
+never a crafted file or its metadata), an SVG cut down to drawing alone (parsed with
+defusedxml: no DTD, no entities), and kept as a ``data:`` URI so that nothing is ever
+fetched from elsewhere when a page shows them."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 from xml.etree import ElementTree
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
+from PIL import Image, UnidentifiedImageError
+
 MAX_IMAGE_BYTES = 64 * 1024
+# An icon or a logo is shown at most a few hundred pixels wide; more is a decompression bomb.
+MAX_IMAGE_PIXELS = 2048 * 2048
 SVG_NS = "http://www.w3.org/2000/svg"
 # The first bytes of each raster format a browser shows in <img>.
 RASTER_SIGNATURES = (
@@ -17,6 +26,12 @@ RASTER_SIGNATURES = (
     (b"GIF87a", "image/gif"),
     (b"GIF89a", "image/gif"),
 )
+PILLOW_FORMATS = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+}
 # Drawing and nothing else: no script, foreignObject, use, image, a or style element.
 SVG_ELEMENTS = frozenset(
     [
@@ -85,8 +100,8 @@ class ImageRefused(ValueError):
 
 def _sanitised_svg(data: bytes) -> bytes | None:
     try:
-        root = ElementTree.fromstring(data)  # noqa: S314 - size-capped; expat refuses bombs
-    except ElementTree.ParseError:
+        root = parse_xml(data, forbid_dtd=True)
+    except (ElementTree.ParseError, DefusedXmlException):
         return None
     if root.tag != f"{{{SVG_NS}}}svg":
         return None
@@ -109,9 +124,31 @@ def _sanitised_svg(data: bytes) -> bytes | None:
     return ElementTree.tostring(root)
 
 
+def _reencoded(data: bytes, media_type: str) -> bytes:
+    """The raster's pixels (its first frame) encoded afresh in its own format."""
+    kind = PILLOW_FORMATS[media_type]
+    unreadable = ImageRefused(f"the image is not a readable {kind}")
+    try:
+        image = Image.open(io.BytesIO(data), formats=[kind])  # reads the header only
+    except (UnidentifiedImageError, OSError):
+        raise unreadable from None
+    with image:
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise ImageRefused(f"an image must be at most {MAX_IMAGE_PIXELS} pixels")
+        try:
+            image.load()
+            rgb_only = kind == "JPEG" and image.mode not in ("RGB", "L")
+            pixels = image.convert("RGB") if rgb_only else image
+            encoded = io.BytesIO()
+            pixels.save(encoded, format=kind, optimize=True)
+        except (OSError, SyntaxError, ValueError):
+            raise unreadable from None
+    return encoded.getvalue()
+
+
 def image_data_uri(data: bytes) -> str:
-    """The image as a ``data:`` URI: PNG, JPEG, GIF or WebP as given, SVG sanitised; at most
-    64 KiB. Raises ``ImageRefused``."""
+    """The image as a ``data:`` URI: PNG, JPEG, GIF or WebP encoded again, SVG sanitised; at
+    most 64 KiB. Raises ``ImageRefused``."""
     if not data:
         raise ImageRefused("the image is empty")
     if len(data) > MAX_IMAGE_BYTES:
@@ -124,6 +161,10 @@ def image_data_uri(data: bytes) -> str:
         if svg is None:
             raise ImageRefused("an image must be a PNG, JPEG, GIF, WebP or SVG")
         data, media_type = svg, "image/svg+xml"
+    else:
+        data = _reencoded(data, media_type)
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ImageRefused(f"an image must be at most {MAX_IMAGE_BYTES // 1024} KiB")
     return f"data:{media_type};base64,{base64.b64encode(data).decode()}"
 
 
