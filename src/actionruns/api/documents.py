@@ -74,6 +74,25 @@ def input_field_document(spec: InputField) -> dict[str, Any]:
     return document
 
 
+def auth_field_document(spec: InputField) -> dict[str, Any]:
+    """A connection's field, with the Connect page's "Where do I find this?"."""
+    return {
+        **input_field_document(spec),
+        "help_url": spec.help_url or None,
+        "help_steps": list(spec.help_steps),
+    }
+
+
+def auth_scope_documents(app: App) -> list[dict[str, Any]]:
+    config = app.auth.oauth2
+    if config is None:
+        return []
+    return [
+        {"scope": scope, "description": config.scope_descriptions.get(scope)}
+        for scope in config.scopes
+    ]
+
+
 def output_field_document(spec: OutputField) -> dict[str, Any]:
     document: dict[str, Any] = {
         "type": "output_field",
@@ -112,7 +131,8 @@ def app_document(request: Request, app: App) -> dict[str, Any]:
         },
         "auth_type": app.auth.type.value,
         "source": app.source,  # an extension: "connector" or "openapi" (an imported description)
-        "auth_fields": [input_field_document(spec) for spec in app.auth.fields],
+        "auth_fields": [auth_field_document(spec) for spec in app.auth.fields],
+        "auth_scopes": auth_scope_documents(app),
     }
 
 

@@ -96,6 +96,20 @@ class InputField(BaseModel):
     format: str | None = Field(default=None, description="SELECT for a field with choices")
 
 
+class AuthField(InputField):
+    """A connection's field, with where an end user finds its value (an extension)."""
+
+    help_url: str | None = Field(
+        description="A page of the app's (https) where the value is found; null if none"
+    )
+    help_steps: list[str] = Field(description="The steps to take there, in order")
+
+
+class AuthScope(BaseModel):
+    scope: str = Field(description="As the OAuth2 provider names it")
+    description: str | None = Field(description="The access it grants, in words; null if unsaid")
+
+
 class OutputField(BaseModel):
     type: Literal["output_field"]
     id: str = Field(description="A nested field's path joined with __")
@@ -131,6 +145,9 @@ class App(BaseModel):
             "auth_type": "oauth2",
             "source": "connector",
             "auth_fields": [],
+            "auth_scopes": [
+                {"scope": "chat:write", "description": "Send messages as the app"},
+            ],
         }
     )
     id: str
@@ -146,7 +163,10 @@ class App(BaseModel):
     links: AppLinks
     auth_type: AuthType
     source: str = Field(description="connector, or openapi for an imported description")
-    auth_fields: list[InputField]
+    auth_fields: list[AuthField]
+    auth_scopes: list[AuthScope] = Field(
+        description="OAuth2: the scopes a connection asks for, in the order asked; else []"
+    )
 
 
 class Action(BaseModel):

@@ -300,6 +300,8 @@ class _Importer:
                     required=extra.required,
                     help_text=extra.help_text,
                     placeholder=extra.placeholder,
+                    help_url=extra.help_url,
+                    help_steps=extra.help_steps,
                     type=FieldType.PASSWORD if extra.secret else FieldType.STRING,
                     secret=extra.secret,
                     default=extra.default,
@@ -352,6 +354,11 @@ class _Importer:
                 "pkce": rule.pkce,
                 "token_auth_method": rule.token_auth_method,
                 "authorize_params": rule.authorize_params or None,
+                "scope_descriptions": (
+                    {**spec.oauth2.scope_descriptions, **rule.scope_descriptions}
+                    if rule.scope_descriptions
+                    else None
+                ),
             }
             update["oauth2"] = spec.oauth2.model_copy(
                 update={k: v for k, v in tweaks.items() if v is not None}

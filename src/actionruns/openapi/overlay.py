@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -108,6 +108,10 @@ class ActionRule(_Rule):
     selection: str | None = None
 
 
+# Where an end user finds a connection's value: a page of the app's (https) and the steps.
+HelpUrl = Annotated[str, Field(pattern=r"^https://\S+$")]
+
+
 class ConnectionField(_Rule):
     """A connection field the description does not declare (a customer's own subdomain)."""
 
@@ -115,6 +119,8 @@ class ConnectionField(_Rule):
     label: str
     help_text: str = ""
     placeholder: str = ""
+    help_url: HelpUrl = ""
+    help_steps: tuple[str, ...] = ()
     required: bool = True
     secret: bool = False
     default: str | None = None
@@ -126,6 +132,8 @@ class AuthFieldRule(_Rule):
     label: str | None = None
     help_text: str | None = None
     placeholder: str | None = None
+    help_url: HelpUrl | None = None
+    help_steps: tuple[str, ...] | None = None
 
 
 class BasicRule(_Rule):
@@ -149,6 +157,8 @@ class AuthRule(_Rule):
     # password: ""}. A field of the scheme that neither template uses is not asked for.
     basic: BasicRule | None = None
     scopes: list[str] | None = None
+    # OAuth2: the access each scope grants, in words (over the description's own words).
+    scope_descriptions: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, AuthFieldRule] = Field(default_factory=dict)
     extra_fields: list[ConnectionField] = Field(default_factory=list)
     scope_separator: str | None = None

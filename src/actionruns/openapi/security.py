@@ -176,10 +176,19 @@ def _oauth2(
     flows = flows or {}
     code = flows.get("authorizationCode")
     if isinstance(code, dict) and code.get("authorizationUrl") and code.get("tokenUrl"):
+        asked = _scopes(scopes, code.get("scopes"), chosen)
+        listed = code.get("scopes")
+        declared: dict[str, Any] = listed if isinstance(listed, dict) else {}
         built.oauth2 = OAuth2Spec(
             authorize_url=urljoin(base + "/", str(code["authorizationUrl"])),
             token_url=urljoin(base + "/", str(code["tokenUrl"])),
-            scopes=_scopes(scopes, code.get("scopes"), chosen),
+            scopes=asked,
+            # The description's words for each scope, for the Connect page's list of access.
+            scope_descriptions={
+                scope: words.strip()
+                for scope in asked
+                if isinstance(words := declared.get(scope), str) and words.strip()
+            },
         )
         built.kinds.append("oauth2")
         return

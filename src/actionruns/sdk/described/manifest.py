@@ -80,6 +80,9 @@ class FieldSpec(_Model):
     default: Any = None
     help_text: str = ""
     placeholder: str = ""
+    # Where an end user finds a connection's value: a page of the app's and the steps there.
+    help_url: str = Field(default="", pattern=r"^(https://\S+)?$")
+    help_steps: tuple[str, ...] = ()
     choices: tuple[ChoiceSpec, ...] = ()
     dynamic: DynamicChoicesSpec | None = None
     list: bool = False
@@ -205,6 +208,7 @@ class OAuth2Spec(_Model):
     authorize_url: str
     token_url: str
     scopes: tuple[str, ...] = ()
+    scope_descriptions: dict[str, str] = Field(default_factory=dict)  # scope: the access, in words
     scope_separator: str = " "
     token_auth_method: TokenAuthMethod = "client_secret_post"  # noqa: S105 (a method name)
     pkce: bool = True
