@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         False,
         "MCP serves three meta tools (search, inputs, run) instead of one tool per action",
     )
+    dashboard: bool = setting(
+        True,
+        "the operators' dashboard at `/dashboard` (`off`: answered 404)",
+        shown="on",
+        expects="on or off",
+    )
     cors_origins: Names = setting(
         (),
         "browser origins that may call the API (CORS), e.g. `https://app.example.com`",

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from actionruns import __version__
 from actionruns.api.access_log import AccessLog
 from actionruns.api.cors import ApiCors
+from actionruns.api.dashboard import install_dashboard
 from actionruns.api.docs_pages import serve_docs_offline
 from actionruns.api.errors import error_document, error_response, install_error_handlers
 from actionruns.api.mcp_http import PATH as MCP_PATH
@@ -191,6 +192,8 @@ def create_app(
     ]
     for router in routers:
         app.include_router(router)
+    if service.settings.dashboard:
+        install_dashboard(app)
     serve_docs_offline(app)
     mcp = McpEndpoint(service)
     # An ASGI app of its own (the SDK's transport), routed as a path, not mounted under one.

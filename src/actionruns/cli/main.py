@@ -26,6 +26,7 @@ from actionruns.cli.common import (
 )
 from actionruns.cli.connectors import connectors_app
 from actionruns.cli.mcp import serve_mcp
+from actionruns.cli.operators import operators_app
 from actionruns.cli.pieces import pieces_app
 from actionruns.cli.run import run_action
 from actionruns.cli.runs import runs_app
@@ -62,6 +63,7 @@ app.add_typer(connectors_app, name="connectors")
 app.add_typer(apps_app, name="apps")
 app.add_typer(pieces_app, name="pieces")
 app.add_typer(runs_app, name="runs")
+app.add_typer(operators_app, name="operators")
 
 
 @app.callback()

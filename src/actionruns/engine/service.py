@@ -24,6 +24,7 @@ from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import Executor
 from actionruns.engine.imported import AppImports
 from actionruns.engine.metrics import Metrics
+from actionruns.engine.operators import OperatorService
 from actionruns.engine.ratelimit import ClientRateLimits
 from actionruns.engine.runs import RunService
 from actionruns.engine.signing import CallbackSigner
@@ -116,6 +117,7 @@ class Engine:
         )
         self.executor = Executor(self.registry, self.connections, settings)
         self.attempts = AttemptLimits(self.store, clock)
+        self.operators = OperatorService(self.store, self.runs, self.attempts, clock)
         self.rate_limits = ClientRateLimits(
             self.store,
             settings.rate_limit_per_minute,

@@ -238,3 +238,25 @@ imported_apps = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+operators = Table(
+    "operators",
+    metadata,
+    # Who may sign in to the dashboard (``actionruns operators create``).
+    Column("name", String(200), primary_key=True),
+    Column("password_hash", String(256), nullable=False),  # scrypt, with its parameters
+    Column("created_at", Float, nullable=False),
+)
+
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    # The SHA-256 of the session cookie's value: a leaked table opens no session.
+    Column("id", String(64), primary_key=True),
+    Column(
+        "operator", String(200), ForeignKey("operators.name", ondelete="CASCADE"), nullable=False
+    ),
+    Column("csrf_token", String(64), nullable=False),  # every form of the session carries it
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

@@ -42,6 +42,7 @@ from sqlalchemy.sql.expression import CTE, BindParameter, ColumnElement, Executa
 from actionruns.store.coalesce import Coalescer
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
 from actionruns.store.imported import ImportedApps
+from actionruns.store.operators import Operators
 from actionruns.store.records import (
     ERROR,
     QUEUED,
@@ -214,6 +215,7 @@ class Store:
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.imported_apps = ImportedApps(runner)
+        self.operators = Operators(runner)
         # PostgreSQL: due rows are taken with SKIP LOCKED, and a lease or a finish is one
         # statement (data-modifying CTEs); SQLite runs several in one local transaction.
         self._postgresql = runner.dialect == "postgresql"

@@ -4,19 +4,18 @@ page ends at the partner's registered redirect URI and tells the opener window."
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx2
-import jinja2
 import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from actionruns.api.documents import page
 from actionruns.api.icons import app_color, text_on
+from actionruns.api.pages import render_page
 from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine
 from actionruns.api.schemas import ConnectTokenRequest
@@ -35,11 +34,6 @@ from actionruns.sdk.errors import ActionError
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["Connect"])
-templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("actionruns.api", "templates"),
-    autoescape=True,
-    undefined=jinja2.ChainableUndefined,
-)
 
 
 async def connect_token_document(
@@ -169,28 +163,12 @@ async def _partner(service: Engine, grant: ConnectGrant) -> Partner | None:
 def _render(
     name: str, status: int = 200, *, partner: Partner | None = None, **context: Any
 ) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
     app = context.get("app")
     accent = app_color(app) if isinstance(app, App) else DEFAULT_HEX_COLOR.removeprefix("#")
     if partner is not None and partner.color:
         accent = partner.color
-    html = templates.get_template(name).render(
-        nonce=nonce, accent=accent, on_accent=text_on(accent), partner=partner, **context
-    )
-    return HTMLResponse(
-        html,
-        status_code=status,
-        headers={
-            "Content-Security-Policy": (
-                f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-                "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
-                "base-uri 'none'"
-            ),
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer",  # the token is in the URL
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+    return render_page(
+        name, status, accent=accent, on_accent=text_on(accent), partner=partner, **context
     )
 
 

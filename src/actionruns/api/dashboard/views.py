@@ -1,0 +1,76 @@
+"""The dashboard's other pages: connections, the catalogue, clients."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from actionruns.api.dashboard.access import operator_session, page
+from actionruns.api.dashboard.runs import when
+from actionruns.api.routes.deps import engine
+from actionruns.engine import Engine
+from actionruns.engine.operators import OperatorSession
+
+router = APIRouter(include_in_schema=False)
+CONNECTIONS_SHOWN = 200
+DAY = 86400
+
+
+@router.get("/dashboard/connections")
+async def connections_page(
+    app: str = Query("", max_length=64),
+    end_user: str = Query("", max_length=200),
+    session: OperatorSession = Depends(operator_session),
+    service: Engine = Depends(engine),
+) -> Response:
+    found, total = await service.store.list_authentications(
+        None,
+        app_key=app or None,
+        end_user_id=end_user or None,
+        limit=CONNECTIONS_SHOWN,
+        offset=0,
+    )
+    now = service.clock()
+    return page(
+        "connections",
+        session,
+        heading="Connections",
+        section="Connections",
+        connections=found,
+        total=total,
+        now=now,
+        app=app,
+        end_user=end_user,
+        apps=sorted(app.key for app in service.registry),
+        when=when,
+    )
+
+
+@router.get("/dashboard/catalogue")
+async def catalogue_page(
+    session: OperatorSession = Depends(operator_session),
+    service: Engine = Depends(engine),
+) -> Response:
+    apps = sorted(service.registry, key=lambda app: app.title.lower())
+    return page("catalogue", session, heading="Catalogue", section="Catalogue", apps=apps)
+
+
+@router.get("/dashboard/clients")
+async def clients_page(
+    session: OperatorSession = Depends(operator_session),
+    service: Engine = Depends(engine),
+) -> Response:
+    clients = await service.store.list_clients()
+    counted = await service.store.operators.runs_by_client(
+        [client.id for client in clients], service.clock() - DAY
+    )
+    return page(
+        "clients",
+        session,
+        heading="Clients",
+        section="Clients",
+        clients=clients,
+        counted=counted,
+        rate_limit=service.settings.rate_limit_per_minute,
+        when=when,
+    )
