@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx2
@@ -50,9 +51,10 @@ def _start(
 
 
 def start_worker(
-    service: Service, *, concurrency: int = 4, **settings: str
+    service: Service, *, concurrency: int = 4, options: Sequence[str] = (), **settings: str
 ) -> subprocess.Popen[bytes]:
-    return _start(service, ["worker", "--concurrency", str(concurrency)], "worker.log", **settings)
+    arguments = ["worker", "--concurrency", str(concurrency), *options]
+    return _start(service, arguments, "worker.log", **settings)
 
 
 async def start_api_node(service: Service, port: int) -> subprocess.Popen[bytes]:

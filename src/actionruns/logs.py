@@ -20,6 +20,12 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+def current_request_id() -> str | None:
+    """The id of the request being served (bound by the access log), if any."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return value if isinstance(value, str) else None
+
+
 def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)

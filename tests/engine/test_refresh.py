@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import structlog
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -68,10 +69,18 @@ async def test_a_401_refreshes_once_and_retries(
 ) -> None:
     _, alice, authentication = await connected(start_service, provider)
     provider.revoke_access()
-    run = await run_profile(alice, authentication)
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logged:
+        run = await run_profile(alice, authentication)
     assert run["status"] == "success", run
     assert run["results"] == [{"id": "u-1", "name": "Ada Lovelace"}]
     assert provider.refresh_calls == 1
+    # Logged under the run it happened in, and without a token.
+    [refreshed] = [e for e in logged if e["event"] == "authentication_refreshed"]
+    assert refreshed["authentication_id"] == authentication and refreshed["app"] == "demo"
+    assert refreshed["run_id"] == run["id"] and refreshed["request_id"]
+    assert not any(
+        token in repr(logged) for token in [*provider.access_tokens, *provider.refresh_tokens]
+    )
 
 
 async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
@@ -99,8 +108,12 @@ async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
 
     provider.revoke_access()
     provider.reject_refresh = True
-    run = await run_profile(alice, authentication)
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as logged:
+        run = await run_profile(alice, authentication)
     assert run["status"] == "error"
+    expiries = [e for e in logged if e["event"] == "authentication_expired"]
+    assert expiries and all(e["run_id"] == run["id"] for e in expiries), logged
+    assert expiries[0]["why"] == "refresh_refused"
     assert run["errors"][0]["code"] == "authentication"
     assert "reconnect" in run["errors"][0]["detail"]
     listed = (await alice.get(f"/v2/authentications/{authentication}")).json()["data"]

@@ -68,6 +68,8 @@ def run_values(run_id: str) -> dict[str, Any]:
         "finished_at": None,
         "limit_key": None,
         "holds_limit": False,
+        "request_id": None,
+        "trace_context": None,
     }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
+import logging
 import os
 import shutil
 import signal
@@ -22,11 +24,23 @@ from actionruns.logs import configure_logging
 from actionruns.sdk.registry import Registry
 
 
+class LogLevel(enum.StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+
+
+LOG_LEVEL = typer.Option(
+    LogLevel.INFO, "--log-level", help="debug: every step of every run (docs/deployment.md)"
+)
+
+
 def serve(
     host: str = typer.Option(None, help="Listen address (ACTIONRUNS_HOST, 127.0.0.1)"),
     port: int = typer.Option(None, help="Port (ACTIONRUNS_PORT, 8080)"),
     workers: bool = typer.Option(True, "--workers/--no-workers", help="Run workers in process"),
     json_logs: bool = typer.Option(False, "--json-logs", help="Log JSON lines"),
+    log_level: LogLevel = LOG_LEVEL,
     connectors: list[str] = typer.Option(
         [],
         "--connector",
@@ -43,7 +57,7 @@ def serve(
 
     from actionruns.api.app import create_app
 
-    configure_logging(json=json_logs)
+    configure_logging(json=json_logs, level=logging.getLevelNamesMapping()[log_level.upper()])
     overrides: dict[str, Any] = {}
     if host:
         overrides["host"] = host
@@ -107,9 +121,10 @@ def _command() -> str:
 def worker(
     concurrency: int = typer.Option(None, help="Runs at a time (ACTIONRUNS_WORKER_CONCURRENCY)"),
     json_logs: bool = typer.Option(False, "--json-logs"),
+    log_level: LogLevel = LOG_LEVEL,
 ) -> None:
     """Run a worker process: leases runs from the database and executes them."""
-    configure_logging(json=json_logs)
+    configure_logging(json=json_logs, level=logging.getLevelNamesMapping()[log_level.upper()])
 
     async def work(engine: Engine) -> None:
         stop = asyncio.Event()

@@ -345,6 +345,12 @@ class ConnectionService:
             client = await self.oauth_client(app)
             fresh = await self.flows.refresh(app, client, credentials, self.oauth_transport)
         except ExpiredAuthError:
+            log.warning(
+                "authentication_expired",
+                authentication_id=record.id,
+                app=app.key,
+                why="refresh_refused",
+            )
             self.on_refresh(app.key, "refused")
             await self.store.release_refresh(
                 record.id, holder, self.clock(), failed=True, expired=True
@@ -355,7 +361,13 @@ class ConnectionService:
             raise ExpiredAuthError(
                 "The provider refused to refresh the connection; the user must reconnect it."
             ) from None
-        except (TransientError, OAuthNotConfigured):
+        except (TransientError, OAuthNotConfigured) as exc:
+            log.warning(
+                "authentication_refresh_failed",
+                authentication_id=record.id,
+                app=app.key,
+                error_class=type(exc).__name__,
+            )
             self.on_refresh(app.key, "failed")
             await self.store.release_refresh(
                 record.id, holder, self.clock(), failed=True, expired=False
@@ -365,6 +377,7 @@ class ConnectionService:
         await self.store.replace_credentials(
             record.id, sealed, fresh.get("expires_at"), self.clock(), holder=holder
         )
+        log.info("authentication_refreshed", authentication_id=record.id, app=app.key)
         self.on_refresh(app.key, "refreshed")
         return fresh
 
@@ -426,6 +439,12 @@ class ConnectionService:
             label = await self.test_credentials(app, self.credentials(record))
         except Unprocessable as exc:
             if (exc.meta or {}).get("code") == "authentication":
+                log.warning(
+                    "authentication_expired",
+                    authentication_id=record.id,
+                    app=app.key,
+                    why="test_refused",
+                )
                 await self.store.set_authentication_expired(record.id, True, self.clock())
             raise
         if record.is_expired:
@@ -434,6 +453,10 @@ class ConnectionService:
         return label
 
     async def mark_expired(self, authentication_id: str) -> None:
+        """The app refused the credentials during a run: the account must be connected again."""
+        log.warning(
+            "authentication_expired", authentication_id=authentication_id, why="credentials_refused"
+        )
         await self.store.set_authentication_expired(authentication_id, True, self.clock())
         record = await self.store.get_authentication(authentication_id)
         if record is not None:

@@ -134,9 +134,16 @@ class CallbackDispatcher:
         try:
             outcome = await self._attempt(run)
         except Exception as exc:  # a bug or a store hiccup: it counts as a failed attempt
-            log.exception("callback_attempt_crashed", run_id=run.id)
+            log.exception("callback_attempt_crashed", run_id=run.id, request_id=run.request_id)
             outcome = Delivery(False, f"the delivery failed: {type(exc).__name__}")
         if outcome.delivered:
+            log.info(
+                "callback_delivered",
+                run_id=run.id,
+                request_id=run.request_id,
+                attempts=run.callback_attempts,
+                status=outcome.status,
+            )
             self.metrics.deliveries.labels("callback", "delivered").inc()
             await self.store.set_callback_state(run.id, "delivered", None)
             return
@@ -144,8 +151,9 @@ class CallbackDispatcher:
         final = outcome.final or (outcome.status is not None and outcome.status < 500)
         if final or run.callback_attempts >= self.settings.callback_max_attempts:
             log.warning(
-                "callback_given_up",
+                "callback_failed",
                 run_id=run.id,
+                request_id=run.request_id,
                 attempts=run.callback_attempts,
                 reason=outcome.reason,
             )
@@ -158,6 +166,7 @@ class CallbackDispatcher:
         log.info(
             "callback_retry",
             run_id=run.id,
+            request_id=run.request_id,
             attempts=run.callback_attempts,
             reason=outcome.reason,
             delay=delay,

@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
 from actionruns.engine.catalog import Catalog
@@ -20,6 +22,7 @@ from actionruns.engine.metrics import Metrics
 from actionruns.engine.run_pages import list_runs
 from actionruns.engine.worker import Worker
 from actionruns.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from actionruns.logs import current_request_id
 from actionruns.principal import Principal
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
@@ -38,6 +41,8 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 # While a waiter holds a request, it re-reads the run this often in case the run finished in
 # another process, whose signal cannot reach this one.
 CROSS_PROCESS_RECHECK_SECONDS = 2.0
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,9 @@ class RunService:
                 else None
             ),
             "holds_limit": False,
+            # Written in the same insert: a worker in any process logs under this request.
+            "request_id": current_request_id(),
+            "trace_context": None,
         }
         if worker is not None:
             # Stored already leased to the local worker, its first attempt begun.
@@ -218,6 +226,13 @@ class RunService:
             run, created = await self.store.insert_run(
                 values, attempt_by=worker.name if worker is not None else None
             )
+            if created:  # before the handover below, which logs the lease
+                log.debug(
+                    "run_queued",
+                    run_id=run.id,
+                    request_id=run.request_id,
+                    action=f"{run.app_key}.{run.action_key}",
+                )
         finally:
             if worker is not None:
                 worker.adopt(run if created else None)
@@ -309,6 +324,13 @@ class RunService:
         if updated is None:
             raise NotFound(f"No action run {run_id!r}.")
         if updated.is_finished:
+            log.info(
+                "run_cancelled",
+                run_id=run_id,
+                request_id=updated.request_id,
+                action=f"{updated.app_key}.{updated.action_key}",
+                attempt=updated.attempts,
+            )
             self.metrics.runs_finished.labels(updated.app_key, updated.status).inc()
             self.events.run_finished(run_id)
             if updated.callback_url:

@@ -124,6 +124,13 @@ class Worker:
                 await self._stop_heartbeat()
 
     def _start(self, run: RunRecord, held_until: float) -> None:
+        log.debug(
+            "run_leased",
+            run_id=run.id,
+            request_id=run.request_id,
+            attempt=run.attempts,
+            worker=self.name,
+        )
         self.events.running_here(run)
         self._held_until[run.id] = held_until
         task = asyncio.create_task(self._process(run), name=f"run:{run.id}")
@@ -287,6 +294,9 @@ class Worker:
                 task.cancel()
 
     async def _process(self, run: RunRecord) -> None:
+        # The task's own context: whatever logs during the attempt (a token refresh, a
+        # connector) names the run and the request that made it.
+        structlog.contextvars.bind_contextvars(run_id=run.id, request_id=run.request_id)
         now = self.clock()
         requests: list[dict[str, Any]] = []  # what the attempt sent, kept with it
         try:
@@ -305,6 +315,12 @@ class Worker:
             else:
                 if run.limit_key is not None and not await self._acquire_limit(run):
                     return
+                log.debug(
+                    "attempt_started",
+                    run_id=run.id,
+                    action=f"{run.app_key}.{run.action_key}",
+                    attempt=run.attempts,
+                )
                 with logging_requests() as requests:
                     outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
@@ -401,18 +417,23 @@ class Worker:
 
 
 def _log_attempt(run: RunRecord, outcome: AttemptOutcome, seconds: float) -> None:
-    """The attempt's end as a log event: a success only at debug level (the run path logs
-    nothing by default), a retry or a failure with why (the error's code and title, never
-    its detail: an upstream's words may quote what it was sent)."""
+    """The attempt's end as log events: ``attempt_finished`` at debug level (the run path logs
+    nothing by default when all goes well), then a retry, a failure or a cancellation at info
+    with why (the error's code and title, never its detail: an upstream's words may quote
+    what it was sent)."""
     fields: dict[str, Any] = {
         "run_id": run.id,
+        "request_id": run.request_id,
         "action": f"{run.app_key}.{run.action_key}",
         "attempt": run.attempts,
         "outcome": outcome.outcome,
         "duration_ms": round(seconds * 1000, 3),
     }
+    log.debug("attempt_finished", **fields)
     if outcome.outcome == SUCCEEDED:
-        log.debug("attempt_finished", **fields)
+        return
+    if outcome.error is CANCELLED:
+        log.info("run_cancelled", **fields)
         return
     error = outcome.error or {}
     fields.update(error_class=error.get("code"), why=error.get("title"))

@@ -103,6 +103,8 @@ class RunRecord(_Record):
     finished_at: float | None
     limit_key: str | None
     holds_limit: bool
+    request_id: str | None
+    trace_context: str | None
 
     @property
     def is_finished(self) -> bool:

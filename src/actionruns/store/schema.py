@@ -170,6 +170,10 @@ runs = Table(
     # The app's declared limits count this run under limit_key; holds_limit while it counts.
     Column("limit_key", String(200), nullable=True),
     Column("holds_limit", Boolean, nullable=False, default=False, server_default=false()),
+    # The request that made the run: its id and W3C traceparent, for the worker's logs and
+    # spans in whatever process runs it.
+    Column("request_id", String(128), nullable=True),
+    Column("trace_context", String(128), nullable=True),
     UniqueConstraint("client_id", "idempotency_key", name="uq_runs_client_idempotency"),
     # Leased exactly while running, so a lease is checked by its owner alone (see the store).
     CheckConstraint(LEASED_WHILE_RUNNING, name="ck_runs_leased_while_running"),
