@@ -4,8 +4,8 @@ The creating request's id and its W3C trace context (``traceparent``), written w
 in the same insert, so a worker in another process logs the run's events under that request
 and its attempt spans join that request's trace. Additive: nullable columns need no rewrite.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
