@@ -5,22 +5,29 @@ CA, every request checked against the vendor's own API description where one is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
 
+import httpx2
 import pytest
 import trustme
 
+from actionruns.openapi.naming import snake
 from actionruns.pieces.install import describe
-from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.mapping import SECRET_TEXT_KEY, piece_manifest
 from actionruns.pieces.runtime import PieceRunner
 from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.outbound import OutboundGuard
+from tests.connectors.test_vendor_specs import Checker
 from tests.pieces.conftest import installed_piece
-from tests.pieces.standin import STANDIN_ADDRESS, StandIn
+from tests.pieces.standin import STANDIN_ADDRESS, StandIn, answer
 from tests.vendors.slack_emulator import TOKEN, SlackEmulator
 
 
@@ -79,3 +86,105 @@ async def test_slack_sends_to_a_channel_picked_from_its_dropdown(
         ("POST", "/api/chat.postMessage"),
     ]
     assert emulator.violations == []
+
+
+@pytest.fixture
+async def piece_context() -> AsyncIterator[Callable[..., Any]]:
+    """A context for a piece's app, its guard resolving ``standin``'s hosts to it."""
+    guards: list[OutboundGuard] = []
+
+    @asynccontextmanager
+    async def opened(
+        manifest: AppManifest, credentials: dict[str, Any], standin: StandIn
+    ) -> AsyncIterator[Context]:
+        app = build_app(manifest)
+        guard = OutboundGuard([ip_network(f"{STANDIN_ADDRESS}/32")], standin.resolver())
+        guards.append(guard)
+        async with open_context(app.auth, credentials, guard, app_key=app.key) as ctx:
+            yield ctx
+
+    yield opened
+    for guard in guards:
+        await guard.aclose()
+
+
+async def manifest_of(name: str, version: str) -> AppManifest:
+    piece = installed_piece(name, version)
+    return piece_manifest(snake(name), await describe(piece), piece).manifest
+
+
+def checked(vendor: str, answers: Callable[[httpx2.Request], httpx2.Response]) -> Any:
+    """A handler that checks each request against ``vendor``'s API description first."""
+    checker = Checker(vendor)
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        checker.observe(request)
+        return answers(request)
+
+    return checker, handle
+
+
+async def test_sendgrid_sends_mail_as_its_description_says(
+    trusted_ca: trustme.CA, piece_context: Callable[..., Any]
+) -> None:
+    manifest = await manifest_of("sendgrid", "0.2.0")
+    checker, handle = checked("sendgrid", lambda _: httpx2.Response(202))
+    standin = StandIn(("api.sendgrid.com",), handle).start(trusted_ca)
+    try:
+        async with piece_context(manifest, {SECRET_TEXT_KEY: "SG.key"}, standin) as ctx:
+            inputs = {
+                "to": "ada@example.com, bob@example.com",
+                "from": "ops@example.com",
+                "from_name": "Ops",
+                "reply_to": "help@example.com",
+                "subject": "Deployed",
+                "content_type": "text",
+                "content": "All green.",
+            }
+            sent = await PieceRunner(manifest).perform(ctx, "send_email", inputs)
+    finally:
+        standin.stop()
+    assert sent == {"success": True}
+    [request] = standin.requests
+    assert request.headers["authorization"] == "Bearer SG.key"
+    assert json.loads(request.content)["personalizations"] == [
+        {"to": [{"email": "ada@example.com"}]},
+        {"to": [{"email": "bob@example.com"}]},
+    ]
+    assert (checker.checked, checker.violations) == (1, [])
+
+
+ACCOUNT = "AC" + "0123456789abcdef" * 2  # Twilio's account ids: AC and 32 hex digits
+
+
+def twilio_answers(request: httpx2.Request) -> httpx2.Response:
+    if request.url.path.endswith("/IncomingPhoneNumbers.json"):
+        numbers = [{"phone_number": "+15005550006", "friendly_name": "Support line"}]
+        return answer({"incoming_phone_numbers": numbers})
+    form = dict(parse_qsl(request.content.decode()))
+    return answer({"sid": "SM0001", "status": "queued", "body": form.get("Body")}, status=201)
+
+
+async def test_twilio_sends_an_sms_from_a_number_picked_from_its_dropdown(
+    trusted_ca: trustme.CA, piece_context: Callable[..., Any]
+) -> None:
+    manifest = await manifest_of("twilio", "0.2.0")
+    checker, handle = checked("twilio", twilio_answers)
+    standin = StandIn(("api.twilio.com",), handle).start(trusted_ca)
+    credentials = {"username": ACCOUNT, "password": "auth-token"}
+    try:
+        async with piece_context(manifest, credentials, standin) as ctx:
+            runner = PieceRunner(manifest)
+            page = await runner.choices(ctx, "send_sms", "from", {}, 0)
+            assert [(c.value, c.label) for c in page.choices] == [("+15005550006", "Support line")]
+            inputs = {"from": page.choices[0].value, "to": "+15005550001", "body": "Hi"}
+            sent = await runner.perform(ctx, "send_sms", inputs)
+    finally:
+        standin.stop()
+    assert sent["body"] == {"sid": "SM0001", "status": "queued", "body": "Hi"}
+    assert [(r.method, r.url.path) for r in standin.requests] == [
+        ("GET", f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers.json"),
+        ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"),
+    ]
+    assert standin.requests[1].headers["authorization"].startswith("Basic ")
+    assert (checker.checked, checker.violations) == (2, [])

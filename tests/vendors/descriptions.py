@@ -169,7 +169,9 @@ DESCRIPTIONS: dict[str, Description] = {
         (
             "GET /2010-04-01/Accounts/{Sid}.json",
             "POST /2010-04-01/Accounts/{AccountSid}/Messages.json",
+            "GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json",
         ),
+        note="IncomingPhoneNumbers: what Twilio's piece lists numbers with (tests/pieces)",
     ),
 }
 

@@ -201,11 +201,13 @@ function worker() {
     };
   }
 
-  // The oldest framework's pieces take their connection as a prop of each action.
+  // The oldest framework's pieces take their connection as a prop of each action, named
+  // `authentication` by its convention (a bare API key, SendGrid's, says nothing else).
   const AUTH_TYPES = new Set(['OAUTH2', 'SECRET_TEXT', 'BASIC_AUTH', 'CUSTOM_AUTH']);
 
-  function describeProp(prop) {
-    if (AUTH_TYPES.has(prop.type) && (prop.authUrl || prop.props || prop.username)) {
+  function describeProp(prop, name) {
+    const connection = prop.authUrl || prop.props || prop.username || name === 'authentication';
+    if (AUTH_TYPES.has(prop.type) && connection) {
       return { ...describeAuth(prop), required: Boolean(prop.required) };
     }
     const options = prop.options && typeof prop.options === 'object' ? prop.options : null;
@@ -222,7 +224,7 @@ function worker() {
   }
 
   function describeProps(props) {
-    return Object.fromEntries(Object.entries(props || {}).map(([k, v]) => [k, describeProp(v)]));
+    return Object.fromEntries(Object.entries(props || {}).map(([k, v]) => [k, describeProp(v, k)]));
   }
 
   function describeAuth(auth) {
