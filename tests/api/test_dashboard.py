@@ -5,6 +5,7 @@ content across clients, a retry, and ACTIONRUNS_DASHBOARD=off."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx2
 
@@ -124,7 +125,9 @@ async def test_forms_without_the_session_csrf_token_are_refused(service: Service
     await make_operator(service)
     await make_operator(service, "grace")
     acme = await service.new_client("acme")
-    run_id = await acme.run("testkit.flaky", {"key": "csrf", "failures": 1, "mode": "halt"})
+    run_id = await acme.run(
+        "testkit.flaky", {"key": f"dashboard-{uuid.uuid4()}", "failures": 1, "mode": "halt"}
+    )
     assert (await acme.wait(run_id))["status"] == "error"
     ada, _ = await signed_in(service)
     _, graces_token = await signed_in(service, "grace")
@@ -159,7 +162,7 @@ async def test_a_failed_run_shows_why_and_a_retry_runs_it_again(service: Service
     await make_operator(service)
     acme = await service.new_client("acme")
     run_id = await acme.acting_for("bob").run(
-        "testkit.flaky", {"key": "retry", "failures": 1, "mode": "halt"}
+        "testkit.flaky", {"key": f"dashboard-{uuid.uuid4()}", "failures": 1, "mode": "halt"}
     )
     assert (await acme.wait(run_id))["status"] == "error"
     browser, token = await signed_in(service)

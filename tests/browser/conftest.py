@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 
@@ -35,3 +37,20 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+PHONE: ViewportSize = {"width": 375, "height": 740}
+# Set to a folder (docs/images) to keep a picture of each page for the documentation.
+SCREENSHOTS = os.environ.get("ACTIONRUNS_SCREENSHOTS", "")
+
+
+async def accessible_page(page: Page, picture: str, *, full_page: bool = False) -> None:
+    """No axe-core violation, nothing wider than the viewport; with ACTIONRUNS_SCREENSHOTS,
+    a picture named ``picture``."""
+    results = await Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    viewport = page.viewport_size
+    assert viewport is None or width <= viewport["width"], picture
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{picture}.png"), full_page=full_page)

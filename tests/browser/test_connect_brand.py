@@ -5,13 +5,11 @@ link), at phone width, with 0 axe-core violations on each page."""
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
-from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, Route, ViewportSize, expect
+from playwright.async_api import Browser, Page, Route, expect
 from pytest_httpserver import HTTPServer
 
+from tests.browser.conftest import PHONE, accessible_page
 from tests.browser.test_connect_page import (
     connect_link,
     fill_and_submit,
@@ -27,19 +25,11 @@ LOGO = (
     b'<rect width="48" height="48" rx="10" fill="#ff6600"/>'
     b'<path d="M14 37 24 11 34 37M18 28h12" stroke="#fff" stroke-width="4" fill="none"/></svg>'
 )
-PHONE: ViewportSize = {"width": 375, "height": 740}
-# Set to a folder (docs/images) to keep a picture of each state for the documentation.
-SCREENSHOTS = os.environ.get("ACTIONRUNS_SCREENSHOTS", "")
 
 
 async def accessible(page: Page, name: str) -> None:
     """No axe-core violation, nothing wider than the phone; a picture if asked for one."""
-    results = await Axe().run(page)
-    assert results.violations_count == 0, results.generate_report()
-    width = await page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], name
-    if SCREENSHOTS:
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"connect-{name}.png"))
+    await accessible_page(page, f"connect-{name}")
 
 
 async def test_a_branded_partner_and_every_state_of_an_api_key_app(

@@ -67,7 +67,9 @@ def runs_per_minute(finished: Sequence[FinishedRun], now: float) -> MinuteChart:
                     f"{count} {status}, {ago} min ago",
                 )
             )
-    return MinuteChart(bars, peak, dict(total))
+    return MinuteChart(
+        bars, peak, {status: total[status] for status in STATUS_COLORS if status in total}
+    )
 
 
 @dataclass(frozen=True)
