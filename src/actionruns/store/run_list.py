@@ -4,8 +4,8 @@ filtered, a page at a time.
 Pages are cut by position, not by offset: each page asks for the runs after the last one
 shown, in (created_at, id) order. Runs submitted meanwhile are newer than every run shown,
 so they neither shift nor repeat later pages. The order is the index ``ix_runs_owner_recent``
-(or ``ix_runs_recent``) read backwards, on both backends; the filters are checked on the
-rows it yields.
+(or ``ix_runs_recent``, or for an end user's runs ``ix_runs_end_user``) read backwards, on
+both backends; the other filters are checked on the rows it yields.
 """
 
 from __future__ import annotations

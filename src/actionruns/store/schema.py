@@ -193,6 +193,8 @@ runs = Table(
     # pages through them by (created_at, id).
     Index("ix_runs_owner_recent", "client_id", "created_at", "id"),
     Index("ix_runs_recent", "created_at", "id"),
+    # An end user's runs, across clients (the dashboard) or within one.
+    Index("ix_runs_end_user", "end_user_id", "created_at", "id"),
     Index("ix_runs_limit", "limit_key", "status"),
     Index("ix_runs_authentication", "authentication_id", "status"),
 )
