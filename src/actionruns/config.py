@@ -166,11 +166,25 @@ class Settings(BaseSettings):
         shown="none",
         expects="origins (scheme://host[:port]), comma-separated",
     )
+    pieces_dir: Path | None = setting(
+        None,
+        "installed Activepieces pieces, when not in the home (a shared folder, or one the "
+        "pieces' user may read)",
+        shown="`<home>/pieces`",
+        expects="a folder",
+    )
+    pieces_user: str = setting(
+        "",
+        "the OS user pieces' Node process runs as, where the worker may switch users "
+        "(root or CAP_SETUID); it must be able to read the pieces and the bridge",
+        shown="none: the worker's",
+        expects="a user name",
+    )
 
-    @field_validator("home", mode="after")
+    @field_validator("home", "pieces_dir", mode="after")
     @classmethod
-    def _expand_home(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("database_url", mode="after")
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from actionruns.pieces.bridge import BridgeFailure, NodeMissing
 from actionruns.pieces.icon import IconUnavailable, fetch_icon
 from actionruns.pieces.install import InstallFailed, install_and_describe, remove_installed
 from actionruns.pieces.mapping import Unmappable, piece_manifest
-from actionruns.pieces.runtime import PIECES_DIRECTORY
 from actionruns.sdk.described import AppManifest
 
 pieces_app = typer.Typer(help="Activepieces pieces, installed from the npm registry, as apps.")
@@ -27,8 +25,8 @@ errors = Console(stderr=True)
 
 
 def pieces_root() -> Path:
-    elsewhere = os.environ.get(PIECES_DIRECTORY)
-    return Path(elsewhere) if elsewhere else settings().home.resolve() / "pieces"
+    found = settings()
+    return found.pieces_dir or found.home.resolve() / "pieces"
 
 
 # The pieces this project tests (tests/pieces): describe, every action's props, a run.
@@ -37,7 +35,9 @@ CURATED = {"hackernews": "0.2.0", "slack": "0.17.9", "asana": "0.2.0"}
 
 def _add(name: str, version: str | None, key: str | None, auth: int) -> None:
     try:
-        installed, description = asyncio.run(install_and_describe(pieces_root(), name, version))
+        installed, description = asyncio.run(
+            install_and_describe(pieces_root(), name, version, settings().pieces_user)
+        )
     except (InstallFailed, NodeMissing, BridgeFailure) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None

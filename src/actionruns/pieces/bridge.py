@@ -6,7 +6,9 @@ thread running it (``bridge.js``), so nothing goes on running after we gave up o
 
 The process runs under Node's permission model: it reads only the bridge and the folders of
 the pieces it runs, writes nowhere, starts no process and loads no native addon; its
-environment has nothing of ours but PATH, the locale and the CA file.
+environment has nothing of ours but PATH, the locale and the CA file. Where the worker may
+switch users (root, or CAP_SETUID and CAP_SETGID) and a user is named for pieces, it runs
+as that user, with that user's group alone.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import contextlib
 import itertools
 import json
 import os
+import pwd
 import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +72,77 @@ def scrubbed_environment() -> dict[str, str]:
     return passed
 
 
+# Linux capability numbers (capability.h): changing the process's user and groups.
+CAP_SETGID, CAP_SETUID = 6, 7
+
+
+def may_switch_users() -> bool:
+    """Whether this process may start another as any user: root, or the two capabilities."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return os.geteuid() == 0
+    for line in status.splitlines():
+        if line.startswith("CapEff:"):
+            effective = int(line.split()[1], 16)
+            return all(effective >> bit & 1 for bit in (CAP_SETUID, CAP_SETGID))
+    return os.geteuid() == 0
+
+
+def _allowed(info: os.stat_result, uid: int, gid: int, bits: int) -> bool:
+    """Whether ``uid`` (whose only group is ``gid``) has ``bits`` (r=4, x=1) on the file."""
+    if info.st_uid == uid:
+        shift = 6
+    elif info.st_gid == gid:
+        shift = 3
+    else:
+        shift = 0
+    return (info.st_mode >> shift) & bits == bits
+
+
+def unreadable_by(paths: Iterable[str], uid: int, gid: int) -> str | None:
+    """The first of ``paths`` (or a folder on the way) that ``uid`` cannot read, if any."""
+    for path in paths:
+        target = Path(path).resolve()
+        for folder in reversed(target.parents):
+            if not _allowed(folder.stat(), uid, gid, 1):
+                return str(folder)
+        info = target.stat()
+        if not _allowed(info, uid, gid, 5 if stat.S_ISDIR(info.st_mode) else 4):
+            return str(target)
+    return None
+
+
+def switched_user(name: str, readable: Iterable[str]) -> tuple[dict[str, Any], str | None]:
+    """How to start the Node process as the user ``name``: the keyword arguments of
+    subprocess for it, or none and why not."""
+    if not name:
+        if os.geteuid() == 0:
+            return {}, "no user is named for pieces (ACTIONRUNS_PIECES_USER): they run as root"
+        return {}, None
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        return {}, f"there is no user {name!r}"
+    if user.pw_uid == os.geteuid():
+        return {}, None
+    if not may_switch_users():
+        return {}, f"the worker runs as uid {os.geteuid()}, which may not switch users"
+    try:
+        unreadable = unreadable_by(readable, user.pw_uid, user.pw_gid)
+    except OSError as exc:
+        return {}, f"{exc.filename} cannot be read: {exc.strerror}"
+    if unreadable is not None:
+        return {}, f"{name} may not read {unreadable}"
+    # Its folder may be closed to that user: paths it is given are absolute.
+    return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "cwd": "/"}, None
+
+
 class NodeBridge:
-    def __init__(self, guard: OutboundGuard | None = None) -> None:
+    def __init__(self, guard: OutboundGuard | None = None, *, user: str = "") -> None:
         # Where pieces may connect; without one (describing a piece) they connect nowhere.
         self.guard = guard
+        self.user = user  # the OS user the Node process should run as, if it may
         self._asked: set[asyncio.Task[None]] = set()
         self._readable: set[str] = set()  # the pieces' folders this process may read
         self._process: asyncio.subprocess.Process | None = None
@@ -105,6 +176,9 @@ class NodeBridge:
                     running = False
             if running and self._process is not None:
                 return self._process
+            identity, why = switched_user(self.user, [str(BRIDGE_SCRIPT), *self._readable])
+            if why is not None:
+                log.warning("pieces_run_as_the_workers_user", user=self.user or None, why=why)
             process = await asyncio.create_subprocess_exec(
                 node_binary(),
                 *self._permissions(),
@@ -114,6 +188,7 @@ class NodeBridge:
                 stderr=asyncio.subprocess.DEVNULL,
                 env=scrubbed_environment(),
                 limit=LINE_LIMIT,
+                **identity,
             )
             self._process = process
             self._reader = asyncio.create_task(self._read(process))

@@ -79,6 +79,9 @@ def install(root: Path, name: str, version: str | None = None) -> Installed:
         return installed
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".installing-", dir=root))
+    # mkdtemp's folder is the worker's alone; a piece is public code that the pieces' user
+    # (ACTIONRUNS_PIECES_USER) must read.
+    work.chmod(0o755)
     try:
         (work / "package.json").write_text('{"private": true}\n')
         _npm(
@@ -102,9 +105,10 @@ def install(root: Path, name: str, version: str | None = None) -> Installed:
     return installed
 
 
-async def describe(installed: Installed) -> dict[str, Any]:
-    """What the piece says of itself: auths, actions and their props."""
-    async with NodeBridge() as bridge:
+async def describe(installed: Installed, user: str = "") -> dict[str, Any]:
+    """What the piece says of itself: auths, actions and their props (its code runs to say
+    it: as ``user`` where the worker may switch, as a run would)."""
+    async with NodeBridge(user=user) as bridge:
         piece = {"dir": installed.directory, "package": installed.package}
         described: dict[str, Any] = await bridge.call({"op": "describe", "piece": piece}, 120)
         return described
@@ -117,7 +121,7 @@ def remove_installed(directory: str) -> None:
 
 
 async def install_and_describe(
-    root: Path, name: str, version: str | None = None
+    root: Path, name: str, version: str | None = None, user: str = ""
 ) -> tuple[Installed, dict[str, Any]]:
     installed = await asyncio.to_thread(install, root, name, version)
-    return installed, await describe(installed)
+    return installed, await describe(installed, user)

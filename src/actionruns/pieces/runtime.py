@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from actionruns.config import Settings
 from actionruns.pieces.bridge import BridgeFailure, NodeBridge
 from actionruns.pieces.mapping import SECRET_TEXT_KEY, decode_choice, encode_choice, prop_fields
 from actionruns.sdk.context import Context
@@ -37,20 +37,28 @@ from actionruns.sdk.outbound import OutboundGuard
 CHOICES_PAGE = 100
 # A dynamic property's fields are keyed ``<property>__<field>``.
 NESTED = "__"
-# Where pieces are, when not where ``pieces add`` put them (another node's home).
-PIECES_DIRECTORY = "ACTIONRUNS_PIECES_DIR"
 DESCRIBE_TIMEOUT = 60.0
 
-_bridges: dict[asyncio.AbstractEventLoop, NodeBridge] = {}
+
+class PiecesBridge(NodeBridge):
+    """The bridge of a worker process: as its settings say, which user runs the pieces and
+    where they are installed (``ACTIONRUNS_PIECES_USER``, ``ACTIONRUNS_PIECES_DIR``)."""
+
+    def __init__(self, guard: OutboundGuard, settings: Settings) -> None:
+        super().__init__(guard, user=settings.pieces_user)
+        self.pieces_dir = settings.pieces_dir
 
 
-def shared_bridge(guard: OutboundGuard) -> NodeBridge:
+_bridges: dict[asyncio.AbstractEventLoop, PiecesBridge] = {}
+
+
+def shared_bridge(guard: OutboundGuard) -> PiecesBridge:
     """This process's bridge (one per event loop: its pipes belong to one), whose pieces
     connect where ``guard`` allows (the engine's, the same for every call)."""
     loop = asyncio.get_running_loop()
     found = _bridges.get(loop)
     if found is None:
-        found = _bridges[loop] = NodeBridge(guard)
+        found = _bridges[loop] = PiecesBridge(guard, Settings.from_env())
     found.guard = guard
     return found
 
@@ -62,9 +70,10 @@ async def close_bridges() -> None:
         await found.close()
 
 
-def piece_directory(piece: PieceSpec) -> str:
-    elsewhere = os.environ.get(PIECES_DIRECTORY)
-    return str(Path(elsewhere) / Path(piece.directory).name) if elsewhere else piece.directory
+def piece_directory(piece: PieceSpec, elsewhere: Path | None) -> str:
+    """Where the piece is installed: where ``pieces add`` put it, or the same folder name in
+    ``elsewhere`` (another node's home, a folder the pieces' user may read)."""
+    return str(elsewhere / Path(piece.directory).name) if elsewhere else piece.directory
 
 
 def raise_failure(failure: BridgeFailure) -> None:
@@ -99,9 +108,8 @@ class PieceRunner:
         self.auth = manifest.auth
         self.operations = {operation.key: operation for operation in manifest.operations}
 
-    @property
-    def piece(self) -> dict[str, str]:
-        return {"dir": piece_directory(self.spec), "package": self.spec.package}
+    def piece(self, bridge: PiecesBridge) -> dict[str, str]:
+        return {"dir": piece_directory(self.spec, bridge.pieces_dir), "package": self.spec.package}
 
     def auth_value(self, credentials: Mapping[str, Any]) -> Any:
         """The connection as the piece's framework reads it."""
@@ -129,9 +137,10 @@ class PieceRunner:
         return None
 
     async def _call(self, ctx: Context, request: dict[str, Any]) -> Any:
+        bridge = shared_bridge(ctx.guard)
         try:
-            return await shared_bridge(ctx.guard).call(
-                {**request, "piece": self.piece, "auth": self.auth_value(ctx.credentials)}
+            return await bridge.call(
+                {**request, "piece": self.piece(bridge), "auth": self.auth_value(ctx.credentials)}
             )
         except BridgeFailure as failure:
             raise_failure(failure)
