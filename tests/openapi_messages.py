@@ -86,6 +86,10 @@ class DocumentedAnswers:
 
     async def __call__(self, response: httpx2.Response) -> None:
         await response.aread()
+        self.check(response)
+
+    def check(self, response: httpx2.Response) -> None:
+        """Check an answer whose body has been read (by a sync client, or a transport)."""
         path = response.request.url.path
         request = HttpxOpenAPIRequest(response.request, path=path.rstrip("/") or "/")
         try:

@@ -11,8 +11,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from actionruns.client.signatures import SIGNATURE_HEADER, verify
 from actionruns.engine import runs as runs_module
-from actionruns.engine.callbacks import SIGNATURE_HEADER, verify
 from tests import testkit
 from tests.conftest import ApiClient, Service, ServiceFactory
 

@@ -14,7 +14,7 @@ import structlog
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from actionruns.engine.callbacks import verify
+from actionruns.client.signatures import verify
 from actionruns.principal import Principal
 from tests.conftest import ApiClient, Service, ServiceFactory
 from tests.processes import start_worker

@@ -26,7 +26,8 @@ import httpx2
 import structlog
 from standardwebhooks import Webhook
 
-from actionruns.engine.callbacks import SIGNATURE_HEADER, client_secret_owner, post, sign
+from actionruns.client.signatures import SIGNATURE_HEADER, sign
+from actionruns.engine.callbacks import client_secret_owner, post
 from actionruns.engine.metrics import Metrics
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.store import AuthenticationRecord, Store

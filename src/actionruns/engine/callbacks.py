@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 import httpx2
 import structlog
 
+from actionruns.client.signatures import SIGNATURE_HEADER, sign
 from actionruns.config import Settings
 from actionruns.engine.documents import run_document
 from actionruns.engine.events import RunEvents
@@ -36,7 +35,6 @@ from actionruns.vault import Vault
 
 log = structlog.get_logger(__name__)
 
-SIGNATURE_HEADER = "X-Actionruns-Signature"
 JWT_SIGNATURE_HEADER = "Zapier-Callback-Signature"
 DELIVERY_TIMEOUT_SECONDS = 10.0
 POLL_SECONDS = 1.0
@@ -45,26 +43,6 @@ BATCH = 20
 
 def client_secret_owner(client_id: str) -> str:
     return f"client:{client_id}"
-
-
-def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify(
-    secret: bytes, header: str, body: bytes, *, tolerance: float = 300.0, now: float | None = None
-) -> bool:
-    """What a receiver does: check the signature and that it is recent (no replays)."""
-    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
-    try:
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 class CallbackDispatcher:

@@ -1,0 +1,277 @@
+"""``AsyncClient``: the API with ``await``. Every method hands an operation of ``Core`` to
+``AsyncClient._drive``, which makes its requests and pauses; nothing else happens here."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx2
+
+from actionruns.client._core import ClientCredentials, Core, Op, Retries, Sleep
+from actionruns.client.models import (
+    Action,
+    App,
+    Authentication,
+    ChoicePage,
+    ConnectToken,
+    InputField,
+    Outputs,
+    Run,
+    RunStatus,
+)
+
+T = TypeVar("T")
+
+
+class AsyncClient:
+    """A client of the actionruns API with its client credentials; tokens are fetched and
+    renewed as needed. ``async with AsyncClient(...) as client:`` closes its connections at the end.
+
+    ``signing_secret`` (the client's ``callback_signing_secret``) lets ``for_end_user``
+    exchange tokens. ``transport``, ``sleep`` and ``clock`` are for tests and proxies.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str | None = None,
+        signing_secret: str | None = None,
+        retries: Retries | None = None,
+        timeout: float = 30.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        credentials = ClientCredentials(client_id, client_secret, scope)
+        core = Core(base_url, credentials, retries=retries, timeout=timeout, clock=clock)
+        self._setup(
+            core, httpx2.AsyncClient(transport=transport, trust_env=False), sleep, signing_secret
+        )
+        self._owns_http = True
+
+    def _setup(
+        self,
+        core: Core,
+        http: httpx2.AsyncClient,
+        sleep: Callable[[float], Awaitable[None]],
+        signing_secret: str | None,
+    ) -> None:
+        self._core, self._http, self._sleep = core, http, sleep
+        self._signing_secret = signing_secret
+        self._owns_http = False
+        self.apps = Apps(self)
+        self.actions = Actions(self)
+        self.authentications = Authentications(self)
+        self.connect_tokens = ConnectTokens(self)
+        self.runs = Runs(self)
+
+    @property
+    def end_user(self) -> str | None:
+        return self._core.end_user or getattr(self._core.credentials, "end_user", None)
+
+    def for_end_user(self, end_user: str, *, exchange: bool = False) -> AsyncClient:
+        """The same client acting for one of its end users: it sees and makes only that
+        user's authentications and runs. By default it sends ``X-End-User`` with the
+        client's token; with ``exchange`` it gets a token bound to the user (RFC 8693,
+        signed with ``signing_secret``). Shares this client's connections."""
+        if exchange and self._signing_secret is None:
+            raise ValueError("token exchange needs the client's signing_secret")
+        core = self._core.for_end_user(
+            end_user, signing_secret=self._signing_secret if exchange else None
+        )
+        acting = AsyncClient.__new__(AsyncClient)
+        acting._setup(core, self._http, self._sleep, self._signing_secret)
+        return acting
+
+    async def _drive(self, operation: Op[T]) -> T:
+        """Drive one of ``Core``'s operations to its result with blocking I/O."""
+        try:
+            step = next(operation)
+            while True:
+                if isinstance(step, Sleep):
+                    await self._sleep(step.seconds)
+                    step = operation.send(None)
+                    continue
+                try:
+                    response = await self._http.send(self._core.build(self._http, step))
+                except httpx2.TransportError as exc:
+                    step = operation.throw(exc)
+                    continue
+                step = operation.send(response)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+
+class _Resource:
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._core = client._core
+
+
+class Apps(_Resource):
+    async def list(
+        self, *, query: str | None = None, category: str | None = None
+    ) -> builtins.list[App]:
+        """Every app this client may use (all pages)."""
+        return await self._client._drive(self._core.apps(query, category))
+
+
+class Actions(_Resource):
+    async def list(self, app: str, *, action_type: str | None = None) -> builtins.list[Action]:
+        return await self._client._drive(self._core.actions(app, action_type))
+
+    async def inputs(
+        self,
+        action: str,
+        *,
+        authentication: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> builtins.list[InputField]:
+        """The action's input fields; dynamic ones computed from ``authentication``/``inputs``."""
+        return await self._client._drive(self._core.inputs(action, authentication, inputs))
+
+    async def choices(
+        self,
+        action: str,
+        input_id: str,
+        *,
+        authentication: str | None = None,
+        inputs: Mapping[str, Any] | None = None,
+        page: int = 1,
+    ) -> ChoicePage:
+        operation = self._core.choices(action, input_id, authentication, inputs, page)
+        return await self._client._drive(operation)
+
+    async def outputs(self, action: str) -> Outputs:
+        return await self._client._drive(self._core.outputs(action))
+
+
+class Authentications(_Resource):
+    async def list(
+        self, *, app: str | None = None, end_user: str | None = None
+    ) -> builtins.list[Authentication]:
+        return await self._client._drive(self._core.authentications(app, end_user))
+
+    async def get(self, authentication_id: str) -> Authentication:
+        return await self._client._drive(self._core.authentication(authentication_id))
+
+    async def create(
+        self, app: str, fields: Mapping[str, Any], *, title: str = ""
+    ) -> Authentication:
+        """Connect an account: the service tests the credentials before it keeps them."""
+        return await self._client._drive(self._core.create_authentication(app, fields, title))
+
+    async def delete(self, authentication_id: str) -> None:
+        await self._client._drive(self._core.delete_authentication(authentication_id))
+
+    async def test(self, authentication_id: str) -> str | None:
+        return await self._client._drive(self._core.test_authentication(authentication_id))
+
+
+class ConnectTokens(_Resource):
+    async def create(
+        self, redirect_uri: str, *, app: str | None = None, authentication: str | None = None
+    ) -> ConnectToken:
+        """A single-use link to the hosted Connect page (for the client's end user)."""
+        return await self._client._drive(
+            self._core.connect_token(app, redirect_uri, authentication)
+        )
+
+
+@dataclass(frozen=True)
+class AsyncRunHandle:
+    """A run just made: its id, and the calls that follow it."""
+
+    id: str
+    replayed: bool
+    idempotency_key: str
+    _runs: Runs
+
+    async def wait(self, timeout: float = 60.0) -> Run:
+        return await self._runs.wait(self.id, timeout)
+
+    async def get(self) -> Run:
+        return await self._runs.get(self.id)
+
+    async def cancel(self) -> Run:
+        return await self._runs.cancel(self.id)
+
+
+class Runs(_Resource):
+    async def create(
+        self,
+        action: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        authentication: str | None = None,
+        callback_url: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> AsyncRunHandle:
+        """Queue a run of ``action`` (``app.action`` or an id). An ``Idempotency-Key`` is
+        made unless given, so the client's own retries never run it twice."""
+        created = await self._client._drive(
+            self._core.create_run(action, inputs, authentication, callback_url, idempotency_key)
+        )
+        return AsyncRunHandle(created.id, created.replayed, created.idempotency_key, self)
+
+    async def get(self, run_id: str) -> Run:
+        return await self._client._drive(self._core.run(run_id))
+
+    async def wait(self, run_id: str, timeout: float = 60.0) -> Run:
+        """The run once finished (long-polled); ``WaitTimeout`` if ``timeout`` runs out."""
+        return await self._client._drive(self._core.wait(run_id, timeout))
+
+    async def cancel(self, run_id: str) -> Run:
+        return await self._client._drive(self._core.cancel(run_id))
+
+    async def list(
+        self,
+        *,
+        status: RunStatus | None = None,
+        app: str | None = None,
+        action: str | None = None,
+        authentication: str | None = None,
+        end_user: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Run]:
+        """Every matching run, newest first, a page fetched only when the last is used up."""
+        filters = {
+            "status": status,
+            "app": app,
+            "action": action,
+            "authentication": authentication,
+            "end_user": end_user,
+            "created_after": created_after,
+            "created_before": created_before,
+        }
+        cursor: str | None = None
+        while True:
+            runs, cursor = await self._client._drive(
+                self._core.runs_page(filters, cursor, page_size)
+            )
+            for run in runs:
+                yield run
+            if cursor is None:
+                return
