@@ -8,6 +8,8 @@ import asyncio
 import uuid
 
 import httpx2
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
 
 from actionruns.engine.operators import SESSION_SECONDS, hash_password, password_matches
 from tests.api.dashboard_session import PASSWORD, csrf_token, make_operator, signed_in
@@ -209,3 +211,34 @@ async def test_an_operator_made_from_the_terminal_signs_in(service: Service) -> 
     assert "operator grace created" in stdout.decode()
     browser, _ = await signed_in(service, "grace")
     assert "Sign out grace" in (await browser.get("/dashboard/clients")).text
+
+
+async def test_a_run_shows_each_callback_delivery_and_a_connection_its_last_error(
+    service: Service, httpserver: HTTPServer
+) -> None:
+    await make_operator(service)
+    acme = await service.new_client("acme")
+    answers = iter([503, 200])
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(
+        lambda request: Response("", status=next(answers))
+    )
+    run_id = await acme.run("testkit.noop", {}, callback_url=httpserver.url_for("/hook"))
+    for _ in range(200):
+        run = await service.engine.store.get_run(run_id)
+        if run is not None and run.callback_status == "delivered":
+            break
+        await asyncio.sleep(0.05)
+    authentication = await acme.acting_for("carol").connect("secretive", {"api_key": "sk-k"})
+    store, now = service.engine.store, service.clock()
+    assert await store.claim_refresh(authentication, "holder", now, now + 30)
+    await store.release_refresh(
+        authentication, "holder", now, failed=True, expired=False, error="It said no."
+    )
+    browser, _ = await signed_in(service)
+    page = (await browser.get(f"/dashboard/runs/{run_id}")).text
+    first = page.split('id="delivery-1">')[1].split("</li>")[0]
+    second = page.split('id="delivery-2">')[1].split("</li>")[0]
+    assert "retry" in first and "the receiver answered HTTP 503" in first
+    assert "delivered" in second and "HTTP 200" in second
+    connections = (await browser.get("/dashboard/connections")).text
+    assert "It said no." in connections

@@ -110,6 +110,14 @@ async def test_callbacks_are_signed_and_retried_until_delivered(
     assert document["status"] == "success"
     assert document["results"] == [{"ok": True, "value": "v", "count": None}]
     assert last.headers["X-Actionruns-Delivery-Attempt"] == "3"
+    # Each attempt is kept, for the dashboard's run page.
+    deliveries = await service.engine.store.list_deliveries(run_id)
+    assert [(d.number, d.outcome, d.status) for d in deliveries] == [
+        (1, "retry", 503),
+        (2, "retry", 500),
+        (3, "delivered", 200),
+    ]
+    assert deliveries[0].error == "the receiver answered HTTP 503" and deliveries[2].error is None
 
 
 async def test_a_callback_url_the_guard_refuses_is_refused_when_set(

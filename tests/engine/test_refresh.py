@@ -218,11 +218,15 @@ async def test_the_background_loop_refreshes_due_and_idle_tokens_and_cools_down(
     provider.fail_refresh_status = 503
     assert await connections.refresh_due() == 0 and provider.refresh_calls == 2
     assert await connections.refresh_due() == 0 and provider.refresh_calls == 2  # cooling down
+    failed = await service.engine.store.get_authentication(authentication)
+    assert failed is not None and failed.refresh_failed_at is not None
+    assert failed.refresh_error == "The provider's token endpoint answered 503."
     provider.fail_refresh_status = None
     service.clock.advance(61)
     assert await connections.refresh_due() == 1 and provider.refresh_calls == 3
     record = await service.engine.store.get_authentication(authentication)
     assert record is not None and not record.is_expired and record.refresh_failed_at is None
+    assert record.refresh_error is None
 
     # A token given directly, with no known expiry, is refreshed once a day all the same.
     issued = provider.issue()  # tokens as the provider would hand them out

@@ -74,6 +74,7 @@ AuthenticationEvent = Callable[[str, AuthenticationRecord], Awaitable[None]]
 RefreshCounter = Callable[[str, str], None]
 """Told each refresh asked of a provider: the app key and refreshed, refused or failed."""
 
+REFRESH_REFUSED = "The provider refused to refresh the connection; the user must reconnect it."
 REFRESH_HOLD_SECONDS = 30.0  # a refresh in flight longer than this was abandoned (a crash)
 REFRESH_POLL_SECONDS = 0.05
 
@@ -241,6 +242,7 @@ class ConnectionService:
             "refresh_failed_at": None,
             "refresh_holder": None,
             "refresh_until": None,
+            "refresh_error": None,
         }
         await self.store.insert_authentication(values)
         return AuthenticationRecord.from_row(values)
@@ -353,14 +355,17 @@ class ConnectionService:
             )
             self.on_refresh(app.key, "refused")
             await self.store.release_refresh(
-                record.id, holder, self.clock(), failed=True, expired=True
+                record.id,
+                holder,
+                self.clock(),
+                failed=True,
+                expired=True,
+                error=REFRESH_REFUSED,
             )
             expired = await self.store.get_authentication(record.id)
             if expired is not None:
                 await self._emit("authentication.expired", expired)
-            raise ExpiredAuthError(
-                "The provider refused to refresh the connection; the user must reconnect it."
-            ) from None
+            raise ExpiredAuthError(REFRESH_REFUSED) from None
         except (TransientError, OAuthNotConfigured) as exc:
             log.warning(
                 "authentication_refresh_failed",
@@ -369,8 +374,9 @@ class ConnectionService:
                 error_class=type(exc).__name__,
             )
             self.on_refresh(app.key, "failed")
+            # Our own words or the provider's status and error code: never a credential.
             await self.store.release_refresh(
-                record.id, holder, self.clock(), failed=True, expired=False
+                record.id, holder, self.clock(), failed=True, expired=False, error=str(exc)[:500]
             )
             raise
         sealed = self.vault.encrypt_json(fresh, owner=owner_of(record.id))

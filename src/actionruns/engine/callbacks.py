@@ -30,7 +30,7 @@ from actionruns.engine.events import RunEvents
 from actionruns.engine.metrics import Metrics
 from actionruns.engine.signing import CallbackSigner
 from actionruns.sdk.outbound import OutboundGuard, guard_error
-from actionruns.store import RunRecord, Store
+from actionruns.store import DeliveryRecord, RunRecord, Store
 from actionruns.vault import Vault
 
 log = structlog.get_logger(__name__)
@@ -108,12 +108,27 @@ class CallbackDispatcher:
 
     async def deliver(self, run: RunRecord) -> None:
         """One attempt; whatever happens is recorded on the run, so no delivery stays
-        pending for ever: delivered, retried later, or failed with why."""
+        pending for ever: delivered, retried later, or failed with why; and the attempt
+        itself, for the run's page."""
+        started_at, started = self.clock(), time.perf_counter()
         try:
             outcome = await self._attempt(run)
         except Exception as exc:  # a bug or a store hiccup: it counts as a failed attempt
             log.exception("callback_attempt_crashed", run_id=run.id, request_id=run.request_id)
             outcome = Delivery(False, f"the delivery failed: {type(exc).__name__}")
+
+        def attempt(result: str) -> DeliveryRecord:
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+            return DeliveryRecord(
+                run.id,
+                run.callback_attempts,
+                started_at,
+                duration_ms,
+                outcome.status,
+                result,
+                outcome.reason,
+            )
+
         if outcome.delivered:
             log.info(
                 "callback_delivered",
@@ -123,7 +138,9 @@ class CallbackDispatcher:
                 status=outcome.status,
             )
             self.metrics.deliveries.labels("callback", "delivered").inc()
-            await self.store.set_callback_state(run.id, "delivered", None)
+            await self.store.set_callback_state(
+                run.id, "delivered", None, delivery=attempt("delivered")
+            )
             return
         # Network errors and 5xx are retried; any other answer ends the deliveries.
         final = outcome.final or (outcome.status is not None and outcome.status < 500)
@@ -136,7 +153,9 @@ class CallbackDispatcher:
                 reason=outcome.reason,
             )
             self.metrics.deliveries.labels("callback", "failed").inc()
-            await self.store.set_callback_state(run.id, "failed", None, outcome.reason)
+            await self.store.set_callback_state(
+                run.id, "failed", None, outcome.reason, delivery=attempt("failed")
+            )
             return
         delay = min(
             3600.0, self.settings.callback_retry_base_seconds * 2 ** (run.callback_attempts - 1)
@@ -150,7 +169,9 @@ class CallbackDispatcher:
             delay=delay,
         )
         self.metrics.deliveries.labels("callback", "retry").inc()
-        await self.store.set_callback_state(run.id, "pending", self.clock() + delay, outcome.reason)
+        await self.store.set_callback_state(
+            run.id, "pending", self.clock() + delay, outcome.reason, delivery=attempt("retry")
+        )
 
     async def _attempt(self, run: RunRecord) -> Delivery:
         assert run.callback_url is not None

@@ -45,6 +45,7 @@ class AuthenticationRecord(_Record):
     refresh_failed_at: float | None
     refresh_holder: str | None
     refresh_until: float | None
+    refresh_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,19 @@ class AttemptRecord(_Record):
     error: dict[str, Any] | None
     retry_delay: float | None
     requests: list[dict[str, Any]] | None
+
+
+@dataclass(frozen=True)
+class DeliveryRecord(_Record):
+    """One attempt to deliver a run's callback."""
+
+    run_id: str
+    number: int
+    started_at: float
+    duration_ms: float | None
+    status: int | None
+    outcome: str
+    error: str | None
 
 
 QUEUED = "queued"

@@ -134,6 +134,8 @@ authentications = Table(
     Column("refresh_failed_at", Float, nullable=True),
     Column("refresh_holder", String(64), nullable=True),
     Column("refresh_until", Float, nullable=True),
+    # Why the last refresh failed (beside refresh_failed_at), for the operator.
+    Column("refresh_error", Text, nullable=True),
     Index("ix_authentications_owner_app", "client_id", "app_key", "created_at"),
 )
 
@@ -230,6 +232,19 @@ run_attempts = Table(
     Column("retry_delay", Float, nullable=True),
     # The HTTP requests the attempt made (method, address without secrets, status, duration).
     Column("requests", JSON, nullable=True),
+)
+
+callback_deliveries = Table(
+    "callback_deliveries",
+    metadata,
+    # Each attempt to deliver a run's callback: when, the receiver's answer, why it failed.
+    Column("run_id", String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("started_at", Float, nullable=False),
+    Column("duration_ms", Float, nullable=True),
+    Column("status", Integer, nullable=True),  # the HTTP status, if the receiver answered
+    Column("outcome", String(16), nullable=False),  # delivered, retry or failed
+    Column("error", Text, nullable=True),
 )
 
 imported_apps = Table(

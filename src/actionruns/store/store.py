@@ -51,6 +51,7 @@ from actionruns.store.records import (
     AuthenticationRecord,
     ClientKeyRecord,
     ClientRecord,
+    DeliveryRecord,
     OAuthAppRecord,
     QueueStats,
     RunRecord,
@@ -64,6 +65,7 @@ from actionruns.store.run_list import (
 )
 from actionruns.store.schema import (
     authentications,
+    callback_deliveries,
     client_keys,
     clients,
     key_uses,
@@ -89,6 +91,7 @@ R = TypeVar(
     AuthenticationRecord,
     RunRecord,
     AttemptRecord,
+    DeliveryRecord,
 )
 Owned = TypeVar("Owned", AuthenticationRecord, RunRecord)
 
@@ -531,6 +534,7 @@ class Store:
             "is_expired": False,
             "refreshed_at": now,
             "refresh_failed_at": None,
+            "refresh_error": None,
             "refresh_holder": None,
             "refresh_until": None,
             "updated_at": now,
@@ -557,13 +561,21 @@ class Store:
         return await self._execute(statement) > 0
 
     async def release_refresh(
-        self, authentication_id: str, holder: str, now: float, *, failed: bool, expired: bool
+        self,
+        authentication_id: str,
+        holder: str,
+        now: float,
+        *,
+        failed: bool,
+        expired: bool,
+        error: str | None = None,
     ) -> None:
         """End a refresh hold without new credentials: unneeded after all, or failed (its
-        time starts a cooldown), or refused by the provider (the authentication expires)."""
+        time starts a cooldown; ``error`` says why), or refused by the provider (the
+        authentication expires)."""
         values: dict[str, Any] = {"refresh_holder": None, "refresh_until": None}
         if failed:
-            values.update(refresh_failed_at=now, updated_at=now)
+            values.update(refresh_failed_at=now, refresh_error=error, updated_at=now)
         if expired:
             values["is_expired"] = True
         await self._execute(
@@ -1130,13 +1142,36 @@ class Store:
         )
 
     async def set_callback_state(
-        self, run_id: str, status: str, next_at: float | None, error: str | None = None
+        self,
+        run_id: str,
+        status: str,
+        next_at: float | None,
+        error: str | None = None,
+        *,
+        delivery: DeliveryRecord | None = None,
     ) -> None:
-        await self._execute(
+        """The callback's state after an attempt, and that attempt (``delivery``) in the
+        same transaction."""
+        state = (
             update(runs)
             .where(runs.c.id == run_id)
             .values(callback_status=status, callback_next_at=next_at, callback_error=error)
         )
+
+        def work(conn: Connection) -> None:
+            conn.execute(state)
+            if delivery is not None:
+                conn.execute(insert(callback_deliveries).values(**dataclasses.asdict(delivery)))
+
+        await self.runner.write(work)
+
+    async def list_deliveries(self, run_id: str) -> list[DeliveryRecord]:
+        query = (
+            select(callback_deliveries)
+            .where(callback_deliveries.c.run_id == run_id)
+            .order_by(callback_deliveries.c.number)
+        )
+        return await self._all(DeliveryRecord, query)
 
     # -- retention ---------------------------------------------------------------------
 
@@ -1148,6 +1183,9 @@ class Store:
 
         def purge_batch(conn: Connection) -> int:
             conn.execute(delete(run_attempts).where(run_attempts.c.run_id.in_(expired)))
+            conn.execute(
+                delete(callback_deliveries).where(callback_deliveries.c.run_id.in_(expired))
+            )
             return conn.execute(delete(runs).where(runs.c.id.in_(expired))).rowcount
 
         total = 0

@@ -172,6 +172,7 @@ async def run_page(
         inputs=json.dumps(_shown_inputs(service, run), indent=2, sort_keys=True),
         results=json.dumps(document["results"], indent=2),
         attempts=attempts,
+        deliveries=await service.store.list_deliveries(run.id),
         retried_from=request.query_params.get("retried_from", "")[:64],
         problem=request.query_params.get("problem", "")[:500],
         when=when,
