@@ -3,20 +3,33 @@ guard's resolver says the vendor's names are the stand-in's loopback address, an
 (``SSL_CERT_FILE``, which the bridge hands to Node) makes its certificate trusted.
 
 Each request reaches the handler as an ``httpx2.Request`` (the shape the vendor checks in
-``tests/vendors`` and ``tests/connectors/test_vendor_specs.py`` read) and is kept.
+``tests/vendors`` and ``tests/connectors/test_vendor_specs.py`` read) and is kept. For a
+vendor with no API description here, ``Documented`` checks requests against what its
+reference documents: the operation, how the credential is sent, the required fields.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx2
 import trustme
+
+from actionruns.sdk.context import Context, open_context
+from actionruns.sdk.described.manifest import AppManifest
+from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.outbound import OutboundGuard
 
 # Its own loopback address, on HTTPS's port: only the resolver knows where the vendor is.
 STANDIN_ADDRESS = "127.0.41.9"
@@ -94,3 +107,101 @@ class StandIn:
 def answer(body: Any = None, status: int = 200, **headers: str) -> httpx2.Response:
     """A JSON answer."""
     return httpx2.Response(status, json=body if body is not None else {}, headers=headers)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One operation as the vendor's API reference documents it: ``path`` a template whose
+    ``{name}`` is one segment, ``required`` the fields the reference requires (``a|b``: one
+    of them), read from where it takes them (``fields``: ``json`` body, ``form`` body,
+    ``query``), ``doc`` where it says so."""
+
+    method: str
+    path: str
+    doc: str
+    required: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("json",)
+
+    def matches(self, request: httpx2.Request) -> bool:
+        pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(self.path))
+        return request.method == self.method and re.fullmatch(pattern, request.url.path) is not None
+
+    def missing(self, request: httpx2.Request) -> list[str]:
+        given: dict[str, Any] = {}
+        if "query" in self.fields:
+            given.update(request.url.params)
+        if "form" in self.fields:
+            given.update(parse_qsl(request.content.decode()))
+        if "json" in self.fields and "json" in request.headers.get("content-type", ""):
+            body = json.loads(request.content or b"{}")
+            given.update(body if isinstance(body, dict) else {})
+        return [
+            name
+            for name in self.required
+            if all(given.get(one) in (None, "") for one in name.split("|"))
+        ]
+
+
+@dataclass
+class Documented:
+    """A vendor's API as its reference documents it: each request must be one of its
+    ``endpoints``, carry the credential as ``authorized`` says the reference sends it, and
+    have every field the reference requires."""
+
+    endpoints: tuple[Endpoint, ...]
+    authorized: Callable[[httpx2.Request], bool]
+    checked: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    def observe(self, request: httpx2.Request) -> None:
+        self.checked += 1
+        where = f"{request.method} {request.url.path}"
+        found = [endpoint for endpoint in self.endpoints if endpoint.matches(request)]
+        if not found:
+            self.violations.append(f"{where}: not an operation the reference documents")
+            return
+        if not self.authorized(request):
+            self.violations.append(f"{where}: the credential is not sent as documented")
+        for name in found[0].missing(request):
+            self.violations.append(f"{where}: no {name}, which {found[0].doc} requires")
+
+    def handler(self, answers: Handler) -> Handler:
+        """``answers``, after checking each request."""
+
+        def handle(request: httpx2.Request) -> httpx2.Response:
+            self.observe(request)
+            return answers(request)
+
+        return handle
+
+
+def bearer(token: str) -> Callable[[httpx2.Request], bool]:
+    return lambda request: request.headers.get("authorization") == f"Bearer {token}"
+
+
+def basic(user: str, password: str) -> Callable[[httpx2.Request], bool]:
+    pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return lambda request: request.headers.get("authorization") == f"Basic {pair}"
+
+
+def header(name: str, value: str) -> Callable[[httpx2.Request], bool]:
+    return lambda request: request.headers.get(name) == value
+
+
+def query(**params: str) -> Callable[[httpx2.Request], bool]:
+    return lambda request: all(request.url.params.get(k) == v for k, v in params.items())
+
+
+@asynccontextmanager
+async def standin_context(
+    manifest: AppManifest, credentials: dict[str, Any], standin: StandIn
+) -> AsyncIterator[Context]:
+    """A context for ``manifest``'s app whose guard finds ``standin``'s hosts at it (and
+    allows only its address)."""
+    app = build_app(manifest)
+    guard = OutboundGuard([ip_network(f"{STANDIN_ADDRESS}/32")], standin.resolver())
+    try:
+        async with open_context(app.auth, credentials, guard, app_key=app.key) as ctx:
+            yield ctx
+    finally:
+        await guard.aclose()

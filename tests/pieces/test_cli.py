@@ -12,7 +12,7 @@ from actionruns.cli.main import app
 from actionruns.cli.pieces import CURATED
 from actionruns.sdk import outbound
 from tests.conftest import offline_resolver
-from tests.pieces.conftest import need
+from tests.pieces.conftest import CACHE, need
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +67,8 @@ def test_the_curated_pieces_are_added_at_their_tested_versions(
     need("node")
     need("npm")
     monkeypatch.setenv("ACTIONRUNS_HOME", str(tmp_path))
+    # The pieces the other tests installed, not each installed again (seconds a piece).
+    monkeypatch.setenv("ACTIONRUNS_PIECES_DIR", str(CACHE))
     monkeypatch.setenv("COLUMNS", "200")
     cli = CliRunner()
     added = cli.invoke(app, ["pieces", "add", "--all-curated"])
