@@ -30,7 +30,16 @@ def pieces_root() -> Path:
 
 
 # The pieces this project tests (tests/pieces): describe, every action's props, a run.
-CURATED = {"hackernews": "0.2.0", "slack": "0.17.9", "asana": "0.2.0"}
+CURATED = {
+    "airtable": "0.2.0",
+    "asana": "0.2.0",
+    "hackernews": "0.2.0",
+    "mastodon": "0.3.0",
+    "slack": "0.17.9",
+    "telegram-bot": "0.2.0",
+    "todoist": "0.3.1",
+    "trello": "0.2.0",
+}
 
 
 def _add(name: str, version: str | None, key: str | None, auth: int) -> None:
