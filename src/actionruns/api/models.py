@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actionruns.sdk.auth import AuthType
 from actionruns.sdk.fields import FieldType
+from actionruns.sdk.printed import MAX_PRINTED_CHARACTERS
 
 ZapierActionType = Literal[
     "READ", "READ_BULK", "SEARCH", "SEARCH_AND_WRITE", "SEARCH_OR_WRITE", "WRITE"
@@ -381,6 +382,11 @@ class AttemptRequest(BaseModel):
     error: str | None
 
 
+class AttemptLog(BaseModel):
+    level: Literal["debug", "info", "warning", "error"]
+    text: str = Field(description="Secrets of the call redacted")
+
+
 class Attempt(BaseModel):
     type: Literal["attempt"]
     number: int
@@ -393,6 +399,10 @@ class Attempt(BaseModel):
     error: RunError | None
     retry_delay: float | None
     requests: list[AttemptRequest]
+    logs: list[AttemptLog] = Field(
+        description="What the app's own code printed (an Activepieces piece's console), "
+        f"the first {MAX_PRINTED_CHARACTERS} characters"
+    )
 
 
 class AttemptsResponse(BaseModel):

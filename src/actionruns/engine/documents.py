@@ -50,7 +50,8 @@ def operator_run_document(run: RunRecord) -> dict[str, Any]:
 
 
 def attempt_document(attempt: AttemptRecord) -> dict[str, Any]:
-    """One attempt of a run: when, how it ended and why, and the requests it made.
+    """One attempt of a run: when, how it ended and why, the requests it made and what the
+    app's code printed.
 
     ``outcome`` is success, error, retry, lost (its worker died), released (its worker
     stopped) or null while it runs; ``error_class`` the error's code (user, authentication,
@@ -67,6 +68,7 @@ def attempt_document(attempt: AttemptRecord) -> dict[str, Any]:
         "error": error,
         "retry_delay": attempt.retry_delay,
         "requests": attempt.requests or [],
+        "logs": attempt.logs or [],
     }
 
 

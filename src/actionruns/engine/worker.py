@@ -24,6 +24,7 @@ from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import FAILED, RETRY, SUCCEEDED, AttemptOutcome, Executor
 from actionruns.engine.metrics import Metrics
+from actionruns.sdk.printed import logging_printed
 from actionruns.sdk.request_log import logging_requests
 from actionruns.store import ERROR, QUEUED, SUCCESS, RunRecord, Store
 
@@ -299,6 +300,7 @@ class Worker:
         structlog.contextvars.bind_contextvars(run_id=run.id, request_id=run.request_id)
         now = self.clock()
         requests: list[dict[str, Any]] = []  # what the attempt sent, kept with it
+        printed: list[dict[str, str]] = []  # what the app's code printed, kept with it
         try:
             if run.cancel_requested:
                 outcome = AttemptOutcome(FAILED, error=CANCELLED)
@@ -321,7 +323,7 @@ class Worker:
                     action=f"{run.app_key}.{run.action_key}",
                     attempt=run.attempts,
                 )
-                with logging_requests() as requests:
+                with logging_requests() as requests, logging_printed() as printed:
                     outcome = await self.executor.attempt(run, now)
         except asyncio.CancelledError:
             if run.id not in self._cancelled:
@@ -337,7 +339,7 @@ class Worker:
         self.metrics.attempt_seconds.labels(run.app_key, outcome.outcome).observe(
             max(0.0, self.clock() - now)
         )
-        await self._record(run, outcome, started=now, requests=requests)
+        await self._record(run, outcome, started=now, requests=requests, logs=printed)
 
     async def _acquire_limit(self, run: RunRecord) -> bool:
         """Whether the run may start under its app's limits; if not, it goes back to the queue
@@ -365,6 +367,7 @@ class Worker:
         *,
         started: float,
         requests: list[dict[str, Any]],
+        logs: list[dict[str, str]],
     ) -> None:
         now = self.clock()
         throttled = outcome.error is not None and outcome.error.get("code") == "throttled"
@@ -401,6 +404,7 @@ class Worker:
             error=outcome.error,
             retry_delay=outcome.retry_at - started if outcome.retry_at is not None else None,
             requests=requests,
+            logs=logs,
         )
         if not recorded:
             log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)

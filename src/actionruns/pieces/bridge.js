@@ -2,7 +2,8 @@
 // The Node side of actionruns' Activepieces bridge.
 //
 // The main thread reads requests, one JSON object a line on stdin, and writes one answer a line
-// on stdout: {id, result} or {id, error: {message, status?, retry_after?, network?, kind?}}.
+// on stdout: {id, result} or {id, error: {message, status?, retry_after?, network?, kind?}},
+// with what the piece printed during the call: printed: [{level, text}].
 // Piece code never runs here: each piece version gets a worker thread of its own (this same
 // file, started as a worker), so that a call that times out or is cancelled is stopped by
 // terminating that thread, and least recently used threads are evicted past a limit.
@@ -120,13 +121,43 @@ function main() {
 function worker() {
   const path = require('node:path');
   const { createRequire } = require('node:module');
-  // A piece's output is for logs, never our protocol on stdout.
+  const { AsyncLocalStorage } = require('node:async_hooks');
+  // What a piece prints belongs to the call it prints in (calls run concurrently on one
+  // thread): it goes back with that call's answer, as `printed`, for Python to redact and
+  // log; never onto our protocol on stdout. What is printed outside a call (loading) is
+  // nobody's and dropped.
   const util = require('node:util');
-  const toLog = (...args) => process.stderr.write(util.format(...args) + '\n');
-  for (const method of ['log', 'info', 'debug', 'warn', 'error', 'trace', 'dir']) {
-    console[method] = toLog;
-  }
-  process.stdout.write = (chunk) => process.stderr.write(chunk);
+  const calls = new AsyncLocalStorage();
+  const PRINTED_LIMIT = 64 * 1024; // characters kept per call; whole lines, so that a secret
+  // is never cut in two before Python redacts it
+  const printer = (level) => (...args) => {
+    const call = calls.getStore();
+    if (!call) return;
+    const text = util.format(...args).replace(/\n$/, '');
+    if (call.size + text.length > PRINTED_LIMIT) {
+      call.left += 1;
+      return;
+    }
+    call.size += text.length;
+    call.printed.push({ level, text });
+  };
+  const LEVELS = { log: 'info', info: 'info', dir: 'info', debug: 'debug', trace: 'debug', warn: 'warning', error: 'error' };
+  for (const [method, level] of Object.entries(LEVELS)) console[method] = printer(level);
+  const written = (level) => {
+    const print = printer(level);
+    return (chunk, encoding, callback) => {
+      print('%s', Buffer.isBuffer(chunk) ? chunk.toString() : String(chunk));
+      const done = typeof encoding === 'function' ? encoding : callback;
+      if (typeof done === 'function') done();
+      return true;
+    };
+  };
+  process.stdout.write = written('info');
+  process.stderr.write = written('error');
+  const printedOf = (call) =>
+    call.left
+      ? [...call.printed, { level: 'warning', text: `[${call.left} more lines left out: the piece printed more than ${PRINTED_LIMIT} characters]` }]
+      : call.printed;
   guardConnections();
   const load = createRequire(path.join(workerData.dir, 'package.json'));
   const loaded = load(workerData.package);
@@ -140,11 +171,12 @@ function worker() {
 
   parentPort.on('message', async (request) => {
     if (request.op === 'connected') return connected(request);
+    const call = { printed: [], size: 0, left: 0 };
     try {
-      const result = await handle(request);
-      parentPort.postMessage({ id: request.id, result: plain(result) });
+      const result = await calls.run(call, () => handle(request));
+      parentPort.postMessage({ id: request.id, result: plain(result), printed: printedOf(call) });
     } catch (err) {
-      parentPort.postMessage({ id: request.id, error: failure(err) });
+      parentPort.postMessage({ id: request.id, error: failure(err), printed: printedOf(call) });
     }
   });
 

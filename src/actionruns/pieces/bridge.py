@@ -208,12 +208,8 @@ class NodeBridge:
                 task.add_done_callback(self._asked.discard)
                 continue
             future = self._pending.pop(answer.get("id"), None)
-            if future is None or future.done():
-                continue
-            if "error" in answer:
-                future.set_exception(BridgeFailure(answer["error"]))
-            else:
-                future.set_result(answer.get("result"))
+            if future is not None and not future.done():
+                future.set_result(answer)
         code = await process.wait()
         # The process is gone: every call it held is a lost attempt.
         lost = BridgeFailure({"message": f"the Node process stopped ({code})", "kind": "lost"})
@@ -241,9 +237,17 @@ class NodeBridge:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 process.stdin.write(json.dumps(message).encode() + b"\n")
 
-    async def call(self, request: Mapping[str, Any], timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        request: Mapping[str, Any],
+        timeout: float | None = None,
+        *,
+        printed: list[dict[str, Any]] | None = None,
+    ) -> Any:
         """Send ``request``; its result, or ``BridgeFailure``. A timeout raises TimeoutError
-        and, like a cancellation, stops what runs the call."""
+        and, like a cancellation, stops what runs the call. What the piece printed during
+        the call, ``{"level", "text"}`` a line, is added to ``printed`` (as it was: secrets
+        and all)."""
         piece = request.get("piece")
         process = await self._start(str(piece["dir"]) if isinstance(piece, Mapping) else None)
         assert process.stdin is not None
@@ -254,11 +258,16 @@ class NodeBridge:
         try:
             await process.stdin.drain()
             async with asyncio.timeout(timeout):
-                return await future
+                answer = await future
         except (TimeoutError, asyncio.CancelledError):
             self._pending.pop(number, None)
             self._cancel(process, number)
             raise
+        if printed is not None:
+            printed.extend(line for line in answer.get("printed") or () if isinstance(line, dict))
+        if "error" in answer:
+            raise BridgeFailure(answer["error"])
+        return answer.get("result")
 
     @classmethod
     def _cancel(cls, process: asyncio.subprocess.Process, number: int) -> None:

@@ -33,6 +33,8 @@ from actionruns.sdk.fields import Choice, ChoicePage, FieldType, InputField
 from actionruns.sdk.files import read_file
 from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY
 from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.printed import keep_printed
+from actionruns.sdk.redaction import redact
 
 CHOICES_PAGE = 100
 # A dynamic property's fields are keyed ``<property>__<field>``.
@@ -101,6 +103,18 @@ def raise_failure(failure: BridgeFailure) -> None:
     raise HaltError(detail) from None
 
 
+def log_printed(ctx: Context, printed: Sequence[Mapping[str, Any]]) -> None:
+    """What the piece printed during a call, with the call's secrets redacted as its result
+    is: logged at debug (under the run's id) and kept with the attempt."""
+    lines = [
+        {"level": str(line.get("level") or "info"), "text": str(redact(str(line.get("text"))))}
+        for line in printed
+    ]
+    for line in lines:
+        ctx.log.debug("piece_printed", level=line["level"], text=line["text"])
+    keep_printed(lines)
+
+
 class PieceRunner:
     def __init__(self, manifest: AppManifest) -> None:
         assert manifest.piece is not None
@@ -138,12 +152,16 @@ class PieceRunner:
 
     async def _call(self, ctx: Context, request: dict[str, Any]) -> Any:
         bridge = shared_bridge(ctx.guard)
+        printed: list[dict[str, Any]] = []
         try:
             return await bridge.call(
-                {**request, "piece": self.piece(bridge), "auth": self.auth_value(ctx.credentials)}
+                {**request, "piece": self.piece(bridge), "auth": self.auth_value(ctx.credentials)},
+                printed=printed,
             )
         except BridgeFailure as failure:
             raise_failure(failure)
+        finally:
+            log_printed(ctx, printed)
 
     async def _value(self, ctx: Context, spec: FieldSpec, value: Any) -> Any:
         if value is None:

@@ -123,6 +123,7 @@ class AttemptRecord(_Record):
     error: dict[str, Any] | None
     retry_delay: float | None
     requests: list[dict[str, Any]] | None
+    logs: list[dict[str, str]] | None
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,8 @@ run_attempts = Table(
     Column("retry_delay", Float, nullable=True),
     # The HTTP requests the attempt made (method, address without secrets, status, duration).
     Column("requests", JSON, nullable=True),
+    # What the app's own code printed (a piece's console): level and text, secrets redacted.
+    Column("logs", JSON, nullable=True),
 )
 
 callback_deliveries = Table(

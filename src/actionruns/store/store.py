@@ -137,7 +137,7 @@ _AUTHENTICATION = select(authentications).where(authentications.c.id == bindpara
 
 
 # What an attempt's end writes to its row (``finish_attempt``).
-_ATTEMPT_END_COLUMNS = ("finished_at", "outcome", "error", "retry_delay", "requests")
+_ATTEMPT_END_COLUMNS = ("finished_at", "outcome", "error", "retry_delay", "requests", "logs")
 
 
 @functools.cache
@@ -825,11 +825,12 @@ class Store:
         error: Mapping[str, Any] | None = None,
         retry_delay: float | None = None,
         requests: Sequence[Mapping[str, Any]] = (),
+        logs: Sequence[Mapping[str, str]] = (),
     ) -> bool:
         """Record an attempt's end and move the run on, if this worker still holds its lease.
 
-        ``requests`` are the HTTP requests the attempt made; ``retry_delay`` the wait chosen
-        before the next attempt, if there is one.
+        ``requests`` are the HTTP requests the attempt made, ``logs`` what the app's code
+        printed; ``retry_delay`` the wait chosen before the next attempt, if there is one.
         """
         run_parameters = {"lease_owner": None, "lease_expires_at": None, **run_values}
         attempt_parameters = {
@@ -838,6 +839,7 @@ class Store:
             "error": error,
             "retry_delay": retry_delay,
             "requests": list(requests) or None,
+            "logs": list(logs) or None,
         }
         if self._postgresql:
             statement = _finish_in_one_statement(frozenset(run_parameters))
