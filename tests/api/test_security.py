@@ -504,6 +504,33 @@ async def test_rate_limits_are_per_client(start_service: ServiceFactory) -> None
     assert other.headers["X-RateLimit-Remaining"] == "2"
 
 
+async def test_every_answer_that_drew_on_the_limit_says_what_is_left(
+    service: Service, acme: ApiClient
+) -> None:
+    """Routes that build their own response (runs, a new authentication, a 204) and errors
+    found after the token was read carry the rate limit's headers as the others do."""
+    run_id = await acme.run("testkit.sleep", {"seconds": 5, "key": "rate-headers"})
+    auth = await acme.connect("secretive", {"api_key": "k"})
+    answers = [
+        await acme.get("/v2/apps"),
+        await acme.post("/v2/action-runs", json={"data": {"action": "testkit.noop"}}),
+        await acme.get(f"/v2/action-runs/{run_id}"),
+        await acme.get(f"/v2/action-runs/{run_id}", params={"wait_seconds": 0.05}),  # 202
+        await acme.get("/v2/action-runs"),
+        await acme.get(f"/v2/action-runs/{run_id}/attempts"),
+        await acme.post(f"/v2/action-runs/{run_id}/cancel"),
+        await service.http.delete(f"/v2/authentications/{auth}", headers=acme.headers),
+        await service.http.delete("/v2/authentication-events/subscription", headers=acme.headers),
+        await acme.get("/v2/action-runs/run_nope"),  # 404
+        await acme.post("/v2/action-runs", json={"data": {"action": "testkit.nope"}}),
+    ]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses == [200, 200, 200, 202, 200, 200, 202, 204, 204, 404, 400]
+    remaining = [int(answer.headers["X-RateLimit-Remaining"]) for answer in answers]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == len(answers)
+    assert all(answer.headers["X-RateLimit-Limit"] == "6000" for answer in answers)
+
+
 async def test_bodies_that_are_too_large_malformed_or_unexpected(
     start_service: ServiceFactory,
 ) -> None:

@@ -32,7 +32,7 @@ from actionruns.api.routes import (
     operations,
     runs,
 )
-from actionruns.api.security import TokenIssuer, document_bearer_tokens
+from actionruns.api.security import RateLimitHeaders, TokenIssuer, document_bearer_tokens
 from actionruns.engine import Engine
 
 
@@ -206,6 +206,7 @@ def create_app(
 
     # Innermost: it sees the route the router matched (the scope it was handed).
     app.add_middleware(AccessLog, metrics=service.metrics)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)
     app.add_middleware(TrailingSlash)

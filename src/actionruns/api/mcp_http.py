@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import Receive, Scope, Send
 
@@ -46,7 +46,7 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         try:
-            principal = await _RUNS_ACTIONS(request, Response())
+            principal = await _RUNS_ACTIONS(request)
         except ServiceError as exc:
             await error_response(exc.status, [exc.document()], exc.headers)(scope, receive, send)
             return

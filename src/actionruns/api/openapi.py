@@ -53,10 +53,10 @@ def _rate_limit(*, required: bool) -> dict[str, Any]:
     }
 
 
-# On a success the headers come with the answers FastAPI writes from a route's return value,
-# not with those a route writes itself (runs, new authentications, connect tokens).
-RATE_LIMIT = _rate_limit(required=False)
-OVER_RATE_LIMIT = _rate_limit(required=True)
+# Every answer to a request that drew on the limit carries them (security.RateLimitHeaders):
+# each success, and the errors found after the token was read (not a 401, nor a 413).
+RATE_LIMIT = _rate_limit(required=True)
+OPTIONAL_RATE_LIMIT = _rate_limit(required=False)
 WWW_AUTHENTICATE = {"WWW-Authenticate": _header("Bearer", kind="string")}
 RUN_CREATED = {
     "Location": _header("The run's URL (absent for a dry run)", required=False, kind="string"),
@@ -163,10 +163,11 @@ def _error_headers(status: int, answers: Answers) -> dict[str, Any]:
     if status == 401 and answers.secured:
         return WWW_AUTHENTICATE
     if status == 429:
-        return {**RETRY_AFTER, **OVER_RATE_LIMIT} if answers.secured else RETRY_AFTER
+        return {**RETRY_AFTER, **RATE_LIMIT} if answers.secured else RETRY_AFTER
     if status == 503:
         return RETRY_AFTER
-    return {}
+    # A 400 may come before the token is read (a malformed URL) or after it (a bad body).
+    return OPTIONAL_RATE_LIMIT if answers.secured and status != 413 else {}
 
 
 def _error_statuses(answers: Answers) -> Iterable[int]:

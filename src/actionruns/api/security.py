@@ -10,9 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 import jwt
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES, grantable
@@ -284,7 +285,7 @@ class ScopeRequirement:
         named = " or ".join(repr(scope) for scope in scopes)
         self._lacking = f"This access token lacks the {named} scope."
 
-    async def __call__(self, request: Request, response: Response) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
         scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
         issuer: TokenIssuer = request.app.state.tokens
         client_id = request.query_params.get("client_id") if self.by_client_id else None
@@ -301,7 +302,10 @@ class ScopeRequirement:
             )
         engine: Engine = request.app.state.engine
         decision = await engine.rate_limits.hit(principal.client_id)
-        response.headers.update(decision.headers)
+        # Put on the answer, whichever way it is made, by RateLimitHeaders.
+        request.state.rate_limit_headers = [
+            (name.lower().encode(), value.encode()) for name, value in decision.headers.items()
+        ]
         if not decision.allowed:
             raise RateLimited(
                 f"More than {decision.limit} requests in a minute; retry after "
@@ -311,6 +315,33 @@ class ScopeRequirement:
         if self.scopes.isdisjoint(principal.scopes) and not principal.public:
             raise Forbidden(self._lacking)
         return principal
+
+
+class RateLimitHeaders:
+    """Sends the rate limit's headers with every answer to a request that drew on it. Headers
+    set on FastAPI's injected ``Response`` reach only answers FastAPI writes from a route's
+    return value, not a response a route builds itself (a run, a new authentication, a
+    connect token, a 204) nor an error's; this puts them on all of them alike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})  # request.state, which ScopeRequirement fills
+
+        async def respond(message: Message) -> None:
+            added = state.get("rate_limit_headers")
+            if message["type"] == "http.response.start" and added:
+                headers = list(message.get("headers", ()))
+                present = {bytes(name).lower() for name, _ in headers}
+                headers += [(name, value) for name, value in added if name not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, respond)
 
 
 def require(*scopes: str, by_client_id: bool = False) -> ScopeRequirement:
@@ -378,6 +409,7 @@ def document_bearer_tokens(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 
 __all__ = [
     "ALL_SCOPES",
+    "RateLimitHeaders",
     "ScopeRequirement",
     "TokenIssuer",
     "Unauthorized",
