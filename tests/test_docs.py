@@ -18,6 +18,7 @@ would, the deployment guide's database a fresh PostgreSQL database.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -192,7 +193,8 @@ def script(world: World, scenario: list[Block]) -> str:
             continue
         if block.language not in SHELLS or "no-run" in block.marks:
             continue
-        lines += [f"WHERE={shlex.quote(block.where)}", 'echo "== $WHERE" >&2']
+        # Each block's start, on bash's clock: how long a doc's steps take can be read off.
+        lines += [f"WHERE={shlex.quote(block.where)}", 'echo "== $WHERE at $EPOCHREALTIME" >&2']
         if "background" in block.marks:
             log = f"background-{number}.log"
             kind = "http" if " serve" in f" {text}" else "process"
@@ -301,6 +303,21 @@ def test_the_readme_and_the_connect_guide_run_as_written(world: World, service: 
     assert [m["Subject"] for m in messages] == ["Hi", "Hi"], said[-3000:]
     assert [m["To"] for m in messages] == ["ada@example.com", "ada@example.com"]
     assert "✓ attempt 1 succeeded" in said
+
+
+def test_the_client_quickstart_runs_as_written(world: World, service: None) -> None:
+    _tools()
+    port = free_port()  # the callback receiver's, for the doc's 8099
+    world.stand_ins |= {"127.0.0.1:8099": f"127.0.0.1:{port}", '1", 8099)': f'1", {port})'}
+    said = run_scenario(world, blocks(REPO / "docs" / "client.md"), "client")
+    # The quickstart's wall time, from a new client to a sent email (for the record).
+    starts = [float(at) for at in re.findall(r"^== docs/client\.md:\d+ at ([\d.]+)$", said, re.M)]
+    steps = ", ".join(f"{b - a:.1f}" for a, b in itertools.pairwise(starts))
+    print(f"docs/client.md: the quickstart took {starts[2] - starts[0]:.1f} s (steps: {steps} s)")
+    messages = world.mailbox.messages
+    assert [m["Subject"] for m in messages] == ["Hi", "Your order", "Receipt"], said[-3000:]
+    assert "success [{" in said and "grace sees []" in said and "grace: 404" in said
+    assert re.search(r"^callback: \S+ success$", said, re.MULTILINE), said[-3000:]
 
 
 def test_a_first_connector_as_docs_connectors_md_walks_through_it(world: World) -> None:
