@@ -33,7 +33,7 @@ from actionruns.api.routes import (
     runs,
 )
 from actionruns.api.security import RateLimitHeaders, TokenIssuer, document_bearer_tokens
-from actionruns.engine import Engine
+from actionruns.engine import Engine, tracing
 
 
 class BodyLimit:
@@ -213,4 +213,8 @@ def create_app(
     if service.settings.cors_origins:
         # Outermost: a preflight is answered before any other middleware sees it.
         app.add_middleware(ApiCors, origins=service.settings.cors_origins)
+    if tracing.enabled():
+        from actionruns.telemetry import instrument_app
+
+        instrument_app(app)  # outside all of them: the span covers the whole request
     return app

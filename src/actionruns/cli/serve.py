@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import structlog
 import typer
 
 from actionruns import __version__
 from actionruns.cli.common import console, settings, with_engine
 from actionruns.cli.reload import watch_connectors
 from actionruns.config import Settings
-from actionruns.engine import Engine
+from actionruns.engine import Engine, tracing
 from actionruns.logs import configure_logging
 from actionruns.sdk.registry import Registry
 
@@ -58,6 +59,7 @@ def serve(
     from actionruns.api.app import create_app
 
     configure_logging(json=json_logs, level=logging.getLevelNamesMapping()[log_level.upper()])
+    trace_if_asked()
     overrides: dict[str, Any] = {}
     if host:
         overrides["host"] = host
@@ -81,6 +83,26 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=15,
     )
+
+
+def trace_if_asked() -> None:
+    """OpenTelemetry tracing, if the standard OTEL_* variables ask for it; before the engine
+    is made, so that its database engine is traced too."""
+    if not tracing.wanted(os.environ):
+        return
+    try:
+        from actionruns.telemetry import configure
+    except ImportError as exc:  # the otel extra is not installed: serve all the same
+        structlog.get_logger(__name__).warning(
+            "tracing_unavailable",
+            reason=f"{exc.name} is not installed",
+            install="pip install 'actionruns[otel]'",
+        )
+        return
+    try:
+        configure(os.environ)
+    except ValueError as exc:  # an exporter or protocol the SDK does not know
+        raise SystemExit(f"Tracing cannot start: {exc}") from None
 
 
 def _banner(found: Settings, registry: Registry) -> str:
@@ -125,6 +147,7 @@ def worker(
 ) -> None:
     """Run a worker process: leases runs from the database and executes them."""
     configure_logging(json=json_logs, level=logging.getLevelNamesMapping()[log_level.upper()])
+    trace_if_asked()
 
     async def work(engine: Engine) -> None:
         stop = asyncio.Event()

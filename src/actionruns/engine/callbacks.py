@@ -25,6 +25,7 @@ import structlog
 
 from actionruns.client.signatures import SIGNATURE_HEADER, sign
 from actionruns.config import Settings
+from actionruns.engine import tracing
 from actionruns.engine.documents import run_document
 from actionruns.engine.events import RunEvents
 from actionruns.engine.metrics import Metrics
@@ -110,6 +111,10 @@ class CallbackDispatcher:
         """One attempt; whatever happens is recorded on the run, so no delivery stays
         pending for ever: delivered, retried later, or failed with why; and the attempt
         itself, for the run's page."""
+        with tracing.run_step("callback", run, **{"actionruns.attempt": run.callback_attempts}):
+            await self._deliver(run)
+
+    async def _deliver(self, run: RunRecord) -> None:
         started_at, started = self.clock(), time.perf_counter()
         try:
             outcome = await self._attempt(run)
@@ -129,6 +134,10 @@ class CallbackDispatcher:
                 outcome.reason,
             )
 
+        tracing.note(
+            {"http.response.status_code": outcome.status},
+            failed=None if outcome.delivered else outcome.reason,
+        )
         if outcome.delivered:
             log.info(
                 "callback_delivered",

@@ -14,6 +14,7 @@ import structlog
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
+from actionruns.engine import tracing
 from actionruns.engine.catalog import Catalog
 from actionruns.engine.destinations import destination_problem
 from actionruns.engine.documents import run_error
@@ -209,7 +210,7 @@ class RunService:
             "holds_limit": False,
             # Written in the same insert: a worker in any process logs under this request.
             "request_id": current_request_id(),
-            "trace_context": None,
+            "trace_context": None,  # the run's span's, once it is made (below)
         }
         if worker is not None:
             # Stored already leased to the local worker, its first attempt begun.
@@ -222,20 +223,24 @@ class RunService:
             )
         run: RunRecord | None = None
         created = False
-        try:
-            run, created = await self.store.insert_run(
-                values, attempt_by=worker.name if worker is not None else None
-            )
-            if created:  # before the handover below, which logs the lease
-                log.debug(
-                    "run_queued",
-                    run_id=run.id,
-                    request_id=run.request_id,
-                    action=f"{run.app_key}.{run.action_key}",
+        with tracing.run_submitted(values["id"], values["app_key"], values["action_key"]) as trace:
+            values["trace_context"] = trace
+            try:
+                run, created = await self.store.insert_run(
+                    values, attempt_by=worker.name if worker is not None else None
                 )
-        finally:
-            if worker is not None:
-                worker.adopt(run if created else None)
+                if created:  # before the handover below, which logs the lease
+                    log.debug(
+                        "run_queued",
+                        run_id=run.id,
+                        request_id=run.request_id,
+                        action=f"{run.app_key}.{run.action_key}",
+                    )
+                else:  # an Idempotency-Key's replay: the span is of the run it names
+                    tracing.note({"actionruns.run.id": run.id, "actionruns.run.replayed": True})
+            finally:
+                if worker is not None:
+                    worker.adopt(run if created else None)
         if not created and run.request_hash != fingerprint:
             raise Unprocessable(
                 "This Idempotency-Key was already used with a different request.",

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from actionruns.config import Settings
+from actionruns.engine import tracing
 from actionruns.engine.documents import run_error
 from actionruns.engine.events import RunEvents
 from actionruns.engine.executor import FAILED, RETRY, SUCCEEDED, AttemptOutcome, Executor
@@ -296,8 +297,14 @@ class Worker:
 
     async def _process(self, run: RunRecord) -> None:
         # The task's own context: whatever logs during the attempt (a token refresh, a
-        # connector) names the run and the request that made it.
+        # connector) names the run and the request that made it, and whatever it traces
+        # (requests, SQL) nests under the attempt's span, in the trace of the run.
         structlog.contextvars.bind_contextvars(run_id=run.id, request_id=run.request_id)
+        attributes = {"actionruns.attempt": run.attempts, "actionruns.worker": self.name}
+        with tracing.run_step("attempt", run, **attributes):
+            await self._attempt(run)
+
+    async def _attempt(self, run: RunRecord) -> None:
         now = self.clock()
         requests: list[dict[str, Any]] = []  # what the attempt sent, kept with it
         printed: list[dict[str, str]] = []  # what the app's code printed, kept with it
@@ -336,6 +343,15 @@ class Worker:
                 error=run_error("system", "Internal error", "The run failed inside the service."),
             )
         self._recording.add(run.id)
+        error = outcome.error or {}
+        tracing.note(
+            {
+                "actionruns.attempt.outcome": outcome.outcome,
+                "actionruns.error.code": error.get("code"),
+                "actionruns.retry_at": outcome.retry_at,
+            },
+            failed=error.get("title") if outcome.outcome != SUCCEEDED else None,
+        )
         self.metrics.attempt_seconds.labels(run.app_key, outcome.outcome).observe(
             max(0.0, self.clock() - now)
         )

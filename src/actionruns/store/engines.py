@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import os
 import queue
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import sqlalchemy
+import sqlalchemy.ext.asyncio
 import structlog
-from sqlalchemy import Connection, create_engine, event, exc
+from sqlalchemy import Connection, event, exc
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.sql.dml import UpdateBase
 
 log = structlog.get_logger(__name__)
@@ -102,7 +104,9 @@ def runner_for(url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Runner:
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> Engine:
-    engine = create_engine(
+    # Looked up when called, here and for asyncpg: tracing (actionruns.telemetry) replaces
+    # them with functions that trace each engine they make.
+    engine = sqlalchemy.create_engine(
         url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=4, max_overflow=4
     )
 
@@ -268,7 +272,10 @@ class SQLiteRunner:
             )
             self._thread.start()
             self._checkpoints.start()
-        self._queue.put((work, future))
+        # Run in the writer thread under the caller's context: what it logs or traces (SQL
+        # spans) is the caller's request's or attempt's.
+        context = contextvars.copy_context()
+        self._queue.put((lambda conn: context.run(work, conn), future))
         return await future
 
     async def write_one(self, work: Callable[[Connection], T]) -> T:
@@ -384,7 +391,9 @@ class AsyncRunner:
         # server's max_connections. No ping on checkout (a round trip per transaction): a
         # connection the server dropped fails its statement, which marks the whole pool
         # stale, and the caller sees the database as unavailable (a 503, a retried lease).
-        self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=30)
+        self.engine = sqlalchemy.ext.asyncio.create_async_engine(
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=30
+        )
         # Reads and single statements need no BEGIN and COMMIT around them: two round trips
         # fewer. (A read of several statements may then see commits between them.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
