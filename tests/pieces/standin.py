@@ -45,6 +45,7 @@ class StandIn:
     handle: Handler
     requests: list[httpx2.Request] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    address: str = STANDIN_ADDRESS  # another, for a test that must not share the port
 
     def start(self, ca: trustme.CA) -> StandIn:
         standin = self
@@ -78,7 +79,7 @@ class StandIn:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((STANDIN_ADDRESS, 443), Served)
+        server = ThreadingHTTPServer((self.address, 443), Served)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert(*self.hosts).configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -94,11 +95,11 @@ class StandIn:
     def resolver(self) -> Callable[[str, int], Any]:
         """The guard's resolver: the stand-in's hosts are its address; a literal address is
         itself; any other name is loopback (which the guard refuses)."""
-        names = set(self.hosts)
+        names, address = set(self.hosts), self.address
 
         async def resolve(host: str, port: int) -> list[str]:
             if host in names:
-                return [STANDIN_ADDRESS]
+                return [address]
             return [host] if host.replace(".", "").isdigit() else ["127.0.0.1"]
 
         return resolve

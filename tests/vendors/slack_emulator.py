@@ -4,15 +4,22 @@ Web API description (../shared/reference/vendors/slack-web-api.openapi.json).
 A request that breaks the description (unknown method or parameter, missing required one,
 wrong type, wrong content type, no token) is answered the way Slack answers it and recorded
 in ``violations``; tests assert there are none.
+
+With ``oauth_client`` set it is also Slack's OAuth v2 with token rotation
+(https://api.slack.com/authentication/oauth-v2, /authentication/rotation): ``consent`` is the
+user allowing the app at slack.com/oauth/v2/authorize, ``oauth.v2.access`` exchanges the code
+for a bot token and the user's token (``authed_user``), and refreshes them, expiring in 12 h.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx2
 
@@ -20,6 +27,11 @@ from tests.vendors import load_vendor_spec
 
 SPEC = load_vendor_spec("slack-web-api.openapi.json")
 TOKEN = "xoxb-test-token"
+AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+# oauth.v2.access's arguments beyond the description's (written before token rotation):
+# grant_type and refresh_token, documented on https://api.slack.com/methods/oauth.v2.access.
+ROTATION_ARGUMENTS = {"grant_type", "refresh_token"}
+ROTATED_SECONDS = 43200  # a rotated token lasts 12 hours
 
 
 def _type_ok(kind: str | None, value: Any, *, from_json: bool) -> bool:
@@ -57,6 +69,13 @@ class SlackEmulator:
     violations: list[str] = field(default_factory=list)
     # Answers to give before the normal ones: (status, json body, headers).
     scripted: list[tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    # OAuth v2: the app's (client id, secret); codes given at consent, by redirect URI;
+    # access tokens issued (any of them, or ``token``, is good) and refresh tokens still good.
+    oauth_client: tuple[str, str] | None = None
+    codes: dict[str, str] = field(default_factory=dict)
+    issued: set[str] = field(default_factory=set)
+    refresh_tokens: set[str] = field(default_factory=set)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def transport(self) -> httpx2.MockTransport:
@@ -118,17 +137,102 @@ class SlackEmulator:
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
+        if request.url.path == SPEC["basePath"] + "/oauth.v2.access":
+            return httpx2.Response(200, json=self._oauth_v2_access(request))
         checked = self._check(request)
         if checked is None:
             return httpx2.Response(200, json={"ok": False, "error": "invalid_arguments"})
         if self.scripted:
             status, body, headers = self.scripted.pop(0)
             return httpx2.Response(status, json=body, headers=headers)
-        if request.headers["authorization"] != f"Bearer {self.token}":
+        if request.headers["authorization"] not in {
+            f"Bearer {t}" for t in {self.token, *self.issued}
+        }:
             return httpx2.Response(200, json={"ok": False, "error": "invalid_auth"})
         method, arguments = checked
         answer = getattr(self, "_" + method.strip("/").replace(".", "_"))
         return httpx2.Response(200, json={"ok": True, **answer(arguments)})
+
+    # -- OAuth v2 ------------------------------------------------------------------------------
+
+    def consent(self, authorize_url: str) -> str:
+        """The user allows the app at ``authorize_url``: where Slack sends the browser back
+        (the redirect URI with a code and the state). The URL is checked as Slack reads it."""
+        assert self.oauth_client is not None
+        parts = urlsplit(authorize_url)
+        if f"{parts.scheme}://{parts.netloc}{parts.path}" != AUTHORIZE_URL:
+            self.violations.append(f"not Slack's authorization URL: {authorize_url}")
+        asked = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        if asked.get("client_id") != self.oauth_client[0]:
+            self.violations.append(f"authorize: client_id {asked.get('client_id')!r}")
+        if not asked.get("scope") and not asked.get("user_scope"):
+            self.violations.append("authorize: neither scope nor user_scope")
+        if not asked.get("redirect_uri", "").startswith(("https://", "http://127.0.0.1")):
+            self.violations.append(f"authorize: redirect_uri {asked.get('redirect_uri')!r}")
+        code = secrets.token_hex(8)
+        self.codes[code] = asked.get("redirect_uri", "")
+        back = urlencode({"code": code, "state": asked.get("state", "")})
+        return f"{asked.get('redirect_uri')}?{back}"
+
+    def _issue(self, kind: str) -> tuple[str, str]:
+        access = f"xoxe.xox{kind}-1-{secrets.token_hex(8)}"
+        refresh = f"xoxe-1-{secrets.token_hex(8)}"
+        self.issued.add(access)
+        self.refresh_tokens.add(refresh)
+        return access, refresh
+
+    def _oauth_v2_access(self, request: httpx2.Request) -> dict[str, Any]:
+        """The code exchanged, or a refresh token rotated; the client authenticated by HTTP
+        Basic or in the form, as Slack takes it."""
+        form = dict(parse_qsl(request.content.decode()))
+        self.token_requests.append(form)
+        documented = {p["name"] for p in SPEC["paths"]["/oauth.v2.access"]["get"]["parameters"]}
+        for name in sorted(set(form) - documented - ROTATION_ARGUMENTS):
+            self.violations.append(f"oauth.v2.access: undocumented argument {name!r}")
+        client = (form.get("client_id"), form.get("client_secret"))
+        basic = request.headers.get("authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            client = (client_id, secret)
+        if self.oauth_client is None or client != self.oauth_client:
+            return {"ok": False, "error": "invalid_client_id"}
+        if form.get("grant_type") == "refresh_token":
+            if form.get("refresh_token") not in self.refresh_tokens:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            self.refresh_tokens.discard(form["refresh_token"])  # rotated: good once
+            access, refresh = self._issue("b")
+            return self._bot_token(access, refresh)
+        if self.codes.pop(form.get("code", ""), None) != form.get("redirect_uri"):
+            return {"ok": False, "error": "invalid_code"}
+        access, refresh = self._issue("b")
+        user_access, user_refresh = self._issue("p")
+        authed_user = {
+            "id": "U00000001",
+            "scope": "chat:write,search:read",
+            "access_token": user_access,
+            "token_type": "user",
+            "refresh_token": user_refresh,
+            "expires_in": ROTATED_SECONDS,
+        }
+        return {**self._bot_token(access, refresh), "authed_user": authed_user}
+
+    @staticmethod
+    def _bot_token(access: str, refresh: str) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "access_token": access,
+            "token_type": "bot",
+            "scope": "chat:write,channels:read",
+            "bot_user_id": "U0BOT",
+            "app_id": "A0KRD7HC3",
+            "team": {"name": "Example Co", "id": "T0001"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "expires_in": ROTATED_SECONDS,
+            "refresh_token": refresh,
+        }
+
+    # -- methods -----------------------------------------------------------------------------
 
     def _auth_test(self, _arguments: Mapping[str, Any]) -> dict[str, Any]:
         return {"team": "Example Co", "user": "deploy-bot", "team_id": "T0001", "user_id": "U0BOT"}
