@@ -115,13 +115,15 @@ class Endpoint:
     """One operation as the vendor's API reference documents it: ``path`` a template whose
     ``{name}`` is one segment, ``required`` the fields the reference requires (``a|b``: one
     of them), read from where it takes them (``fields``: ``json`` body, ``form`` body,
-    ``query``), ``doc`` where it says so."""
+    ``query``, ``header:<name>`` JSON in that header), ``doc`` where it says so."""
 
     method: str
     path: str
     doc: str
     required: tuple[str, ...] = ()
     fields: tuple[str, ...] = ("json",)
+    # How this operation takes the credential, where it differs from the rest of the API.
+    authorized: Callable[[httpx2.Request], bool] | None = None
 
     def matches(self, request: httpx2.Request) -> bool:
         pattern = re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(self.path))
@@ -136,6 +138,9 @@ class Endpoint:
         if "json" in self.fields and "json" in request.headers.get("content-type", ""):
             body = json.loads(request.content or b"{}")
             given.update(body if isinstance(body, dict) else {})
+        for place in self.fields:
+            if place.startswith("header:"):  # JSON in a header, the body being content
+                given.update(json.loads(request.headers.get(place[len("header:") :], "{}")))
         return [
             name
             for name in self.required
@@ -161,7 +166,7 @@ class Documented:
         if not found:
             self.violations.append(f"{where}: not an operation the reference documents")
             return
-        if not self.authorized(request):
+        if not (found[0].authorized or self.authorized)(request):
             self.violations.append(f"{where}: the credential is not sent as documented")
         for name in found[0].missing(request):
             self.violations.append(f"{where}: no {name}, which {found[0].doc} requires")

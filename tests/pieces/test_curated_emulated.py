@@ -6,6 +6,9 @@ fields; each endpoint names the page that says so)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import httpx2
 import pytest
 import trustme
@@ -67,3 +70,12 @@ def test_documented_says_what_a_request_does_other_than_the_reference() -> None:
         f"GET /1/boards/{BOARD}/lists: the credential is not sent as documented",
         f"DELETE /1/boards/{BOARD}: not an operation the reference documents",
     ]
+
+
+def test_the_docs_say_the_versions_tested() -> None:
+    """docs/pieces.md's table of curated pieces names each at the version ``CURATED`` tests."""
+    text = (Path(__file__).parents[2] / "docs" / "pieces.md").read_text()
+    table = text.split("## The curated pieces", 1)[1].split("\n\n| Piece")[1].split("\n\n")[0]
+    rows = re.findall(r"^\| `([\w-]+)` \| ([\d.]+) \|", table, re.MULTILINE)
+    assert len(rows) >= len(PIECES)
+    assert [(piece, CURATED.get(piece)) for piece, _ in rows] == rows

@@ -33,12 +33,17 @@ def pieces_root() -> Path:
 CURATED = {
     "airtable": "0.2.0",
     "asana": "0.2.0",
+    "dropbox": "0.2.0",
     "hackernews": "0.2.0",
+    "mailchimp": "0.2.0",
     "mastodon": "0.3.0",
+    "pipedrive": "0.2.0",
+    "posthog": "0.2.0",
     "slack": "0.17.9",
     "telegram-bot": "0.2.0",
     "todoist": "0.3.1",
     "trello": "0.2.0",
+    "zoom": "0.2.0",
 }
 
 

@@ -212,3 +212,39 @@ async def telegram_message(runner: PieceRunner, ctx: Context, seen: list[httpx2.
     sent_message = await runner.perform(ctx, "send_text_message", inputs)
     assert sent_message["body"]["result"]["text"] == "Build is green"
     assert sent(seen[0]) == {"chat_id": "-1001234567890", "text": "Build is green"}
+
+
+# PostHog: events are captured with the project's API key (a write-only key that browsers
+# hold too, so a plain input here) in the body; the piece posts to PostHog's US cloud only.
+POSTHOG_KEY = "phc_yv5gInhFa1SIb14lc02e9rHfGb22dqfaN1fc4xv5Fzw"
+
+
+def posthog_answers(request: httpx2.Request) -> httpx2.Response:
+    return answer({"status": 1})
+
+
+def posthog_documented() -> Documented:
+    capture = "https://posthog.com/tutorials/api-capture-events"
+    return Documented(
+        (Endpoint("POST", "/capture/", capture, ("api_key", "event", "distinct_id")),),
+        lambda request: sent(request).get("api_key") == POSTHOG_KEY,
+    )
+
+
+@CASES.add("posthog", ("app.posthog.com",), {}, posthog_documented, posthog_answers)
+async def posthog_event(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
+    inputs = {
+        "project_api_key": POSTHOG_KEY,
+        "event": "deploy finished",
+        "event_type": "capture",
+        "distinct_id": "ci@example.com",
+        "properties": {"service": "api", "green": True},
+    }
+    captured = await runner.perform(ctx, "create_event", inputs)
+    assert captured == {"status": 1}
+    body = sent(seen[0])
+    assert (body["event"], body["distinct_id"], body["properties"]) == (
+        "deploy finished",
+        "ci@example.com",
+        {"service": "api", "green": True},
+    )
