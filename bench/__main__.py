@@ -2,7 +2,8 @@
 
 ``./scripts/bench scale`` measures the PostgreSQL deployment instead (see bench/scale.py),
 ``./scripts/bench catalogue`` imported apps at scale (see bench/catalogue.py),
-``./scripts/bench pieces`` Activepieces pieces (see bench/pieces.py).
+``./scripts/bench pieces`` Activepieces pieces (see bench/pieces.py),
+``./scripts/bench partners`` the OpenAPI document and the MCP tool list (see bench/partners.py).
 
 Figures: runs/s from POST to success (a no-op action, and a webhooks action calling a local
 HTTP server), the latency one run adds (POST + long-poll) over calling that server directly,
@@ -159,6 +160,11 @@ def main() -> None:
         from bench import pieces
 
         pieces.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["partners"]:
+        from bench import partners
+
+        partners.main(sys.argv[2:])
         return
     if sys.argv[1:2] == ["catalogue"]:
         from bench import catalogue
