@@ -7,6 +7,9 @@
   tests' fixture piece, through the Node bridge): per call, one at a time and 32 in flight.
 - **Memory**: the Node process's resident memory once every added piece was loaded: the 20
   most recently used stay loaded, a thread each.
+- **Paired runs** (``bench/pieces_paired.py``): Slack's piece ``send_channel_message`` and the
+  built-in Python Slack connector's, each a run through the engine (submitted, then
+  finished) against the same TLS stand-in for slack.com, in interleaved rounds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.outbound import OutboundGuard
 from bench.harness import Figure, console, percentile, report
+from bench.pieces_paired import SLACK, paired
 
 DEFAULT_PIECES = ["hackernews@0.2.0", "slack@0.17.9"]
 
@@ -122,12 +126,17 @@ async def memory(added: list[Installed]) -> list[Figure]:
     return [Figure(f"Node process, {loaded} pieces loaded", _rss_mb(process.pid), "MiB")]
 
 
-async def measure(names: list[str], calls: int) -> list[Figure]:
+async def measure(names: list[str], calls: int, rounds: int, paired_only: bool) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="actionruns-bench-pieces-") as folder:
-        figures, added = await catalogue(names, Path(folder))
-        figures += await overhead(calls)
-        figures += await memory(added)
-        await close_bridges()
+        figures: list[Figure] = []
+        if not paired_only:
+            figures, added = await catalogue(names, Path(folder))
+            figures += await overhead(calls)
+            figures += await memory(added)
+            await close_bridges()
+        if rounds:
+            slack = await asyncio.to_thread(install, Path(folder), *SLACK)
+            figures += await paired(slack, rounds, Path(folder))
     return figures
 
 
@@ -135,5 +144,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench pieces", description=__doc__)
     parser.add_argument("pieces", nargs="*", default=DEFAULT_PIECES, help="NAME or NAME@VERSION")
     parser.add_argument("--calls", type=int, default=2000, help="calls per overhead figure")
+    parser.add_argument(
+        "--rounds", type=int, default=200, help="paired rounds (a run of each); 0: none"
+    )
+    parser.add_argument("--paired-only", action="store_true", help="only the paired runs")
     args = parser.parse_args(argv)
-    report(asyncio.run(measure(args.pieces, args.calls)))
+    report(asyncio.run(measure(args.pieces, args.calls, args.rounds, args.paired_only)))
