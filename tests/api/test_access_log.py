@@ -36,7 +36,9 @@ async def test_each_request_is_logged_once_by_route_and_counted(
     assert [(e["method"], e["route"], e["status"], e["request_id"]) for e in accesses[:1]] == [
         ("GET", "/v2/action-runs/{run_id}/attempts", 404, "trace-me")
     ]
+    assert accesses[0]["client"] == acme.client_id  # its token named it
     assert accesses[1]["route"] == "unmatched" and accesses[1]["status"] == 404
+    assert accesses[1]["client"] is None
     assert accesses[0]["duration_ms"] >= 0
     assert secret_query not in repr(events) and "some-run-id" not in repr(events)
 

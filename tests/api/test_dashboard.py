@@ -242,3 +242,17 @@ async def test_a_run_shows_each_callback_delivery_and_a_connection_its_last_erro
     assert "delivered" in second and "HTTP 200" in second
     connections = (await browser.get("/dashboard/connections")).text
     assert "It said no." in connections
+
+
+async def test_the_clients_page_counts_each_clients_requests_and_errors(
+    service: Service,
+) -> None:
+    await make_operator(service)
+    acme = await service.new_client("acme")
+    assert (await acme.get("/v2/apps")).status_code == 200
+    assert (await acme.get("/v2/action-runs/no-such-run")).status_code == 404
+    browser, _ = await signed_in(service)
+    page = (await browser.get("/dashboard/clients")).text
+    for window in ("last-hour", "last-day"):
+        cell = page.split(f'id="requests-{window}-{acme.client_id}">')[1].split("</td>")[0]
+        assert cell.startswith("2<br>") and "4xx 1, 5xx 0" in cell, cell

@@ -3,7 +3,8 @@
 ``X-Request-Id`` is taken from the request when it is a plain token (else one is made) and
 sent back on the response; while the request is served every log event carries it as
 ``request_id``. The event names the route's template, never the path: paths hold ids, and
-queries may hold secrets.
+queries may hold secrets. A request whose client is known (``CLIENT`` in its scope, left by
+the token check) is counted for that client (``engine.request_counts``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actionruns.engine.metrics import Metrics
+from actionruns.engine.request_counts import RequestCounter
 
 log = structlog.get_logger("actionruns.access")
 
 HEADER = b"x-request-id"
+# Where the request's client is left in the scope once its token or client_id is known.
+CLIENT = "actionruns.client_id"
 _TOKEN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -32,9 +36,10 @@ def request_id(scope: Scope) -> str:
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, counter: RequestCounter) -> None:
         self.app = app
         self.histogram = metrics.http_seconds
+        self.counter = counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,10 +64,14 @@ class AccessLog:
                 route = getattr(scope.get("route"), "path", None) or "unmatched"
                 method = scope["method"]
                 self.histogram.labels(method, route, str(status)).observe(seconds)
+                client = scope.get(CLIENT)
+                if client is not None:
+                    self.counter.count(client, status)
                 log.info(
                     "http_request",
                     method=method,
                     route=route,
                     status=status,
+                    client=client,
                     duration_ms=round(seconds * 1000, 3),
                 )

@@ -205,7 +205,7 @@ def create_app(
     document_responses(app)
 
     # Innermost: it sees the route the router matched (the scope it was handed).
-    app.add_middleware(AccessLog, metrics=service.metrics)
+    app.add_middleware(AccessLog, metrics=service.metrics, counter=service.request_counts)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actionruns.api.access_log import CLIENT
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES, grantable
 from actionruns.errors import Forbidden, ServiceError, Unprocessable
@@ -300,6 +301,7 @@ class ScopeRequirement:
                 "Send an access token: Authorization: Bearer <token> (from POST /oauth/token).",
                 header="Authorization",
             )
+        request.scope[CLIENT] = principal.client_id  # its requests are counted (access_log)
         engine: Engine = request.app.state.engine
         decision = await engine.rate_limits.hit(principal.client_id)
         # Put on the answer, whichever way it is made, by RateLimitHeaders.

@@ -26,6 +26,7 @@ from actionruns.engine.imported import AppImports
 from actionruns.engine.metrics import Metrics
 from actionruns.engine.operators import OperatorService
 from actionruns.engine.ratelimit import ClientRateLimits
+from actionruns.engine.request_counts import RequestCounter
 from actionruns.engine.runs import RunService
 from actionruns.engine.signing import CallbackSigner
 from actionruns.engine.worker import Worker
@@ -124,6 +125,7 @@ class Engine:
             shared=self.store.runner.dialect != "sqlite",
             clock=clock,
         )
+        self.request_counts = RequestCounter(self.store, clock)
         self._callback_transport = callback_transport
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[Worker] = []
@@ -174,6 +176,7 @@ class Engine:
         )
         self._tasks.append(asyncio.create_task(self._dispatcher.run(), name="callbacks"))
         self._tasks.append(asyncio.create_task(self._purge_loop(), name="purge"))
+        self._tasks.append(asyncio.create_task(self.request_counts.run(), name="request-counts"))
         if workers:
             self._tasks.append(asyncio.create_task(self._refresh_loop(), name="refresh"))
 
@@ -214,6 +217,10 @@ class Engine:
                 await task
         self._tasks.clear()
         self._workers.clear()
+        try:
+            await self.request_counts.flush()
+        except Exception:
+            log.exception("request_counts_flush_failed")
         if self.bus is not None:
             await self.bus.close()
         await self.authentication_events.aclose()

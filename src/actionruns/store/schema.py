@@ -249,6 +249,18 @@ callback_deliveries = Table(
     Column("error", Text, nullable=True),
 )
 
+client_requests = Table(
+    "client_requests",
+    metadata,
+    # API requests per client and minute (its start), added to by every API node in batches.
+    Column("client_id", String(64), primary_key=True),
+    Column("minute", Float, primary_key=True),
+    Column("requests", Integer, nullable=False),
+    Column("client_errors", Integer, nullable=False),  # answered 4xx
+    Column("server_errors", Integer, nullable=False),  # answered 5xx
+    Index("ix_client_requests_minute", "minute"),
+)
+
 imported_apps = Table(
     "imported_apps",
     metadata,

@@ -57,6 +57,7 @@ from actionruns.store.records import (
     RunRecord,
     SigningKeyRecord,
 )
+from actionruns.store.request_counts import RequestCounts
 from actionruns.store.run_list import (
     RunFilter,
     RunPosition,
@@ -219,6 +220,7 @@ class Store:
         self.runner = runner
         self.imported_apps = ImportedApps(runner)
         self.operators = Operators(runner)
+        self.requests = RequestCounts(runner)
         # PostgreSQL: due rows are taken with SKIP LOCKED, and a lease or a finish is one
         # statement (data-modifying CTEs); SQLite runs several in one local transaction.
         self._postgresql = runner.dialect == "postgresql"

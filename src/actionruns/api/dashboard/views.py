@@ -10,9 +10,11 @@ from actionruns.api.dashboard.runs import when
 from actionruns.api.routes.deps import engine
 from actionruns.engine import Engine
 from actionruns.engine.operators import OperatorSession
+from actionruns.engine.request_counts import FLUSH_SECONDS
 
 router = APIRouter(include_in_schema=False)
 CONNECTIONS_SHOWN = 200
+HOUR = 3600
 DAY = 86400
 
 
@@ -61,9 +63,10 @@ async def clients_page(
     service: Engine = Depends(engine),
 ) -> Response:
     clients = await service.store.list_clients()
-    counted = await service.store.operators.runs_by_client(
-        [client.id for client in clients], service.clock() - DAY
-    )
+    ids, now = [client.id for client in clients], service.clock()
+    counted = await service.store.operators.runs_by_client(ids, now - DAY)
+    # This node's latest counts first; other nodes' arrive within their flush interval.
+    await service.request_counts.flush()
     return page(
         "clients",
         session,
@@ -71,6 +74,11 @@ async def clients_page(
         section="Clients",
         clients=clients,
         counted=counted,
+        requests={
+            "last hour": await service.store.requests.by_client(ids, now - HOUR),
+            "last day": await service.store.requests.by_client(ids, now - DAY),
+        },
+        flush_seconds=int(FLUSH_SECONDS),
         rate_limit=service.settings.rate_limit_per_minute,
         when=when,
     )
