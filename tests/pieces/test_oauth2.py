@@ -15,6 +15,12 @@ import pytest
 import trustme
 
 from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.runtime import PieceRunner
+from actionruns.sdk.context import open_context
+from actionruns.sdk.described.manifest import AppManifest
+from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.redaction import REDACTED
 from tests.conftest import FakeClock, ServiceFactory
 from tests.pieces.conftest import described_piece
 from tests.pieces.standin import StandIn
@@ -113,3 +119,26 @@ async def test_slack_piece_connects_through_the_connect_page_runs_and_refreshes(
     assert fresh.startswith("xoxe.xoxb-") and fresh not in (bot_token, user_token)
     assert [m["text"] for m in emulator.messages] == ["as bot: False", "as bot: True", "later"]
     assert emulator.violations == []
+
+
+async def test_tokens_nested_in_the_raw_token_response_are_redacted_too(
+    fixture_manifest: AppManifest,
+) -> None:
+    # The fixture piece's echo answers with the connection it was given, as OAuth2 here.
+    assert fixture_manifest.piece is not None
+    piece = fixture_manifest.piece.model_copy(update={"auth_type": "OAUTH2"})
+    manifest = fixture_manifest.model_copy(update={"piece": piece})
+    app = build_app(manifest)
+    credentials = {
+        "access_token": "xoxb-bot-token-1234",
+        "team": {"id": "T0001"},
+        "authed_user": {"id": "U1", "access_token": "xoxp-user-token-5678", "token_type": "user"},
+    }
+    guard = OutboundGuard()
+    async with open_context(app.auth, credentials, guard, app_key=app.key) as ctx:
+        echoed = await PieceRunner(manifest).perform(ctx, "echo", {"title": "t"})
+    await guard.aclose()
+    given = echoed["auth"]["data"]
+    assert given["authed_user"] == {"id": "U1", "access_token": REDACTED, "token_type": "user"}
+    # (The top-level token is the app's declared secret: the engine redacts that one.)
+    assert given["team"] == {"id": "T0001"} and "xoxp-user-token" not in repr(echoed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,12 @@ from actionruns.sdk.files import read_file
 from actionruns.sdk.http import DEFAULT_THROTTLE_DELAY
 from actionruns.sdk.outbound import OutboundGuard
 from actionruns.sdk.printed import keep_printed
-from actionruns.sdk.redaction import redact
+from actionruns.sdk.redaction import redact, secrets_in_scope
 
 CHOICES_PAGE = 100
+# Keys whose values are credentials wherever a raw token response nests them (Slack's
+# authed_user holds the user's access and refresh tokens): no field names them secret.
+NESTED_SECRETS = frozenset({"access_token", "refresh_token", "id_token", "client_secret"})
 # A dynamic property's fields are keyed ``<property>__<field>``.
 NESTED = "__"
 DESCRIBE_TIMEOUT = 60.0
@@ -103,6 +106,20 @@ def raise_failure(failure: BridgeFailure) -> None:
     raise HaltError(detail) from None
 
 
+def nested_secrets(value: Any, depth: int = 0) -> Iterator[str]:
+    """The credentials inside a raw token response, below its top level (which the app's
+    auth already declares)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if depth and key in NESTED_SECRETS and isinstance(item, str):
+                yield item
+            else:
+                yield from nested_secrets(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nested_secrets(item, depth + 1)
+
+
 def log_printed(ctx: Context, printed: Sequence[Mapping[str, Any]]) -> None:
     """What the piece printed during a call, with the call's secrets redacted as its result
     is: logged at debug (under the run's id) and kept with the attempt."""
@@ -153,15 +170,24 @@ class PieceRunner:
     async def _call(self, ctx: Context, request: dict[str, Any]) -> Any:
         bridge = shared_bridge(ctx.guard)
         printed: list[dict[str, Any]] = []
-        try:
-            return await bridge.call(
-                {**request, "piece": self.piece(bridge), "auth": self.auth_value(ctx.credentials)},
-                printed=printed,
-            )
-        except BridgeFailure as failure:
-            raise_failure(failure)
-        finally:
-            log_printed(ctx, printed)
+        nested = nested_secrets(ctx.credentials) if self.spec.auth_type == "OAUTH2" else ()
+        # Redacted here, in their scope: the engine redacts only the secrets it knows of.
+        with secrets_in_scope(nested):
+            try:
+                return redact(
+                    await bridge.call(
+                        {
+                            **request,
+                            "piece": self.piece(bridge),
+                            "auth": self.auth_value(ctx.credentials),
+                        },
+                        printed=printed,
+                    )
+                )
+            except BridgeFailure as failure:
+                raise_failure(BridgeFailure(redact(failure.error)))
+            finally:
+                log_printed(ctx, printed)
 
     async def _value(self, ctx: Context, spec: FieldSpec, value: Any) -> Any:
         if value is None:
