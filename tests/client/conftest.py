@@ -4,6 +4,7 @@ does), note what was sent, and can lose an answer the way a dropped connection d
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,10 +100,6 @@ def sync_client(
     )
 
 
-async def _no_pause(seconds: float) -> None:
-    """Retries in tests do not wait: the lost answers they follow are the tests' own."""
-
-
 def async_client(
     service: Service,
     acme: ApiClient,
@@ -110,7 +107,7 @@ def async_client(
     *,
     scope: str | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], Awaitable[None]] = _no_pause,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     retries: Retries = FAST_RETRIES,
 ) -> AsyncClient:
     return AsyncClient(

@@ -58,6 +58,11 @@ async def test_discovery_async(service: Service, acme: ApiClient, traffic: Traff
         assert [field.id for field in outputs.fields] == ["ok"] and outputs.sample == {"ok": True}
     # One token for all of it.
     assert traffic.count("POST", "/oauth/token") == 1
+    async with async_client(service, acme, traffic) as fresh:
+        # Made together, before any token: they wait for the one that fetches it.
+        together = await asyncio.gather(*(fresh.actions.list("testkit") for _ in range(5)))
+        assert all(found == together[0] for found in together)
+    assert traffic.count("POST", "/oauth/token") == 2
 
 
 async def test_sync_client_discovers_runs_waits_and_pages(

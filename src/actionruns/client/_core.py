@@ -45,6 +45,8 @@ JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a URN)
 MAX_WAIT_SECONDS = 60.0  # what one long-poll of the API may hold (GET ?wait_seconds)
 PAGE_SIZE = 100  # the API's largest page
 USER_AGENT = f"actionruns-client/{__version__}"
+TOKEN_WAIT_SECONDS = 0.02
+TOKEN_WAITS = 1500  # 30 s: then a request fetches a token of its own
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,7 @@ class TokenState:
 
     access_token: str | None = None
     renew_at: float = float("-inf")
+    fetching: bool = False  # a request is getting one: the others wait for it
 
     def current(self, now: float) -> str | None:
         return self.access_token if self.access_token and now < self.renew_at else None
@@ -211,6 +214,8 @@ class Core:
     def for_end_user(self, end_user: str, *, signing_secret: str | None = None) -> Core:
         """The same client acting for ``end_user``: with ``X-End-User`` beside the client's
         own token, or (given the signing secret) with a token exchanged for one bound to it."""
+        if isinstance(self.credentials, TokenExchange):
+            raise ValueError(f"this client acts for {self.credentials.end_user} alone")
         if signing_secret is None:
             return Core(
                 self.base_url,
@@ -248,13 +253,23 @@ class Core:
     # -- sending: tokens, retries, errors ----------------------------------------------
 
     def token(self) -> Op[str]:
-        current = self.tokens.current(self.clock())
-        if current is not None:
-            return current
+        """The current token, or a new one: requests made together (``asyncio.gather``, or
+        threads sharing a ``Client``) wait for the one that fetches it, within a bound."""
+        for _ in range(TOKEN_WAITS):
+            current = self.tokens.current(self.clock())
+            if current is not None:
+                return current
+            if not self.tokens.fetching:
+                break
+            yield Sleep(TOKEN_WAIT_SECONDS)
         call = Call("POST", "/oauth/token", form=self.credentials.form(), authorized=False)
         # A spent subject token cannot be sent again: only client credentials are retry-safe.
         call = replace(call, retry_safe=isinstance(self.credentials, ClientCredentials))
-        response = yield from self.request(call)
+        self.tokens.fetching = True
+        try:
+            response = yield from self.request(call)
+        finally:
+            self.tokens.fetching = False
         body = _json(response)
         self.tokens.keep(str(body["access_token"]), float(body["expires_in"]), self.clock())
         return str(body["access_token"])
