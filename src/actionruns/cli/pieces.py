@@ -33,6 +33,7 @@ def pieces_root() -> Path:
 CURATED = {
     "airtable": "0.2.0",
     "asana": "0.2.0",
+    "clickup": "0.2.0",
     "dropbox": "0.2.0",
     "hackernews": "0.2.0",
     "mailchimp": "0.2.0",

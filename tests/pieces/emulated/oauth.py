@@ -274,3 +274,64 @@ async def mailchimp_member(runner: PieceRunner, ctx: Context, seen: list[httpx2.
         "us21.api.mailchimp.com",
         {"email_address": "ada@example.com", "status": "subscribed"},
     )
+
+
+# ClickUp: "include the token in the Authorization header" (its reference shows a personal
+# token bare); the piece sends the OAuth token with the Bearer scheme, which is what we check.
+CLICKUP_TOKEN = "61681706_dc1b7a1c9e2f4b7f8e3a"
+CLICKUP = "https://developer.clickup.com/reference/"
+LISTS = {
+    "/api/v2/space/790/list": [("901", "Backlog")],
+    "/api/v2/folder/456/list": [("902", "Sprint 12")],
+}
+
+
+def clickup_answers(request: httpx2.Request) -> httpx2.Response:
+    path = request.url.path
+    if path == "/api/v2/team":
+        return answer({"teams": [{"id": "9012345", "name": "Analytical Engines"}]})
+    if path.endswith("/space"):
+        return answer({"spaces": [{"id": "790", "name": "Engineering"}]})
+    if path.endswith("/folder"):
+        return answer({"folders": [{"id": "456", "name": "Sprints"}]})
+    if path in LISTS:
+        return answer({"lists": [{"id": id_, "name": name} for id_, name in LISTS[path]]})
+    return answer(
+        {"id": "86a1b2c3d", "url": "https://app.clickup.com/t/86a1b2c3d", **sent(request)}
+    )
+
+
+def clickup_documented() -> Documented:
+    return Documented(
+        (
+            Endpoint("GET", "/api/v2/team", CLICKUP + "getauthorizedteams"),
+            Endpoint("GET", "/api/v2/team/{team_id}/space", CLICKUP + "getspaces"),
+            Endpoint("GET", "/api/v2/space/{space_id}/folder", CLICKUP + "getfolders"),
+            Endpoint("GET", "/api/v2/space/{space_id}/list", CLICKUP + "getfolderlesslists"),
+            Endpoint("GET", "/api/v2/folder/{folder_id}/list", CLICKUP + "getlists"),
+            Endpoint("POST", "/api/v2/list/{list_id}/task", CLICKUP + "createtask", ("name",)),
+        ),
+        bearer(CLICKUP_TOKEN),  # https://developer.clickup.com/docs/authentication
+    )
+
+
+@CASES.add(
+    "clickup",
+    ("api.clickup.com",),
+    {"access_token": CLICKUP_TOKEN},
+    clickup_documented,
+    clickup_answers,
+)
+async def clickup_task(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
+    [workspace] = (await runner.choices(ctx, "create_task", "workspace_id", {}, 0)).choices
+    picked = {"workspace_id": workspace.value}
+    [space] = (await runner.choices(ctx, "create_task", "space_id", picked, 0)).choices
+    picked["space_id"] = space.value
+    lists = (await runner.choices(ctx, "create_task", "list_id", picked, 0)).choices
+    # A space's lists: those outside any folder, then each folder's.
+    assert [(c.value, c.label) for c in lists] == [("901", "Backlog"), ("902", "Sprint 12")]
+    inputs = {**picked, "list_id": "902", "name": "Write the runbook", "description": "For on-call"}
+    task = await runner.perform(ctx, "create_task", inputs)
+    assert task["url"] == "https://app.clickup.com/t/86a1b2c3d"
+    assert seen[-1].url.path == "/api/v2/list/902/task"
+    assert sent(seen[-1]) == {"name": "Write the runbook", "description": "For on-call"}
