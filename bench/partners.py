@@ -3,8 +3,9 @@
 - **The OpenAPI document**: operations in ``/openapi.json``, and how many document each
   success with a schema (a 204 has no body) and their errors in the API's error shape.
 - **The MCP tool list** of the whole catalogue (every built-in and curated app, as a client
-  with no allowlist sees it): tools, and the size of the ``tools/list`` result in tokens,
-  one tool per action and then with the meta tools (``ACTIONRUNS_MCP_META_TOOLS``).
+  with no allowlist sees it; with ``--home`` the apps and pieces imported there too): tools,
+  and the size of the ``tools/list`` result in tokens, one tool per action and then with the
+  meta tools (``ACTIONRUNS_MCP_META_TOOLS``).
 
 Tokens are counted with OpenAI's cl100k_base and o200k_base vocabularies from ``bpe-openai``,
 whose wheel ships them (tiktoken would fetch them from the internet). Built in-process, with
@@ -14,6 +15,7 @@ no service started: the document and the tools are what the service would serve.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -121,9 +123,19 @@ def mcp_figures(engine: Engine) -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench partners", description=__doc__)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="a service home whose imported apps and pieces join the catalogue "
+        "(e.g. after actionruns pieces add --all-curated)",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as home:
-        engine = Engine(Settings(home=Path(home)), registry=Registry.from_entry_points())
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = Engine(
+            Settings(home=args.home or Path(scratch)), registry=Registry.from_entry_points()
+        )
+        if args.home:
+            asyncio.run(engine.imports.sync())
         figures = {"openapi": openapi_figures(engine), "mcp": mcp_figures(engine)}
     text = json.dumps(figures, indent=2)
     print(text)
