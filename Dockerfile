@@ -35,8 +35,8 @@ RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=pip_cert \
 
 FROM ${BASE}
 # A fixed, unprivileged uid/gid: volumes can be owned by it and runAsNonRoot can check it.
-RUN groupadd --system --gid 10001 actionruns \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/actionruns \
+RUN groupadd --gid 10001 actionruns \
+    && useradd --uid 10001 --gid 10001 --no-log-init --home-dir /var/lib/actionruns \
        --create-home --shell /usr/sbin/nologin actionruns \
     && chmod 0700 /var/lib/actionruns
 COPY --from=build /opt/actionruns /opt/actionruns
