@@ -116,8 +116,11 @@ async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
         attempts = await service.engine.store.list_attempts(run_id)
         # Every attempt is on record, numbered without gaps, and only the last may succeed.
         assert [attempt.number for attempt in attempts] == list(range(1, run.attempts + 1))
-        assert all(attempt.outcome == "lost" for attempt in attempts[:-1])
-        lost += len(attempts) - 1
+        # Before the last, an attempt ended without success: its worker was killed (lost), or
+        # on a starved machine it missed its one-second lease or its timeout (retry).
+        outcomes = [attempt.outcome for attempt in attempts]
+        assert all(outcome in ("lost", "retry") for outcome in outcomes[:-1]), outcomes
+        lost += outcomes[:-1].count("lost")
         if run.status == "error":  # only a run interrupted as often as its attempt limit
             assert run.errors is not None and run.errors[0]["title"] == "Run abandoned", run.errors
             # Its last lease only records the abandonment: every attempt before it was lost.
