@@ -15,10 +15,12 @@ from werkzeug import Request, Response
 
 from actionruns.client import (
     BadRequest,
+    Client,
     Forbidden,
     NotFound,
     RateLimited,
     Retries,
+    ServiceUnavailable,
     SignatureError,
     Unauthorized,
     WaitTimeout,
@@ -289,3 +291,29 @@ def test_the_client_imports_nothing_of_the_service() -> None:
     ours = [m for m in modules if m.startswith("actionruns")]
     assert all(m == "actionruns" or m.startswith("actionruns.client") for m in ours), ours
     assert not {"fastapi", "sqlalchemy", "starlette", "jwt"} & set(modules)
+
+
+def test_a_503_is_retried_only_where_repeating_is_safe(httpserver: HTTPServer) -> None:
+    """The service answers 503 while its database is away (as /readyz says); a loopback
+    server answering so stands in for that moment."""
+    token = {"access_token": "t", "token_type": "Bearer", "expires_in": 3600, "scope": "zap"}
+    httpserver.expect_ordered_request("/oauth/token", method="POST").respond_with_json(token)
+    away = {"errors": [{"status": 503, "code": "unavailable", "title": "Unavailable",
+                        "detail": "The database is not reachable right now.",
+                        "source": None, "meta": None}]}  # fmt: skip
+    page = {"links": {"next": None, "previous": None, "prev": None},
+            "meta": {"count": 0, "limit": 100, "offset": 0}, "data": []}  # fmt: skip
+    retry_now = {"Retry-After": "0"}
+    httpserver.expect_ordered_request("/v2/apps").respond_with_json(away, 503, retry_now)
+    httpserver.expect_ordered_request("/v2/apps").respond_with_json(page)
+    httpserver.expect_ordered_request("/v2/authentications", method="POST").respond_with_json(
+        away, 503, retry_now
+    )
+    waited: list[float] = []
+    with Client(httpserver.url_for(""), "cl", "cs", sleep=waited.append) as client:
+        assert client.apps.list() == []  # a read: tried again after Retry-After
+        with pytest.raises(ServiceUnavailable) as refused:  # a create without a key: not
+            client.authentications.create("secretive", {"api_key": "k"})
+    assert waited == [0.0]
+    assert refused.value.errors[0].detail == "The database is not reachable right now."
+    httpserver.check_assertions()
