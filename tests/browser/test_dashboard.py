@@ -116,3 +116,49 @@ async def test_every_page_is_accessible_and_fits_a_phone(
     for picture, path in pages.items():
         await small.goto(f"{service.base_url}/dashboard/{path}")
         await accessible_page(small, f"dashboard-phone-{picture}")
+
+
+async def test_try_an_action_with_its_form_as_a_dry_run_then_for_real(
+    browser: Browser, start_service: ServiceFactory
+) -> None:
+    service = await start_service()
+    await make_operator(service)
+    await service.new_client("acme")
+    page = await browser.new_page(viewport=DESKTOP)
+    await sign_in(page, service)
+    await page.get_by_role("link", name="Catalogue", exact=True).click()
+    await page.locator("#app-testkit summary").click()
+    await page.get_by_role("link", name="Try testkit.noop").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Try No-op")
+
+    # By keyboard: the client (its choices then load the dynamic field's), the end user.
+    client = page.get_by_label("Client (required)")
+    await client.focus()
+    await page.keyboard.press("ArrowDown")
+    await expect(client).not_to_have_value("")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type("dora")
+    await expect(page.locator("#field-3-status")).to_have_text(
+        "10 choices loaded (the first page)."
+    )
+    await page.get_by_label("Color").select_option("c3")
+    await page.get_by_label("Size").select_option("m")
+    await page.get_by_label("Count").fill("3")
+    await page.get_by_role("button", name="Dry run").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#dry-run")).to_contain_text("Dry run: it would run")
+    await expect(page.locator("#dry-run-inputs")).to_contain_text('"color": "c3"')
+    await expect(page.get_by_label("Color")).to_have_value("c3")  # kept, choices reloaded
+    await accessible_page(page, "dashboard-try", full_page=True)
+    assert await service.stored_runs() == 0
+
+    await page.get_by_role("button", name="Run it for real").click()
+    await expect(page.locator("#tried")).to_contain_text("a normal run of testkit.noop")
+    await page.reload()
+    await expect(page.locator("#run-status")).to_have_text("success", timeout=20_000)
+
+    phone = await browser.new_context(viewport=PHONE)
+    small = await phone.new_page()
+    await sign_in(small, service)
+    await small.goto(f"{service.base_url}/dashboard/catalogue/testkit/noop")
+    await accessible_page(small, "dashboard-phone-try")

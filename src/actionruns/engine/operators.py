@@ -134,21 +134,25 @@ class OperatorService:
     async def sign_out(self, cookie: str) -> None:
         await self.store.operators.close_session(_session_id(cookie))
 
+    async def acting_as(self, client_id: str, end_user_id: str | None) -> Principal:
+        """The client (and end user) an operator acts for: what it may do, no more."""
+        client = await self.store.get_client(client_id)
+        if client is None or client.disabled:
+            raise Unprocessable("The client is gone or disabled: it cannot run actions.")
+        return Principal(
+            client.id,
+            frozenset(client.scopes),
+            frozenset(client.allowed_apps) if client.allowed_apps is not None else None,
+            end_user_id,
+        )
+
     async def retry(self, run_id: str) -> RunRecord:
         """A new run of a finished run's action with its inputs, for the same client and end
         user, checked as if the client had sent it."""
         run = await self.store.get_run(run_id)
         if run is None:
             raise NotFound(f"No action run {run_id!r}.")
-        client = await self.store.get_client(run.client_id)
-        if client is None or client.disabled:
-            raise Unprocessable("The run's client is gone or disabled: it cannot run again.")
-        principal = Principal(
-            client.id,
-            frozenset(client.scopes),
-            frozenset(client.allowed_apps) if client.allowed_apps is not None else None,
-            run.end_user_id,
-        )
+        principal = await self.acting_as(run.client_id, run.end_user_id)
         request = RunRequest(
             f"{run.app_key}.{run.action_key}",
             run.authentication_id,

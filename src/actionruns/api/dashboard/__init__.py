@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from actionruns.api.dashboard import access, runs, views
+from actionruns.api.dashboard import access, runs, tryout, views
 from actionruns.api.dashboard.access import (
     CsrfRefused,
     SignInNeeded,
@@ -15,7 +15,7 @@ from actionruns.api.dashboard.access import (
 
 
 def install_dashboard(app: FastAPI) -> None:
-    for module in (access, runs, views):
+    for module in (access, runs, tryout, views):
         app.include_router(module.router)
     app.add_exception_handler(SignInNeeded, sign_in_redirect)
     app.add_exception_handler(CsrfRefused, csrf_refused)

@@ -174,6 +174,7 @@ async def run_page(
         attempts=attempts,
         deliveries=await service.store.list_deliveries(run.id),
         retried_from=request.query_params.get("retried_from", "")[:64],
+        tried=request.query_params.get("tried", "")[:129],
         problem=request.query_params.get("problem", "")[:500],
         when=when,
         took=took,
