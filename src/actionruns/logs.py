@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -20,6 +22,27 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+# Set by actionruns.telemetry while tracing: the current span's ids, for each log event.
+_span_ids: Callable[[], dict[str, str]] | None = None
+
+
+def correlate(span_ids: Callable[[], dict[str, str]] | None) -> None:
+    """Add what ``span_ids`` says (``trace_id``, ``span_id``) to every event from now on."""
+    global _span_ids
+    _span_ids = span_ids
+
+
+def add_span_ids(
+    _logger: Any, _method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """The trace and span the event was logged in, while tracing: a log line leads to its
+    trace, and a trace to its log lines."""
+    if _span_ids is not None:
+        for key, value in _span_ids().items():
+            event.setdefault(key, value)
+    return event
+
+
 def current_request_id() -> str | None:
     """The id of the request being served (bound by the access log), if any."""
     value = structlog.contextvars.get_contextvars().get("request_id")
@@ -33,6 +56,7 @@ def configure_logging(*, json: bool = False, level: int = logging.INFO) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_span_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             # Tracebacks become text before redaction, so they are redacted too.

@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Tracer, use_span
 from opentelemetry.util.types import Attributes
 
-from actionruns import __version__
+from actionruns import __version__, logs
 from actionruns.engine import tracing
 from actionruns.sdk.request_log import public_url
 
@@ -87,11 +87,13 @@ def start(provider: TracerProvider) -> None:
         tracer_provider=provider, async_request_hook=_public_address
     )
     tracing.enable(provider.get_tracer("actionruns", __version__))
+    logs.correlate(_span_ids)
 
 
 def stop() -> None:
     """Trace nothing more (tests: a provider of their own)."""
     global _provider
+    logs.correlate(None)
     tracing.enable(None)
     HTTPX2ClientInstrumentor().uninstrument()
     SQLAlchemyInstrumentor().uninstrument()
@@ -110,6 +112,14 @@ def instrument_app(app: FastAPI) -> None:
         # Not a span per ASGI message of each request: only the request.
         exclude_spans=["receive", "send"],
     )
+
+
+def _span_ids() -> dict[str, str]:
+    """The current span's trace and span ids, as trace backends write them (hex)."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return {}
+    return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
 
 
 def _without_query(span: Span, _scope: Mapping[str, Any]) -> None:

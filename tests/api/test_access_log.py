@@ -71,5 +71,9 @@ async def test_a_retry_and_a_failure_are_logged_with_the_run_and_request(
     assert [e["event"] for e in steps] == ["retry_scheduled", "retry_scheduled", "run_failed"]
     assert all(e["error_class"] == "partner" and e["action"] == "testkit.flaky" for e in steps)
     assert [e["attempt"] for e in steps] == [1, 2, 3]
+    # Why (the error's title, not its detail) and, for a retry, when (Unix time).
+    assert all(e["why"] == "Temporary failure" for e in steps)
+    assert all(e["retry_at"] > e["duration_ms"] / 1000 for e in steps[:2])
+    assert "retry_at" not in steps[2]
     # The run was handed to this node's worker by the POST: its events carry the POST's id.
     assert steps[0]["request_id"] == "submitted-here"

@@ -113,6 +113,9 @@ async def test_a_refused_refresh_expires_the_connection_and_tells_the_partner(
     assert run["status"] == "error"
     expiries = [e for e in logged if e["event"] == "authentication_expired"]
     assert expiries and all(e["run_id"] == run["id"] for e in expiries), logged
+    assert all(e["request_id"] for e in expiries), logged
+    metrics = (await service.http.get("/metrics")).text
+    assert 'actionruns_token_refreshes_total{app="demo",outcome="refused"} 1.0' in metrics
     assert expiries[0]["why"] == "refresh_refused"
     assert run["errors"][0]["code"] == "authentication"
     assert "reconnect" in run["errors"][0]["detail"]

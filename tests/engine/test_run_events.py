@@ -71,6 +71,33 @@ async def test_each_step_of_a_run_is_logged_under_its_request(
     assert finished["action"] == "testkit.noop" and finished["attempt"] == 1
     assert steps[4]["status"] == 200
     assert_nothing_secret(acme, repr(events))
+    metrics = (await service.http.get("/metrics")).text
+    assert 'actionruns_deliveries_total{kind="callback",outcome="delivered"} 1.0' in metrics
+
+
+async def test_a_callback_retried_then_given_up_is_logged_under_the_request(
+    service: Service, acme: ApiClient, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/down", method="POST").respond_with_data("no", status=503)
+    with structlog.testing.capture_logs([structlog.contextvars.merge_contextvars]) as events:
+        run_id = await submit(acme, "made-for-a-hook", callback_url=httpserver.url_for("/down"))
+        assert (await acme.wait(run_id))["status"] == "success"
+        for _ in range(200):
+            if any(e["event"] == "callback_failed" for e in events):
+                break
+            await asyncio.sleep(0.05)
+    steps = [e for e in events if e.get("run_id") == run_id]
+    tries = service.engine.settings.callback_max_attempts
+    assert [e["event"] for e in steps] == ["callback_retry"] * (tries - 1) + ["callback_failed"]
+    assert all(e["request_id"] == "made-for-a-hook" for e in steps), steps
+    assert [e["attempts"] for e in steps] == list(range(1, tries + 1))
+    assert all(e["reason"] == "the receiver answered HTTP 503" for e in steps)
+    assert steps[-1]["log_level"] == "warning"
+    assert_nothing_secret(acme, repr(events))
+    metrics = (await service.http.get("/metrics")).text
+    retried = f'actionruns_deliveries_total{{kind="callback",outcome="retry"}} {tries - 1}.0'
+    assert retried in metrics
+    assert 'actionruns_deliveries_total{kind="callback",outcome="failed"} 1.0' in metrics
 
 
 async def test_a_cancelled_run_is_logged_under_the_request_that_made_it(

@@ -11,13 +11,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
+import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pytest_httpserver import HTTPServer
+from structlog.contextvars import merge_contextvars
 
-from actionruns import telemetry
+from actionruns import logs, telemetry
 from actionruns.engine import tracing
 from tests.conftest import Service, ServiceFactory
 from tests.processes import REPO, start_worker, wait_for_status
@@ -95,8 +97,9 @@ async def test_a_run_is_one_trace_from_its_post_to_its_outbound_requests(
     acme = await traced.new_client("acme")
     authentication = await acme.connect("echoing", {"username": "ada", "password": SECRET})
     url = httpserver.url_for(f"/echo/{SECRET}") + f"?key={SECRET}&page=2"
-    run_id = await acme.run("echoing.call", {"url": url}, authentication)
-    assert (await acme.wait(run_id))["status"] == "success"
+    with structlog.testing.capture_logs([merge_contextvars, logs.add_span_ids]) as events:
+        run_id = await acme.run("echoing.call", {"url": url}, authentication)
+        assert (await acme.wait(run_id))["status"] == "success"
 
     [run] = await ended(spans, "action_run echoing.call", run_id)
     [attempt] = await ended(spans, "action_run attempt", run_id)
@@ -129,6 +132,14 @@ async def test_a_run_is_one_trace_from_its_post_to_its_outbound_requests(
     assert all(s.parent is not None for s in statements)
     for span in finished:
         assert SECRET not in everything_said(span), span.name
+    # Log lines name their trace and span: the connector's, the attempt's; the access
+    # event, the POST's.
+    trace_id = f"{run.context.trace_id:032x}"
+    [said_upstream] = [e for e in events if e["event"] == "upstream said"]
+    assert said_upstream["trace_id"] == trace_id
+    assert said_upstream["span_id"] == f"{span_id(attempt):016x}"
+    [access] = [e for e in events if e["event"] == "http_request" and e["method"] == "POST"]
+    assert access["trace_id"] == trace_id and access["span_id"] == f"{span_id(post):016x}"
 
 
 async def test_a_retried_run_keeps_one_trace(spans: InMemorySpanExporter, traced: Service) -> None:
@@ -143,6 +154,28 @@ async def test_a_retried_run_keeps_one_trace(spans: InMemorySpanExporter, traced
     assert (first.attributes or {})["actionruns.attempt.outcome"] == "retry"
     assert first.status.description == "Temporary failure"
     assert (second.attributes or {})["actionruns.attempt.outcome"] == "success"
+
+
+async def test_a_callback_delivery_is_in_the_runs_trace(
+    spans: InMemorySpanExporter, traced: Service, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    acme = await traced.new_client("acme")
+    hook = httpserver.url_for("/hook") + f"?token={SECRET}"
+    run_id = await acme.run("testkit.noop", {}, callback_url=hook)
+    assert (await acme.wait(run_id))["status"] == "success"
+    [run] = await ended(spans, "action_run testkit.noop", run_id)
+    [delivery] = await ended(spans, "action_run callback", run_id)
+    assert parent_of(delivery) == span_id(run)
+    assert (delivery.attributes or {})["http.response.status_code"] == 200
+    [posted] = [
+        s
+        for s in spans.get_finished_spans()
+        if parent_of(s) == span_id(delivery) and "db.system" not in str(dict(s.attributes or {}))
+    ]
+    assert posted.kind is SpanKind.CLIENT and posted.name == "POST"
+    said = dict(posted.attributes or {})
+    assert said.get("url.full", said.get("http.url")) == httpserver.url_for("/hook")
 
 
 def console_spans(logged: str) -> list[dict[str, Any]]:

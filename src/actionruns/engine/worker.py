@@ -323,6 +323,7 @@ class Worker:
                 )
             else:
                 if run.limit_key is not None and not await self._acquire_limit(run):
+                    tracing.note({"actionruns.attempt.outcome": "deferred"})  # not attempted
                     return
                 log.debug(
                     "attempt_started",
