@@ -30,7 +30,7 @@ from actionruns.pieces.runtime import PieceRunner, close_bridges, shared_bridge
 from actionruns.sdk.context import Context, open_context
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.outbound import OutboundGuard
-from bench.harness import Figure, console, percentile, report
+from bench.harness import Figure, console, percentile, reference_loop_seconds, report
 from bench.pieces_paired import SLACK, paired
 
 DEFAULT_PIECES = ["hackernews@0.2.0", "slack@0.17.9"]
@@ -137,6 +137,8 @@ async def measure(names: list[str], calls: int, rounds: int, paired_only: bool) 
         if rounds:
             slack = await asyncio.to_thread(install, Path(folder), *SLACK)
             figures += await paired(slack, rounds, Path(folder))
+            # How fast this machine was meanwhile (shared cores drift): figures compare by it.
+            figures.append(Figure("reference loop", reference_loop_seconds(), "s"))
     return figures
 
 
