@@ -202,6 +202,8 @@ async def test_errors_carry_the_apis_error_objects(
         with pytest.raises(NotFound) as missing:
             await client.runs.get("run_nope")
         assert missing.value.status == 404 and missing.value.code
+        with pytest.raises(NotFound):  # an id is one path segment, whatever it holds
+            await client.runs.get("?status=success")  # not the list of runs
         with pytest.raises(BadRequest) as invalid:
             await client.runs.create("testkit.noop", {"count": "many"})
         assert invalid.value.errors[0].source == {"pointer": "/data/inputs/count"}

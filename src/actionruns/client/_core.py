@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx2
 
@@ -182,6 +183,11 @@ def _json(response: httpx2.Response) -> Any:
 def _data(response: httpx2.Response) -> Any:
     body = _json(response)
     return body.get("data") if isinstance(body, Mapping) else None
+
+
+def _id(value: str) -> str:
+    """An id as one path segment: a slash or a question mark in it cannot reach another URL."""
+    return quote(value, safe="")
 
 
 def _unset(**values: Any) -> dict[str, Any]:
@@ -358,7 +364,7 @@ class Core:
     ) -> Op[list[InputField]]:
         call = Call(
             "POST",
-            f"/v2/actions/{action}/inputs",
+            f"/v2/actions/{_id(action)}/inputs",
             json=self._fields_body(authentication, inputs),
             retry_safe=True,
         )
@@ -375,7 +381,7 @@ class Core:
     ) -> Op[ChoicePage]:
         call = Call(
             "POST",
-            f"/v2/actions/{action}/inputs/{input_id}/choices",
+            f"/v2/actions/{_id(action)}/inputs/{_id(input_id)}/choices",
             params={"page": page},
             json=self._fields_body(authentication, inputs),
             retry_safe=True,
@@ -386,7 +392,9 @@ class Core:
         return ChoicePage(choices, page, bool(body["links"]["next"]))
 
     def outputs(self, action: str) -> Op[Outputs]:
-        call = Call("POST", f"/v2/actions/{action}/outputs", json={"data": {}}, retry_safe=True)
+        call = Call(
+            "POST", f"/v2/actions/{_id(action)}/outputs", json={"data": {}}, retry_safe=True
+        )
         response = yield from self.request(call)
         body = _json(response)
         fields = [OutputField.from_json(item) for item in body["data"]]
@@ -402,7 +410,7 @@ class Core:
 
     def authentication(self, authentication_id: str) -> Op[Authentication]:
         response = yield from self.request(
-            Call("GET", f"/v2/authentications/{authentication_id}", retry_safe=True)
+            Call("GET", f"/v2/authentications/{_id(authentication_id)}", retry_safe=True)
         )
         return Authentication.from_json(_data(response))
 
@@ -414,12 +422,12 @@ class Core:
         return Authentication.from_json(_data(response)[0])
 
     def delete_authentication(self, authentication_id: str) -> Op[None]:
-        call = Call("DELETE", f"/v2/authentications/{authentication_id}", retry_safe=True)
+        call = Call("DELETE", f"/v2/authentications/{_id(authentication_id)}", retry_safe=True)
         yield from self.request(call)
 
     def test_authentication(self, authentication_id: str) -> Op[str | None]:
         """The label of whose account it is, as the app says; an error if the test fails."""
-        call = Call("POST", f"/v2/authentications/{authentication_id}/test", retry_safe=True)
+        call = Call("POST", f"/v2/authentications/{_id(authentication_id)}/test", retry_safe=True)
         response = yield from self.request(call)
         label = _data(response)["test"].get("label")
         return None if label is None else str(label)
@@ -462,7 +470,7 @@ class Core:
         params = {"wait_seconds": round(wait_seconds, 3)} if wait_seconds > 0 else None
         call = Call(
             "GET",
-            f"/v2/action-runs/{run_id}",
+            f"/v2/action-runs/{_id(run_id)}",
             params=params,
             timeout=max(self.timeout, wait_seconds + 15),
             retry_safe=True,
@@ -483,7 +491,7 @@ class Core:
                 raise WaitTimeout(run, timeout)
 
     def cancel(self, run_id: str) -> Op[Run]:
-        call = Call("POST", f"/v2/action-runs/{run_id}/cancel", retry_safe=True)
+        call = Call("POST", f"/v2/action-runs/{_id(run_id)}/cancel", retry_safe=True)
         response = yield from self.request(call)
         return Run.from_json(_data(response))
 
