@@ -20,6 +20,7 @@ from pytest_httpserver import HTTPServer
 from structlog.contextvars import merge_contextvars
 
 from actionruns import logs, telemetry
+from actionruns.cli.serve import trace_if_asked
 from actionruns.engine import tracing
 from tests.conftest import Service, ServiceFactory
 from tests.processes import REPO, start_worker, wait_for_status
@@ -269,3 +270,25 @@ def test_with_tracing_off_neither_the_sdk_nor_an_instrumentation_is_imported() -
         [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
     )
     assert said.stdout.strip() == "[]", said.stdout
+
+
+def test_without_the_extra_a_process_serves_untraced_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")
+    monkeypatch.setitem(sys.modules, "actionruns.telemetry", None)  # as if not installed
+    with structlog.testing.capture_logs() as events:
+        trace_if_asked()
+    [said] = events
+    assert said["event"] == "tracing_unavailable" and said["log_level"] == "warning"
+    assert said["install"] == "pip install 'actionruns[otel]'"
+    assert not tracing.enabled()
+
+
+def test_an_exporter_the_sdk_does_not_know_stops_the_process_with_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    with pytest.raises(SystemExit, match="No trace exporter 'zipkin' is installed"):
+        trace_if_asked()
+    assert not tracing.enabled()
