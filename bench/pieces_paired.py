@@ -38,7 +38,6 @@ SLACK = ("slack", "0.17.9")
 ADDRESS = "127.0.41.31"  # the stand-in's own loopback address, on HTTPS's port
 IN_FLIGHT = 32
 WARM_UP = 5
-PAUSE = 0.1  # seconds between runs one at a time, untimed
 
 
 @dataclass(frozen=True)
@@ -144,12 +143,8 @@ async def _measure(run: Run, rounds: int) -> Measured:
             await run(side)
     measured = Measured({s.label: [] for s in SIDES}, [], {s.label: 0.0 for s in SIDES}, 0)
     for number in range(rounds):
-        taken = {}
-        for side in SIDES if number % 2 == 0 else SIDES[::-1]:
-            # From an idle engine: a run submitted the moment another finished waits for the
-            # worker's next look at the queue (~45 ms here), whichever side it is.
-            await asyncio.sleep(PAUSE)
-            taken[side.label] = await run(side)
+        order = SIDES if number % 2 == 0 else SIDES[::-1]
+        taken = {side.label: await run(side) for side in order}
         for label, seconds in taken.items():
             measured.latencies[label].append(seconds * 1000)
         measured.differences.append((taken["piece"] - taken["Python connector"]) * 1000)
