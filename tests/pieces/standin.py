@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import ssl
 import threading
@@ -31,8 +32,9 @@ from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
 from actionruns.sdk.outbound import OutboundGuard
 
-# Its own loopback address, on HTTPS's port: only the resolver knows where the vendor is.
-STANDIN_ADDRESS = "127.0.41.9"
+# Its own loopback address, on HTTPS's port: only the resolver knows where the vendor is. One
+# per test process, so that test runs side by side on one machine do not take each other's.
+STANDIN_ADDRESS = f"127.41.{os.getpid() // 256 % 256}.{os.getpid() % 256}"
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -208,7 +210,7 @@ async def standin_context(
     """A context for ``manifest``'s app whose guard finds ``standin``'s hosts at it (and
     allows only its address)."""
     app = build_app(manifest)
-    guard = OutboundGuard([ip_network(f"{STANDIN_ADDRESS}/32")], standin.resolver())
+    guard = OutboundGuard([ip_network(f"{standin.address}/32")], standin.resolver())
     try:
         async with open_context(app.auth, credentials, guard, app_key=app.key) as ctx:
             yield ctx

@@ -6,6 +6,7 @@ fields; each endpoint names the page that says so)."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,13 +16,15 @@ import trustme
 
 from actionruns.cli.pieces import CURATED
 from actionruns.openapi.naming import snake
-from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.mapping import SECRET_TEXT_KEY, piece_manifest
 from actionruns.pieces.runtime import PieceRunner
 from actionruns.sdk.described.manifest import AppManifest
+from actionruns.sdk.errors import HaltError
+from actionruns.sdk.printed import logging_printed
 from tests.pieces.conftest import described_piece
 from tests.pieces.emulated import Case, keys, oauth
 from tests.pieces.emulated.keys import BOARD, TRELLO, TRELLO_KEY, TRELLO_TOKEN, trello_documented
-from tests.pieces.standin import StandIn, standin_context
+from tests.pieces.standin import StandIn, answer, standin_context
 
 
 async def manifest_of(piece: str) -> AppManifest:
@@ -79,3 +82,24 @@ def test_the_docs_say_the_versions_tested() -> None:
     rows = re.findall(r"^\| `([\w-]+)` \| ([\d.]+) \|", table, re.MULTILINE)
     assert len(rows) >= len(PIECES)
     assert [(piece, CURATED.get(piece)) for piece, _ in rows] == rows
+
+
+async def test_a_refused_telegram_message_says_no_bot_token(trusted_ca: trustme.CA) -> None:
+    """The token is in the URL the piece prints when Telegram refuses: as the connection it is
+    redacted from that and from the error, as any connection's secret."""
+    manifest = await manifest_of("telegram-bot")
+    refused = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+    standin = StandIn(("api.telegram.org",), lambda _: answer(refused, status=400))
+    standin.start(trusted_ca)
+    credentials = {SECRET_TEXT_KEY: keys.BOT_TOKEN}
+    try:
+        async with standin_context(manifest, credentials, standin) as ctx:
+            with logging_printed() as printed, pytest.raises(HaltError) as refusal:
+                inputs = {"chat_id": "42", "message": "Hello"}
+                await PieceRunner(manifest).perform(ctx, "send_text_message", inputs)
+    finally:
+        standin.stop()
+    assert "chat not found" in str(refusal.value)
+    assert printed and "api.telegram.org/bot[redacted]/sendMessage" in printed[0]["text"]
+    said = str(refusal.value) + json.dumps(printed)
+    assert keys.BOT_TOKEN not in said and keys.BOT_TOKEN.split(":")[1] not in said

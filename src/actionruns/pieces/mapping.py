@@ -214,12 +214,27 @@ class PieceReport:
 
 
 def _legacy_auth(actions: list[Any]) -> tuple[str, Mapping[str, Any]] | None:
-    """The connection prop the oldest framework's actions take: its name and description."""
+    """The connection prop the oldest framework's actions take: its name and description.
+    Its earliest versions describe a bare secret (Telegram's bot token) as a prop like any
+    other: one that every action requires is the connection too, so that it is kept and
+    redacted as one, not typed into each run's inputs."""
     for action in actions:
         for name, prop in (action.get("props") or {}).items():
             if prop.get("type") in _AUTH_TYPES and "validates" in prop:  # described as an auth
                 return name, prop
+    shared = [
+        {name: prop for name, prop in (action.get("props") or {}).items() if _bare_secret(prop)}
+        for action in actions
+    ]
+    names = set.intersection(*(set(props) for props in shared)) if shared else set()
+    if len(names) == 1:
+        name = names.pop()
+        return name, shared[0][name]
     return None
+
+
+def _bare_secret(prop: Mapping[str, Any]) -> bool:
+    return prop.get("type") == "SECRET_TEXT" and bool(prop.get("required"))
 
 
 def piece_manifest(

@@ -206,9 +206,16 @@ def telegram_documented() -> Documented:
     )
 
 
-@CASES.add("telegram-bot", ("api.telegram.org",), {}, telegram_documented, telegram_answers)
+@CASES.add(
+    "telegram-bot",
+    ("api.telegram.org",),
+    {SECRET_TEXT_KEY: BOT_TOKEN},  # the bot token, a prop of each action, is the connection
+    telegram_documented,
+    telegram_answers,
+)
 async def telegram_message(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
-    inputs = {"bot_token": BOT_TOKEN, "chat_id": "-1001234567890", "message": "Build is green"}
+    assert [f.key for f in runner.operations["send_text_message"].inputs] == ["chat_id", "message"]
+    inputs = {"chat_id": "-1001234567890", "message": "Build is green"}
     sent_message = await runner.perform(ctx, "send_text_message", inputs)
     assert sent_message["body"]["result"]["text"] == "Build is green"
     assert sent(seen[0]) == {"chat_id": "-1001234567890", "text": "Build is green"}
