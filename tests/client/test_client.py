@@ -25,6 +25,7 @@ from actionruns.client import (
     Unauthorized,
     WaitTimeout,
     verify_callback,
+    verify_event,
 )
 from tests.client.conftest import Traffic, async_client, sync_client
 from tests.conftest import ApiClient, Service, ServiceFactory
@@ -319,3 +320,38 @@ def test_a_503_is_retried_only_where_repeating_is_safe(httpserver: HTTPServer) -
     assert waited == [0.0]
     assert refused.value.errors[0].detail == "The database is not reachable right now."
     httpserver.check_assertions()
+
+
+async def test_authentication_events_are_subscribed_to_and_verified(
+    service: Service, acme: ApiClient, traffic: Traffic, httpserver: HTTPServer
+) -> None:
+    received: list[Request] = []
+
+    def handler(request: Request) -> Response:
+        received.append(request)
+        return Response("", 204)
+
+    httpserver.expect_request("/events", method="POST").respond_with_handler(handler)
+    async with async_client(service, acme, traffic) as client:
+        await client.events.subscribe(httpserver.url_for("/events"))
+        assert await client.events.url() == httpserver.url_for("/events")
+        with pytest.raises(Forbidden):  # the partner's own token only
+            await client.for_end_user("alice").events.unsubscribe()
+        connected = await client.authentications.create("secretive", {"api_key": "k"})
+        await service.engine.connections.mark_expired(connected.id)
+        for _ in range(200):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+        await client.events.unsubscribe()
+        assert await client.events.url() is None
+    headers, body = dict(received[0].headers), received[0].get_data()
+    event = verify_event(headers, body, acme.signing_secret)
+    assert (event.type, event.authentication, event.app) == (
+        "authentication.expired",
+        connected.id,
+        "secretive",
+    )
+    assert event.is_expired
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_event(headers, body.replace(b"expired", b"recover"), acme.signing_secret)

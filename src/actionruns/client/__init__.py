@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from actionruns.client._async import AsyncClient, AsyncRunHandle
 from actionruns.client._core import Retries
@@ -37,6 +38,7 @@ from actionruns.client.models import (
     Action,
     App,
     Authentication,
+    AuthenticationEvent,
     Choice,
     ChoicePage,
     ConnectToken,
@@ -48,6 +50,29 @@ from actionruns.client.models import (
     RunStatus,
 )
 from actionruns.client.signatures import DEFAULT_TOLERANCE_SECONDS, SIGNATURE_HEADER, refusal
+
+
+def _signed_json(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str | bytes,
+    tolerance: float,
+    now: float | None,
+) -> Any:
+    header = headers.get(SIGNATURE_HEADER)
+    if header is None:  # a plain dict, spelt in another case
+        wanted = SIGNATURE_HEADER.lower()
+        header = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    if header is None:
+        raise SignatureError(f"the request has no {SIGNATURE_HEADER} header")
+    key = secret.encode() if isinstance(secret, str) else secret
+    why = refusal(key, header, body, tolerance=tolerance, now=now)
+    if why is not None:
+        raise SignatureError(why)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise SignatureError(f"the signed body is not JSON: {exc}") from None
 
 
 def verify_callback(
@@ -63,21 +88,28 @@ def verify_callback(
     time is within ``tolerance`` seconds of now. ``SignatureError`` says why not.
 
     ``headers`` is any mapping (a framework's headers object, or a dict in any case)."""
-    header = headers.get(SIGNATURE_HEADER)
-    if header is None:  # a plain dict, spelt in another case
-        wanted = SIGNATURE_HEADER.lower()
-        header = next((v for k, v in headers.items() if k.lower() == wanted), None)
-    if header is None:
-        raise SignatureError(f"the callback has no {SIGNATURE_HEADER} header")
-    key = secret.encode() if isinstance(secret, str) else secret
-    why = refusal(key, header, body, tolerance=tolerance, now=now)
-    if why is not None:
-        raise SignatureError(why)
+    document = _signed_json(headers, body, secret, tolerance, now)
     try:
-        document = json.loads(body)
         return Run.from_json(document["data"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SignatureError(f"the signed body is not a run: {exc}") from None
+
+
+def verify_event(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str | bytes,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    now: float | None = None,
+) -> AuthenticationEvent:
+    """An authentication event, checked as ``verify_callback`` checks a run. (Events are
+    signed per Standard Webhooks too, for receivers that use a library of theirs.)"""
+    document = _signed_json(headers, body, secret, tolerance, now)
+    try:
+        return AuthenticationEvent.from_json(document)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SignatureError(f"the signed body is not an event: {exc}") from None
 
 
 __all__ = [
@@ -87,6 +119,7 @@ __all__ = [
     "AsyncClient",
     "AsyncRunHandle",
     "Authentication",
+    "AuthenticationEvent",
     "BadRequest",
     "Choice",
     "ChoicePage",
@@ -113,4 +146,5 @@ __all__ = [
     "UpstreamUnavailable",
     "WaitTimeout",
     "verify_callback",
+    "verify_event",
 ]

@@ -72,6 +72,7 @@ class AsyncClient:
         self.actions = Actions(self)
         self.authentications = Authentications(self)
         self.connect_tokens = ConnectTokens(self)
+        self.events = Events(self)
         self.runs = Runs(self)
 
     @property
@@ -196,6 +197,19 @@ class ConnectTokens(_Resource):
         return await self._client._drive(
             self._core.connect_token(app, redirect_uri, authentication)
         )
+
+
+class Events(_Resource):
+    """Where ``authentication.expired`` / ``.recovered`` go (the partner's own token only)."""
+
+    async def url(self) -> str | None:
+        return await self._client._drive(self._core.events_url())
+
+    async def subscribe(self, url: str) -> None:
+        await self._client._drive(self._core.subscribe_events(url))
+
+    async def unsubscribe(self) -> None:
+        await self._client._drive(self._core.subscribe_events(None))
 
 
 @dataclass(frozen=True)

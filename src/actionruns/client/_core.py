@@ -45,6 +45,7 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a URN)
 MAX_WAIT_SECONDS = 60.0  # what one long-poll of the API may hold (GET ?wait_seconds)
 PAGE_SIZE = 100  # the API's largest page
+EVENTS_PATH = "/v2/authentication-events/subscription"
 USER_AGENT = f"actionruns-client/{__version__}"
 TOKEN_WAIT_SECONDS = 0.02
 TOKEN_WAITS = 1500  # 30 s: then a request fetches a token of its own
@@ -438,6 +439,20 @@ class Core:
         data = _unset(app=app, redirect_uri=redirect_uri, authentication=authentication)
         response = yield from self.request(Call("POST", "/v2/connect-tokens", json={"data": data}))
         return ConnectToken.from_json(_data(response)[0])
+
+    def events_url(self) -> Op[str | None]:
+        call = Call("GET", EVENTS_PATH, retry_safe=True)
+        response = yield from self.request(call)
+        url = _data(response).get("url")
+        return None if url is None else str(url)
+
+    def subscribe_events(self, url: str | None) -> Op[None]:
+        """Where authentication events go (None: nowhere)."""
+        if url is None:
+            yield from self.request(Call("DELETE", EVENTS_PATH, retry_safe=True))
+        else:
+            body = {"data": {"url": url}}
+            yield from self.request(Call("PUT", EVENTS_PATH, json=body, retry_safe=True))
 
     # -- runs -------------------------------------------------------------------------------
 

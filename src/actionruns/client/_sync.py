@@ -71,6 +71,7 @@ class Client:
         self.actions = Actions(self)
         self.authentications = Authentications(self)
         self.connect_tokens = ConnectTokens(self)
+        self.events = Events(self)
         self.runs = Runs(self)
 
     @property
@@ -189,6 +190,19 @@ class ConnectTokens(_Resource):
     ) -> ConnectToken:
         """A single-use link to the hosted Connect page (for the client's end user)."""
         return self._client._drive(self._core.connect_token(app, redirect_uri, authentication))
+
+
+class Events(_Resource):
+    """Where ``authentication.expired`` / ``.recovered`` go (the partner's own token only)."""
+
+    def url(self) -> str | None:
+        return self._client._drive(self._core.events_url())
+
+    def subscribe(self, url: str) -> None:
+        self._client._drive(self._core.subscribe_events(url))
+
+    def unsubscribe(self) -> None:
+        self._client._drive(self._core.subscribe_events(None))
 
 
 @dataclass(frozen=True)

@@ -263,3 +263,32 @@ class RunCreated:
     replayed: bool
     """The ``Idempotency-Key`` was seen before: this is the run it made then."""
     idempotency_key: str
+
+
+@dataclass(frozen=True)
+class AuthenticationEvent:
+    """``authentication.expired`` (ask the user to reconnect) or ``authentication.recovered``."""
+
+    type: str
+    created_at: str
+    authentication: str
+    """The authentication's id."""
+    app: str
+    end_user: str | None
+    title: str
+    is_expired: bool
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> AuthenticationEvent:
+        data = document["data"]
+        return cls(
+            type=_text(document, "type"),
+            created_at=_text(document, "created_at"),
+            authentication=_text(data, "id"),
+            app=_text(data, "app"),
+            end_user=_optional(data, "end_user"),
+            title=_text(data, "title"),
+            is_expired=bool(data.get("is_expired")),
+            raw=document,
+        )
