@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_network
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 import httpx2
@@ -178,12 +178,27 @@ class Documented:
 
     def handler(self, answers: Handler) -> Handler:
         """``answers``, after checking each request."""
+        return checking(self, answers)
 
-        def handle(request: httpx2.Request) -> httpx2.Response:
-            self.observe(request)
-            return answers(request)
 
-        return handle
+class Observer(Protocol):
+    """What checks each request a stand-in gets: ``Documented``, or ``Checker``
+    (``tests/connectors/test_vendor_specs.py``) against the vendor's API description."""
+
+    checked: int
+    violations: list[str]
+
+    def observe(self, request: httpx2.Request) -> None: ...
+
+
+def checking(observer: Observer, answers: Handler) -> Handler:
+    """``answers``, after ``observer`` has checked each request."""
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        observer.observe(request)
+        return answers(request)
+
+    return handle
 
 
 def bearer(token: str) -> Callable[[httpx2.Request], bool]:

@@ -1,8 +1,8 @@
-"""Curated pieces whose vendors have no API description here: each is described and every
-action maps, and an action (with the dropdowns that drive it) runs through the bridge against
-a TLS stand-in for the vendor's host, each request checked against what the vendor's API
-reference documents (``Documented``: the operation, how the credential is sent, the required
-fields; each endpoint names the page that says so)."""
+"""Curated pieces whose vendors have no API description here (that every action of every
+curated piece maps: ``test_curated.py``): an action (with the dropdowns that drive it) runs
+through the bridge against a TLS stand-in for the vendor's host, each request checked against
+what the vendor's API reference documents (``Documented``: the operation, how the credential
+is sent, the required fields; each endpoint names the page that says so)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.errors import HaltError
 from actionruns.sdk.printed import logging_printed
 from tests.pieces.conftest import described_piece
-from tests.pieces.emulated import Case, keys, oauth
+from tests.pieces.emulated import Case, keys, oauth, run_case
 from tests.pieces.emulated.keys import BOARD, TRELLO, TRELLO_KEY, TRELLO_TOKEN, trello_documented
 from tests.pieces.standin import StandIn, answer, standin_context
 
@@ -36,29 +36,11 @@ CASES = sorted([*keys.CASES, *oauth.CASES], key=lambda case: case.piece)
 PIECES = [case.piece for case in CASES]
 
 
-@pytest.mark.parametrize("piece", PIECES)
-async def test_every_action_of_the_piece_maps(piece: str) -> None:
-    installed, description = await described_piece(piece, CURATED[piece])
-    report = piece_manifest(snake(piece), description, installed)
-    assert report.skipped == []
-    actions = [str(action["name"]) for action in description["actions"]]
-    assert [operation.source for operation in report.manifest.operations] == actions
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.piece)
 async def test_the_piece_runs_against_its_vendor_as_documented(
     case: Case, trusted_ca: trustme.CA
 ) -> None:
-    manifest = await manifest_of(case.piece)
-    documented = case.documented()
-    standin = StandIn(case.hosts, documented.handler(case.answers)).start(trusted_ca)
-    try:
-        async with standin_context(manifest, case.credentials, standin) as ctx:
-            await case.run(PieceRunner(manifest), ctx, standin.requests)
-    finally:
-        standin.stop()
-    assert documented.checked == len(standin.requests) > 0
-    assert documented.violations == []
+    await run_case(case, trusted_ca)
 
 
 def test_documented_says_what_a_request_does_other_than_the_reference() -> None:

@@ -9,10 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
+import trustme
 
+from actionruns.cli.pieces import CURATED
+from actionruns.openapi.naming import snake
+from actionruns.pieces.mapping import piece_manifest
 from actionruns.pieces.runtime import PieceRunner
 from actionruns.sdk.context import Context
-from tests.pieces.standin import Documented
+from tests.pieces.conftest import described_piece
+from tests.pieces.standin import Observer, StandIn, checking, standin_context
 
 Run = Callable[[PieceRunner, Context, list[httpx2.Request]], Awaitable[None]]
 
@@ -20,12 +25,13 @@ Run = Callable[[PieceRunner, Context, list[httpx2.Request]], Awaitable[None]]
 @dataclass(frozen=True)
 class Case:
     """A piece's run: the stand-in answers as the vendor would, ``documented`` checks every
-    request, ``run`` picks from the dropdowns, performs and checks what came back."""
+    request (against the vendor's reference, or its API description), ``run`` picks from the
+    dropdowns, performs and checks what came back."""
 
     piece: str
     hosts: tuple[str, ...]
     credentials: dict[str, Any]
-    documented: Callable[[], Documented]
+    documented: Callable[[], Observer]
     answers: Callable[[httpx2.Request], httpx2.Response]
     run: Run
 
@@ -38,7 +44,7 @@ class Cases(list[Case]):
         piece: str,
         hosts: tuple[str, ...],
         credentials: dict[str, Any],
-        documented: Callable[[], Documented],
+        documented: Callable[[], Observer],
         answers: Callable[[httpx2.Request], httpx2.Response],
     ) -> Callable[[Run], Run]:
         def register(run: Run) -> Run:
@@ -46,6 +52,22 @@ class Cases(list[Case]):
             return run
 
         return register
+
+
+async def run_case(case: Case, ca: trustme.CA) -> None:
+    """``case`` run at its tested version against its stand-in: every request checked, and
+    none found wrong."""
+    installed, description = await described_piece(case.piece, CURATED[case.piece])
+    manifest = piece_manifest(snake(case.piece), description, installed).manifest
+    observer = case.documented()
+    standin = StandIn(case.hosts, checking(observer, case.answers)).start(ca)
+    try:
+        async with standin_context(manifest, case.credentials, standin) as ctx:
+            await case.run(PieceRunner(manifest), ctx, standin.requests)
+    finally:
+        standin.stop()
+    assert observer.checked == len(standin.requests) > 0
+    assert observer.violations == []
 
 
 def route(request: httpx2.Request) -> str:
