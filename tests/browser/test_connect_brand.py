@@ -5,11 +5,21 @@ link), at phone width, with 0 axe-core violations on each page."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
-from playwright.async_api import Browser, Page, Route, expect
+from axe_playwright_python.async_playwright import Axe
+from axe_playwright_python.base import AxeResults
+from playwright.async_api import Browser, Page, expect
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from tests.browser.conftest import PHONE, accessible_page
+from actionruns.sdk import Action, App, Auth, Context
+from tests.browser.conftest import PHONE, SCREENSHOTS, accessible_page
 from tests.browser.test_connect_page import (
     connect_link,
     fill_and_submit,
@@ -68,24 +78,86 @@ async def test_a_branded_partner_and_every_state_of_an_api_key_app(
     assert await page.get_by_label("API key").input_value() == ""
     await accessible(page, "failed")
 
-    # Testing: said while the app is called, and the button takes no second press.
-    # The post is held in the browser, so that the page is seen as it waits.
-    answered = asyncio.Event()
 
-    async def hold(route: Route) -> None:
-        await answered.wait()
-        await route.abort()
+def slow_app(stand_in: HTTPServer) -> App:
+    """An API-key app whose connection test asks a stand-in for the account's name."""
 
-    await page.route("**/connect/secretive", hold)
-    await page.get_by_label("API key").fill("sk-good-key")
-    # The page is read as it is: a locator would wait for the held navigation to finish.
-    waiting = await page.evaluate("""() => {
-        document.querySelector("form").requestSubmit();
-        const button = document.getElementById("submit");
-        return [document.getElementById("status").textContent, button.disabled];
-    }""")
-    assert waiting == ["Testing the connection with Secretive\u2026", True]
-    answered.set()
+    async def who(ctx: Context) -> str:
+        answer = await ctx.http.get(stand_in.url_for("/me"))
+        answer.raise_for_status()
+        return str(answer.json()["workspace"])
+
+    async def nothing(ctx: Context, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    return App(
+        key="workspace",
+        title="Workspace",
+        description="Your team's workspace.",
+        auth=Auth.api_key(help_text="Settings, then API."),
+        test=who,
+        actions=[Action("noop", "Nothing", "Does nothing.", nothing)],
+    )
+
+
+async def test_testing_is_said_while_the_app_is_called_then_the_account_is_named(
+    browser: Browser, start_service: ServiceFactory, httpserver: HTTPServer
+) -> None:
+    # The app's test call is held open by its stand-in until the page has been seen.
+    called, release = threading.Event(), threading.Event()
+
+    def me(request: Request) -> Response:
+        assert request.headers["Authorization"] == "Bearer sk-slow-key"
+        called.set()
+        release.wait(30)
+        return Response(json.dumps({"workspace": "Ada's workshop"}), mimetype="application/json")
+
+    httpserver.expect_request("/me").respond_with_handler(me)
+    service = await start_service(apps=[slow_app(httpserver)])
+    alice, redirect_uri = await partner(service, httpserver)
+    await service.engine.clients.set_brand("acme", "Acme Corp", LOGO, "#FF6600")
+    page = await browser.new_page(viewport=PHONE)
+    # Back at the partner's after the last page: held here, so that it is seen.
+    await page.route(f"{redirect_uri}*", lambda route: route.abort("aborted"))
+    await page.goto(await connect_link(alice, "workspace", redirect_uri))
+    await page.get_by_label("API key").fill("sk-slow-key")
+    axe = Axe()
+    await page.evaluate(axe.axe_script)
+    try:
+        # Sent, and the page read as it waits, in one call: once a navigation is under way,
+        # Playwright runs nothing more in the page it leaves (its screenshots wait too).
+        status, disabled, checked = await page.evaluate(
+            """async () => {
+                document.getElementById("submit").click();
+                const results = await axe.run(document, {resultTypes: ["violations"]});
+                return [document.getElementById("status").textContent,
+                        document.getElementById("submit").disabled, results];
+            }"""
+        )
+        assert [status, disabled] == ["Testing the connection with Workspace\u2026", True]
+        assert AxeResults(checked).violations_count == 0, AxeResults(checked).generate_report()
+        assert await asyncio.to_thread(called.wait, 20)  # the app is being called
+        if SCREENSHOTS:
+            # Chromium's own capture: the page as it is while the answer is awaited.
+            cdp = await page.context.new_cdp_session(page)
+            shot = await cdp.send("Page.captureScreenshot", {"format": "png"})
+            Path(SCREENSHOTS, "connect-testing.png").write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        release.set()
+    # The label the test gave is the connection's, shown before the page goes back.
+    await expect(page.get_by_role("status")).to_have_text(
+        "Connected as Ada's workshop. You can close this window and go back to Acme Corp."
+    )
+    await expect(page.locator("#returning")).to_have_text(
+        "Taking you back to Acme Corp in a moment."
+    )
+    [stored] = (await alice.get("/v2/authentications")).json()["data"]
+    assert stored["title"] == "Ada's workshop"
+    # Then back to the partner, with the outcome.
+    back = await page.wait_for_event(
+        "requestfailed", lambda request: request.url.startswith(redirect_uri)
+    )
+    assert "status=success" in back.url
 
 
 async def test_connected_expired_and_used_links_say_so(

@@ -133,6 +133,8 @@ def _test_failed(app: App, failure: ConnectionTestFailed) -> str:
     )
 
 
+# How long "Connected as <label>" stays before the page goes back to the partner.
+CONNECTED_PAUSE_MS = 2000
 TOO_MANY_TRIES = "That was too many tries in a short time. Wait a minute, then try again."
 
 
@@ -257,6 +259,7 @@ def _done(
         return_url=return_url,
         result={"type": "actionruns:connect", **outcome},
         origin=f"{parts.scheme}://{parts.netloc}",
+        pause_ms=0 if error else CONNECTED_PAUSE_MS,
     )
 
 
