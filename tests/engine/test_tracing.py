@@ -101,6 +101,9 @@ async def test_a_run_is_one_trace_from_its_post_to_its_outbound_requests(
     with structlog.testing.capture_logs([merge_contextvars, logs.add_span_ids]) as events:
         run_id = await acme.run("echoing.call", {"url": url}, authentication)
         assert (await acme.wait(run_id))["status"] == "success"
+    # A query (an OAuth2 code, a connect token travel there) is not kept by a request's span.
+    listed = await acme.get(f"/v2/action-runs/{run_id}", params={"code": SECRET})
+    assert listed.status_code == 200
 
     [run] = await ended(spans, "action_run echoing.call", run_id)
     [attempt] = await ended(spans, "action_run attempt", run_id)
@@ -131,6 +134,14 @@ async def test_a_run_is_one_trace_from_its_post_to_its_outbound_requests(
     # SQL: the attempt's statements under it; none outside a request or an attempt.
     assert any(parent_of(s) == span_id(attempt) for s in statements)
     assert all(s.parent is not None for s in statements)
+    reads = "GET /v2/action-runs/{run_id}"
+    for _ in range(100):  # the GET's span ends just after its answer is sent (the wait's too)
+        finished = spans.get_finished_spans()
+        if sum(s.name == reads and s.kind is SpanKind.SERVER for s in finished) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the GETs' spans never ended")
     for span in finished:
         assert SECRET not in everything_said(span), span.name
     # Log lines name their trace and span: the connector's, the attempt's; the access
