@@ -51,6 +51,7 @@ CURATED = {
     "todoist": "0.3.1",
     "trello": "0.2.0",
     "twilio": "0.2.0",
+    "wordpress": "0.7.0",
     "zoom": "0.2.0",
 }
 

@@ -282,7 +282,10 @@ function worker() {
       description: piece.description || '',
       logoUrl: piece.logoUrl || '',
       categories: piece.categories || [],
-      typedAuth: Array.isArray(piece.auth),
+      // Typed auth values ({type, props}, {type, secret_text}...), as Activepieces' engine
+      // gives them to a piece with several auths or whose framework declares a context
+      // version (WordPress 0.7 reads auth.props); older pieces read the bare value.
+      typedAuth: Array.isArray(piece.auth) || Boolean(piece.getContextInfo?.()?.version),
       auths: auths.map(describeAuth),
       actions: Object.entries(actions()).map(([name, action]) => ({
         name,

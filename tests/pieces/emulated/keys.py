@@ -8,7 +8,7 @@ from actionruns.pieces.mapping import SECRET_TEXT_KEY
 from actionruns.pieces.runtime import PieceRunner
 from actionruns.sdk.context import Context
 from tests.pieces.emulated import Cases, route, sent
-from tests.pieces.standin import Documented, Endpoint, answer, bearer, query
+from tests.pieces.standin import Documented, Endpoint, answer, basic, bearer, query
 
 CASES = Cases()
 
@@ -255,3 +255,68 @@ async def posthog_event(runner: PieceRunner, ctx: Context, seen: list[httpx2.Req
         "ci@example.com",
         {"service": "api", "green": True},
     )
+
+
+# WordPress: the site's own address, a user name and an application password, by HTTP basic
+# auth (https://developer.wordpress.org/rest-api/using-the-rest-api/authentication/).
+WP_USER, WP_PASSWORD = "editor", "1HEu PFKe dnqM lr4j xDJX My63"
+WORDPRESS = "https://developer.wordpress.org/rest-api/reference/"
+TERMS = {"categories": [(3, "Releases"), (5, "Security")], "tags": [(12, "python")]}
+
+
+def wordpress_answers(request: httpx2.Request) -> httpx2.Response:
+    path = request.url.path
+    if path == "/":
+        return httpx2.Response(200, text="<!doctype html><title>Blog</title>")
+    kind = path.rsplit("/", 1)[-1]
+    if request.method == "GET":
+        terms = [{"id": id_, "name": name} for id_, name in TERMS[kind]]
+        return httpx2.Response(200, json=terms, headers={"X-WP-TotalPages": "1"})
+    return answer({"id": 60, "status": "draft", **sent(request)}, status=201)
+
+
+def wordpress_documented() -> Documented:
+    return Documented(
+        (
+            # The site's home page, which the piece reads first to see the site answers.
+            Endpoint("GET", "/", "https://developer.wordpress.org/rest-api/", authorized=bool),
+            Endpoint("GET", "/wp-json/wp/v2/categories", WORDPRESS + "categories/#list-categories"),
+            Endpoint("GET", "/wp-json/wp/v2/tags", WORDPRESS + "tags/#list-tags"),
+            Endpoint("POST", "/wp-json/wp/v2/posts", WORDPRESS + "posts/#create-a-post"),
+        ),
+        basic(WP_USER, WP_PASSWORD),
+    )
+
+
+@CASES.add(
+    "wordpress",
+    ("blog.example.org",),
+    {"website_url": "https://blog.example.org", "username": WP_USER, "password": WP_PASSWORD},
+    wordpress_documented,
+    wordpress_answers,
+)
+async def wordpress_post(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
+    categories = (await runner.choices(ctx, "create_post", "categories", {}, 0)).choices
+    tags = (await runner.choices(ctx, "create_post", "tags", {}, 0)).choices
+    assert [(c.value, c.label) for c in categories] == [
+        ("json:3", "Releases"),
+        ("json:5", "Security"),
+    ]
+    assert [(c.value, c.label) for c in tags] == [("json:12", "python")]
+    inputs = {
+        "title": "2.0 is out",
+        "content": "<p>Notes inside.</p>",
+        "status": "draft",
+        "categories": [categories[0].value],
+        "tags": [tags[0].value],
+    }
+    post = await runner.perform(ctx, "create_post", inputs)
+    assert post["body"]["id"] == 60
+    assert seen[-1].url.path == "/wp-json/wp/v2/posts"
+    assert sent(seen[-1]) == {
+        "title": "2.0 is out",
+        "content": "<p>Notes inside.</p>",
+        "status": "draft",
+        "categories": [3],
+        "tags": [12],
+    }
