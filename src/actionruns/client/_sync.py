@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import httpx2
 
-from actionruns.client._core import ClientCredentials, Core, Op, Retries, Sleep
+from actionruns.client._core import Core, Op, Retries, Sleep
+from actionruns.client._tokens import ClientCredentials
 from actionruns.client.models import (
     Action,
     App,
