@@ -21,6 +21,7 @@ Without the file, the tests that need it skip and say where to put it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -303,13 +304,30 @@ def trimmed_description(app_key: str) -> dict[str, Any] | None:
     path = vendor_file(description)
     if path is None:
         return None
+    # Reading a large description takes seconds (OpenAI's YAML 4 s): the trimmed one is kept,
+    # named by what it was made of (this module, the entry, the vendor's file as it is now).
+    made_of = hashlib.sha256(Path(__file__).read_bytes())
+    stat = path.stat()
+    made_of.update(repr((description, str(path), stat.st_size, stat.st_mtime_ns)).encode())
+    kept = CACHE / "trimmed" / f"{app_key}-{made_of.hexdigest()[:16]}.json"
+    if kept.is_file():
+        return dict(json.loads(kept.read_text()))
     text = path.read_text()
     if EXTERNAL_REF.search(text):
         document = inlined(path, description.operations)
     else:
         # Read as the importer reads it (YAML 1.1's "=" value tag included: OneSignal's has one).
         document = parse(text, description.path)
-    return trim(document, description.operations, description.source)
+    trimmed = trim(document, description.operations, description.source)
+    try:
+        written = json.dumps(trimmed)
+    except TypeError:  # a YAML date or the like, which JSON would not give back as it was
+        return trimmed
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_suffix(f".{os.getpid()}")  # whole or not at all, for a parallel run
+    partial.write_text(written)
+    partial.replace(kept)
+    return trimmed
 
 
 def inlined(path: Path, operations: Sequence[str]) -> dict[str, Any]:
