@@ -124,8 +124,18 @@ DESCRIPTIONS: dict[str, Description] = {
         "descriptions/2.11/api.intercom.io.yaml",
         "8889625a7b931d8649e18726e7f872ff073520fc",
         "MIT",
-        ("GET /me", "POST /contacts", "POST /contacts/search", "PUT /contacts/{contact_id}"),
-        note="API version 2.11, the one the connector sends in Intercom-Version",
+        (
+            "GET /me",
+            "POST /contacts",
+            "POST /contacts/search",
+            "PUT /contacts/{contact_id}",
+            "GET /contacts",
+            "GET /tags",
+            "POST /contacts/{contact_id}/tags",
+        ),
+        note="API version 2.11, the one the connector (and the piece's client) sends in "
+        "Intercom-Version; listing contacts and tags, and tagging one: what Intercom's piece "
+        "calls (tests/pieces)",
     ),
     "jira": Description(
         "jarekbird/jira-api-mcp-wrapper",

@@ -117,9 +117,17 @@ CONTACT = {
 
 
 def intercom_answers(request: httpx2.Request) -> httpx2.Response:
-    if request.url.path == "/contacts/search":
-        pages = {"type": "pages", "page": 1, "per_page": 1, "total_pages": 0}
+    pages = {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}
+    if route(request) == "POST /contacts/search":
         return answer({"type": "list", "data": [], "total_count": 0, "pages": pages})
+    if route(request) == "GET /contacts":
+        lead = {**CONTACT, "id": "6762f0d51bb69f9f2193bb80", "role": "lead"}
+        user = {**CONTACT, "name": "Ada Lovelace", "external_id": "u-1815"}
+        return answer({"type": "list", "data": [lead, user], "total_count": 2, "pages": pages})
+    if request.url.path == "/tags":
+        return answer({"type": "list", "data": [{"type": "tag", "id": "81", "name": "VIP"}]})
+    if request.url.path.endswith("/tags"):
+        return answer({"type": "tag", "id": sent(request)["id"], "name": "VIP"})
     return answer({**CONTACT, "name": sent(request)["name"]})
 
 
@@ -134,8 +142,25 @@ async def intercom_user(runner: PieceRunner, ctx: Context, seen: list[httpx2.Req
     inputs = {"email": "ada@example.com", "name": "Ada Lovelace", "user_id": "u-1815"}
     user = await runner.perform(ctx, "create_or_update_user", inputs)
     assert (user["id"], user["name"]) == (CONTACT["id"], "Ada Lovelace")
-    assert [route(r) for r in seen] == ["POST /contacts/search", "POST /contacts"]
     assert sent(seen[1])["external_id"] == "u-1815"
+
+    action = "add_or_remove_tag_on_contact"
+    [contact] = (await runner.choices(ctx, action, "contact_id", {}, 0)).choices  # users only
+    assert (contact.value, contact.label) == (
+        CONTACT["id"],
+        "Ada Lovelace, ada@example.com, u-1815",
+    )
+    [tag] = (await runner.choices(ctx, action, "tag_id", {}, 0)).choices
+    assert (tag.value, tag.label) == ("81", "VIP")
+    tagged = await runner.perform(ctx, action, {"contact_id": contact.value, "tag_id": tag.value})
+    assert tagged == {"type": "tag", "id": "81", "name": "VIP"}
+    assert [route(r) for r in seen] == [
+        "POST /contacts/search",
+        "POST /contacts",
+        "GET /contacts",
+        "GET /tags",
+        f"POST /contacts/{CONTACT['id']}/tags",
+    ]
     assert all(r.headers["intercom-version"] == "2.11" for r in seen)
 
 
