@@ -111,3 +111,26 @@ async def test_dynamic_choices_are_fetched_as_the_chosen_client_sees_them(
     assert unchosen.status_code == 400 and "client" in unchosen.json()["error"]
     stranger = await service.http.get(f"{NOOP}/choices", params={"field": "color"})
     assert stranger.status_code == 303  # to sign in
+
+
+async def test_fields_that_depend_on_others_are_shown_and_checked(service: Service) -> None:
+    await make_operator(service)
+    acme = await service.new_client("acme")
+    browser, token = await signed_in(service)
+    path = "/dashboard/catalogue/testkit/area"
+    page = (await browser.get(path)).text
+    assert 'value="fields"' in page and "Other fields depend on it" in page
+    assert 'name="input.radius"' not in page
+    form = {"csrf_token": token, "client": acme.client_id, "input.shape": "circle"}
+    circle = await browser.post(path, data=form | {"mode": "fields"})
+    assert circle.status_code == 200 and 'name="input.radius" required' in circle.text
+    assert 'name="input.width"' not in circle.text
+    missing = await browser.post(path, data=form | {"mode": "dry"})
+    assert missing.status_code == 400 and _problem(missing.text, "Radius") == "is required"
+    dry = await browser.post(path, data=form | {"input.radius": "2", "mode": "dry"})
+    assert dry.status_code == 200, dry.text
+    shown = dry.text.split('<pre id="dry-run-inputs">')[1].split("</pre>")[0]
+    assert json.loads(shown.replace("&#34;", '"')) == {"radius": 2, "shape": "circle"}
+    real = await browser.post(path, data=form | {"input.radius": "2", "mode": "run"})
+    run = await acme.wait(real.headers["location"].split("/")[-1].split("?")[0])
+    assert run["status"] == "success" and run["results"] == [{"area": 12.57}]

@@ -21,7 +21,7 @@ from actionruns.errors import NotFound, ServiceError, Unprocessable, ValidationF
 from actionruns.principal import Principal
 from actionruns.sdk.app import Action, App
 from actionruns.sdk.auth import AuthType
-from actionruns.sdk.fields import FieldType, InputField
+from actionruns.sdk.fields import FieldErrors, FieldType, InputField, validate_inputs
 from actionruns.sdk.redaction import REDACTED
 from actionruns.store import AuthenticationRecord
 
@@ -59,6 +59,8 @@ class FormField:
     @property
     def hint(self) -> str:
         parts = [self.spec.help_text]
+        if self.spec.alters_dynamic_fields:
+            parts.append("Other fields depend on it: choose Update fields after changing it.")
         if self.spec.list:
             parts.append("One value a line.")
         if self.spec.type in (FieldType.DICT, FieldType.JSON):
@@ -213,11 +215,25 @@ async def try_action(
     chosen = {name: form.get(name, "")[:200] for name in ("authentication", "client", "end_user")}
     inputs = _read_inputs(fields, form)
     outcome = Outcome()
-    if any(shown.problem for shown in fields):
-        outcome.problems.append("Some fields need another value: see below.")
-        return await _form_page(service, session, app, action, fields, chosen, outcome, 400)
     try:
         principal, authentication = await _principal(service, app, chosen)
+        if action.has_dynamic_inputs:
+            # The fields these values call for, as the chosen connection sees them; checked
+            # here, since a run checks only the fields every run has.
+            _, _, specs = await service.catalog.input_fields(
+                principal, f"{app.key}.{action.key}", authentication, inputs
+            )
+            fields = [FormField(spec) for spec in specs]
+            inputs = _read_inputs(fields, form)
+            if form.get("mode") == "fields":
+                return await _form_page(service, session, app, action, fields, chosen, outcome)
+            try:
+                inputs = validate_inputs(specs, inputs)
+            except FieldErrors as exc:
+                raise ValidationFailed(exc.errors, pointer_prefix="/inputs") from None
+        if any(shown.problem for shown in fields):
+            outcome.problems.append("Some fields need another value: see below.")
+            return await _form_page(service, session, app, action, fields, chosen, outcome, 400)
         request = RunRequest(f"{app.key}.{action.key}", authentication, inputs)
         if form.get("mode") != "run":
             outcome.dry_run = await service.runs.dry_run(principal, request)
