@@ -22,7 +22,7 @@ from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.errors import HaltError
 from actionruns.sdk.printed import logging_printed
 from tests.pieces.conftest import described_piece
-from tests.pieces.emulated import Case, keys, oauth, run_case
+from tests.pieces.emulated import Case, described, keys, oauth, run_case
 from tests.pieces.emulated.keys import BOARD, TRELLO, TRELLO_KEY, TRELLO_TOKEN, trello_documented
 from tests.pieces.standin import StandIn, answer, standin_context
 
@@ -85,3 +85,11 @@ async def test_a_refused_telegram_message_says_no_bot_token(trusted_ca: trustme.
     assert printed and "api.telegram.org/bot[redacted]/sendMessage" in printed[0]["text"]
     said = str(refusal.value) + json.dumps(printed)
     assert keys.BOT_TOKEN not in said and keys.BOT_TOKEN.split(":")[1] not in said
+
+
+def test_every_curated_piece_has_a_run() -> None:
+    """A piece is curated with at least one action run against its vendor's stand-in: here,
+    in ``described`` (``test_curated.py``), or Slack's and Hacker News's own tests there and
+    in ``test_running.py``."""
+    run = {case.piece for case in [*CASES, *described.CASES]} | {"slack", "hackernews"}
+    assert sorted(set(CURATED) - run) == []
