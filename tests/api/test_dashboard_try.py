@@ -107,6 +107,12 @@ async def test_dynamic_choices_are_fetched_as_the_chosen_client_sees_them(
         {"value": "c0", "label": "Color 0"},
         {"value": "c1", "label": "Color 1"},
     ]
+    last = await browser.get(
+        f"{NOOP}/choices", params={"field": "color", "client": acme.client_id, "page": 3}
+    )
+    values = [choice["value"] for choice in last.json()["choices"]]
+    assert values == [f"c{n}" for n in range(20, 25)]
+    assert last.json()["has_more"] is False
     unchosen = await browser.get(f"{NOOP}/choices", params={"field": "color"})
     assert unchosen.status_code == 400 and "client" in unchosen.json()["error"]
     stranger = await service.http.get(f"{NOOP}/choices", params={"field": "color"})

@@ -27,6 +27,7 @@ from actionruns.store import AuthenticationRecord
 
 router = APIRouter(include_in_schema=False)
 CONNECTIONS_OFFERED = 200
+MAX_CHOICE_PAGES = 20  # of the app's own size; past them, a field is typed in by its value
 INPUT = "input."  # the prefix of a field's name in the form, apart from the form's own
 _TEXTAREAS = {FieldType.TEXT, FieldType.CODE, FieldType.DICT, FieldType.JSON}
 _INPUT_TYPES = {
@@ -138,6 +139,7 @@ async def _form_page(
         connections=await _connections(service, app) if _needs_connection(app) else [],
         clients=[c for c in await service.store.list_clients() if not c.disabled],
         choices_url=f"/dashboard/catalogue/{app.key}/{action.key}/choices",
+        max_choice_pages=MAX_CHOICE_PAGES,
     )
 
 
@@ -264,11 +266,13 @@ async def choices(
     authentication: str = Query("", max_length=64),
     client: str = Query("", max_length=64),
     inputs: str = Query("{}", max_length=20_000),
+    page_number: int = Query(1, alias="page", ge=1, le=MAX_CHOICE_PAGES),
     _session: OperatorSession = Depends(operator_session),
     service: Engine = Depends(engine),
 ) -> Response:
-    """A dynamic field's first page of choices, as the chosen connection (or client) sees
-    them, for the form's script."""
+    """A page of a dynamic field's choices, as the chosen connection (or client) sees them,
+    for the form's script (which asks for the next while there are more, up to
+    ``MAX_CHOICE_PAGES``)."""
     try:
         app, _ = _found(service, app_key, action_key)
         given = json.loads(inputs)
@@ -279,7 +283,12 @@ async def choices(
             raise Unprocessable("Choose a connection first: these choices come from the app.")
         principal, authentication_id = await _principal(service, app, chosen)
         found = await service.catalog.choices(
-            principal, f"{app_key}.{action_key}", input_key, authentication_id, given, 0
+            principal,
+            f"{app_key}.{action_key}",
+            input_key,
+            authentication_id,
+            given,
+            page_number - 1,
         )
     except ValueError:
         return JSONResponse({"error": "inputs must be JSON."}, status_code=400)
