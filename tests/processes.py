@@ -57,9 +57,10 @@ def start_worker(
     return _start(service, arguments, "worker.log", **settings)
 
 
-async def start_api_node(service: Service, port: int) -> subprocess.Popen[bytes]:
+async def start_api_node(service: Service, port: int, **settings: str) -> subprocess.Popen[bytes]:
     """``actionruns serve --no-workers``, once it answers ``/readyz``."""
-    process = _start(service, ["serve", "--no-workers", "--port", str(port)], "api.log")
+    arguments = ["serve", "--no-workers", "--port", str(port)]
+    process = _start(service, arguments, "api.log", **settings)
     async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
         for _ in range(300):
             if process.poll() is not None:

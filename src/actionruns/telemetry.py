@@ -100,6 +100,13 @@ def stop() -> None:
     _provider = None
 
 
+def flush() -> None:
+    """Export the spans still held. A server stopping must: uvicorn ends a process it was
+    asked to stop by raising the signal again, so exit handlers (the SDK's) never run."""
+    if _provider is not None:
+        _provider.force_flush()
+
+
 def instrument_app(app: FastAPI) -> None:
     """A span for each request ``app`` serves, if tracing is on."""
     if _provider is None:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import httpx2
 import pytest
 import structlog
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -22,8 +23,8 @@ from structlog.contextvars import merge_contextvars
 from actionruns import logs, telemetry
 from actionruns.cli.serve import trace_if_asked
 from actionruns.engine import tracing
-from tests.conftest import Service, ServiceFactory
-from tests.processes import REPO, start_worker, wait_for_status
+from tests.conftest import Service, ServiceFactory, free_port
+from tests.processes import REPO, start_api_node, start_worker, wait_for_status
 
 SECRET = "pa55-never-traced-7781"
 
@@ -198,39 +199,54 @@ def console_spans(logged: str) -> list[dict[str, Any]]:
     while position >= 0:
         span, end = decoder.raw_decode(logged, position)
         found.append(span)
-        position = logged.find("\n{\n", end) + 1 or -1
-        if position == 0:
-            break
+        position = logged.find("\n{\n", end)
+        position += 1 if position >= 0 else 0
     return found
 
 
 @pytest.mark.slow
-async def test_a_worker_in_another_process_joins_the_trace_of_the_post(
-    spans: InMemorySpanExporter, start_service: ServiceFactory, backend: str
+async def test_an_api_node_and_a_worker_apart_make_one_trace(
+    start_service: ServiceFactory, backend: str
 ) -> None:
     if backend != "postgresql":
-        pytest.skip(
-            "the context crosses in a column, alike on both; workers apart are PostgreSQL's"
-        )
-    service = await start_service(workers=False)
+        pytest.skip("processes apart share PostgreSQL; the context crosses in a column on both")
+    service = await start_service(workers=False)  # the database, and a client's token
     acme = await service.new_client("acme")
-    run_id = await acme.run("testkit.noop", {"value": 1})
-    # The worker exports as an operator's would, configured by the standard variables alone.
-    worker = start_worker(
+    # Each process configured by the standard variables alone, as an operator would.
+    port = free_port()
+    worker = start_worker(  # starting while the node does
         service, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="actionruns-worker"
     )
+    node = await start_api_node(
+        service, port, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="actionruns-api"
+    )
     try:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            posted = await http.post(
+                "/v2/action-runs",
+                json={"data": {"action": "testkit.noop", "inputs": {"value": 1}}},
+                headers=acme.headers,
+            )
+        assert posted.status_code == 200, posted.text
+        run_id = posted.json()["data"]["id"]
         await wait_for_status(service, run_id, "success")
     finally:
-        worker.terminate()
-        await asyncio.to_thread(worker.wait, 20)
-    [run] = await ended(spans, "action_run testkit.noop", run_id)
-    assert run.context is not None
-    printed = console_spans((service.engine.settings.home / "worker.log").read_text())
-    [attempt] = [s for s in printed if s["name"] == "action_run attempt"]
-    assert attempt["context"]["trace_id"] == f"0x{run.context.trace_id:032x}"
-    assert attempt["parent_id"] == f"0x{span_id(run):016x}"
-    assert attempt["attributes"]["actionruns.run.id"] == run_id
+        for process in (node, worker):
+            process.terminate()
+        for process in (node, worker):  # on the way out, each exports what it still holds
+            await asyncio.to_thread(process.wait, 20)
+    home = service.engine.settings.home
+    api = console_spans((home / "api.log").read_text())
+    worked = console_spans((home / "worker.log").read_text())
+    [post] = [s for s in api if s["name"] == "POST /v2/action-runs"]
+    [run] = [s for s in api if s["name"] == "action_run testkit.noop"]
+    [attempt] = [s for s in worked if s["name"] == "action_run attempt"]
+    assert run["parent_id"] == post["context"]["span_id"]
+    assert run["attributes"]["actionruns.run.id"] == run_id
+    assert attempt["parent_id"] == run["context"]["span_id"]
+    assert attempt["context"]["trace_id"] == post["context"]["trace_id"]
+    assert attempt["attributes"]["actionruns.attempt.outcome"] == "success"
+    assert post["resource"]["attributes"]["service.name"] == "actionruns-api"
     assert attempt["resource"]["attributes"]["service.name"] == "actionruns-worker"
 
 

@@ -170,6 +170,10 @@ def create_app(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await service.stop()
+            if tracing.enabled():
+                from actionruns.telemetry import flush
+
+                await asyncio.to_thread(flush)
 
     app = FastAPI(
         title="actionruns",
