@@ -22,7 +22,7 @@ from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.errors import HaltError
 from actionruns.sdk.printed import logging_printed
 from tests.pieces.conftest import described_piece
-from tests.pieces.emulated import Case, described, keys, oauth, run_case
+from tests.pieces.emulated import Case, described, keys, oauth, run_case, shopify
 from tests.pieces.emulated.keys import BOARD, TRELLO, TRELLO_KEY, TRELLO_TOKEN, trello_documented
 from tests.pieces.standin import StandIn, answer, standin_context
 
@@ -32,7 +32,7 @@ async def manifest_of(piece: str) -> AppManifest:
     return piece_manifest(snake(piece), description, installed).manifest
 
 
-CASES = sorted([*keys.CASES, *oauth.CASES], key=lambda case: case.piece)
+CASES = sorted([*keys.CASES, *oauth.CASES, *shopify.CASES], key=lambda case: case.piece)
 PIECES = [case.piece for case in CASES]
 
 

@@ -46,6 +46,7 @@ CURATED = {
     "pipedrive": "0.2.0",
     "posthog": "0.2.0",
     "sendgrid": "0.2.0",
+    "shopify": "0.3.0",
     "slack": "0.17.9",
     "telegram-bot": "0.2.0",
     "todoist": "0.3.1",
