@@ -1,5 +1,6 @@
 """The runs list is served by its index, in order, with 100,000 runs: no sort of a client's
-runs, no scan of the table, on either backend (plans read with EXPLAIN after ANALYZE)."""
+runs, no scan of the table, on either backend (plans read with EXPLAIN after ANALYZE); on
+PostgreSQL every filter of the list and of the dashboard, on one database filled once."""
 
 from __future__ import annotations
 
@@ -72,23 +73,14 @@ CASES: dict[str, tuple[RunFilter, RunPosition | None, str]] = {
 IN_INDEX_ORDER_ON_POSTGRESQL = {"a client's newest", "the next page", "everyone's (the operator)"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def filled(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async def fill(url: str) -> Store:
-        store = Store.from_url(url)
-        await upgrade(store)
-        await store.transaction(_fill)
-        return store
-
-    if request.param == "sqlite":
-        store = await fill(f"sqlite:///{tmp_path / 'runs.db'}")
-        yield store
-        await store.close()
-        return
-    async with fresh_database() as url:
-        store = await fill(url)
-        yield store
-        await store.close()
+@pytest.fixture
+async def filled(tmp_path: Path) -> AsyncIterator[Store]:
+    """SQLite's; PostgreSQL's are checked in one test below, on one database filled once."""
+    store = Store.from_url(f"sqlite:///{tmp_path / 'runs.db'}")
+    await upgrade(store)
+    await store.transaction(_fill)
+    yield store
+    await store.close()
 
 
 def _fill(conn: Connection) -> None:
@@ -108,20 +100,15 @@ def _fill(conn: Connection) -> None:
 async def test_the_runs_list_reads_its_index_in_order(filled: Store, case: str) -> None:
     wanted, after, index = CASES[case]
     query = runs_page_query(wanted, after, 51)
-    if filled.runner.dialect == "postgresql":
-        plan = await filled.runner.read(lambda conn: _postgresql_plan(conn, query))
-        nodes = list(_nodes(plan))
-        kinds = {node["Node Type"] for node in nodes}
-        assert "Seq Scan" not in kinds, plan
-        if case in IN_INDEX_ORDER_ON_POSTGRESQL:
-            assert "Sort" not in kinds, plan
-            assert index in {node.get("Index Name") for node in nodes}, plan
-    else:
-        steps = await filled.runner.read(lambda conn: _sqlite_plan(conn, query))
-        assert any(f"INDEX {index}" in step for step in steps), steps
-        # A walk of the whole index in order is fine (it stops at the limit); of the table not.
-        assert not any("TEMP B-TREE" in step or step == "SCAN runs" for step in steps), steps
-    found = await filled.list_runs(wanted, after, 51)
+    steps = await filled.runner.read(lambda conn: _sqlite_plan(conn, query))
+    assert any(f"INDEX {index}" in step for step in steps), steps
+    # A walk of the whole index in order is fine (it stops at the limit); of the table not.
+    assert not any("TEMP B-TREE" in step or step == "SCAN runs" for step in steps), steps
+    await _newest_first(filled, wanted, after)
+
+
+async def _newest_first(store: Store, wanted: RunFilter, after: RunPosition | None) -> None:
+    found = await store.list_runs(wanted, after, 51)
     assert len(found) == 51
     times = [run.created_at for run in found]
     assert times == sorted(times, reverse=True)
@@ -207,6 +194,18 @@ async def test_on_postgresql_every_filter_reads_an_index_not_the_table() -> None
         try:
             await upgrade(store)
             await store.transaction(_fill_series)
+            # PostgreSQL may serve a narrow filter from a bitmap and a sort of what it found
+            # (see CASES); the widest are read in the index's order, with no sort at all.
+            for name, (wanted, after, index) in CASES.items():
+                query = runs_page_query(wanted, after, 51)
+                plan = await store.runner.read(functools.partial(_plan_of, query))
+                nodes = list(_nodes(plan))
+                kinds = {node["Node Type"] for node in nodes}
+                assert "Seq Scan" not in kinds, (name, plan)
+                if name in IN_INDEX_ORDER_ON_POSTGRESQL:
+                    assert "Sort" not in kinds, (name, plan)
+                    assert index in {node.get("Index Name") for node in nodes}, (name, plan)
+                await _newest_first(store, wanted, after)
             for name, wanted in EVERY_FILTER.items():
                 for after in (None, RunPosition(START + 60_007, "run-60007")):
                     query = runs_page_query(wanted, after, 51)
