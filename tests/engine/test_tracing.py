@@ -214,11 +214,12 @@ async def test_an_api_node_and_a_worker_apart_make_one_trace(
     acme = await service.new_client("acme")
     # Each process configured by the standard variables alone, as an operator would.
     port = free_port()
-    worker = start_worker(  # starting while the node does
-        service, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="actionruns-worker"
-    )
+    # One after the other: the node's readiness has a deadline, best not met sharing the CPU.
     node = await start_api_node(
         service, port, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="actionruns-api"
+    )
+    worker = start_worker(
+        service, OTEL_TRACES_EXPORTER="console", OTEL_SERVICE_NAME="actionruns-worker"
     )
     try:
         async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
