@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # actionruns for operators (docs/deployment.md). `actionruns` is the entry point and the
 # command names the process: `serve` (the default: API and workers on SQLite in the home),
 # `serve --no-workers`, `worker`, `db upgrade`, `clients create …`.
@@ -37,8 +36,8 @@ FROM ${BASE}
 # A fixed, unprivileged uid/gid: volumes can be owned by it and runAsNonRoot can check it.
 RUN groupadd --gid 10001 actionruns \
     && useradd --uid 10001 --gid 10001 --no-log-init --home-dir /var/lib/actionruns \
-       --create-home --shell /usr/sbin/nologin actionruns \
-    && chmod 0700 /var/lib/actionruns
+       --no-create-home --shell /usr/sbin/nologin actionruns \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/actionruns
 COPY --from=build /opt/actionruns /opt/actionruns
 # HOST: a container is reached through its own interface, never its loopback.
 # HOME: the one-machine shape keeps its SQLite database and key file here (mount a volume);
