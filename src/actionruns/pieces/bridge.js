@@ -194,9 +194,20 @@ function worker() {
     }
     if (request.op === 'validate') {
       const validate = chosenAuth(request.auth_index).validate;
-      return validate ? validate({ auth }) : { valid: true };
+      return validate ? validate({ auth: bare(auth) }) : { valid: true };
     }
     throw new Error(`unknown request ${request.op}`);
+  }
+
+  // What Activepieces' engine gives an auth's validate, typed values or not: a secret text's
+  // string, a custom auth's props, basic auth's pair, OAuth2's whole value.
+  function bare(auth) {
+    if (auth && typeof auth === 'object') {
+      if (auth.type === 'SECRET_TEXT' && 'secret_text' in auth) return auth.secret_text;
+      if (auth.type === 'CUSTOM_AUTH' && 'props' in auth) return auth.props;
+      if (auth.type === 'BASIC_AUTH') return { username: auth.username, password: auth.password };
+    }
+    return auth;
   }
 
   function chosenAuth(index) {

@@ -67,7 +67,7 @@ async def run_case(case: Case, ca: trustme.CA) -> None:
     finally:
         standin.stop()
     assert observer.checked == len(standin.requests) > 0
-    assert observer.violations == []
+    assert observer.violations == [], "\n".join(observer.violations)
 
 
 def route(request: httpx2.Request) -> str:

@@ -197,6 +197,7 @@ def chat_answers(request: httpx2.Request) -> httpx2.Response:
     chat_answers,
 )
 async def mistral_chat(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
+    assert await runner.test(ctx) is None  # the piece's own check of the key: it lists models
     page = await runner.choices(ctx, "create_chat_completion", "model", {}, 0)
     assert [(c.value, c.label) for c in page.choices][:2] == [
         ("mistral-small-latest", "mistral-small-2506"),
@@ -205,9 +206,13 @@ async def mistral_chat(runner: PieceRunner, ctx: Context, seen: list[httpx2.Requ
     inputs = {"model": page.choices[1].value, "prompt": "The capital of France?"}
     said = await runner.perform(ctx, "create_chat_completion", inputs)
     assert said == {"value": "Paris."}  # a text result, as an object
-    assert [route(r) for r in seen] == ["GET /v1/models", "POST /v1/chat/completions"]
-    assert sent(seen[1])["messages"] == [{"role": "user", "content": "The capital of France?"}]
-    assert seen[1].headers["authorization"] == f"Bearer {MISTRAL_KEY}"
+    assert [route(r) for r in seen] == [
+        "GET /v1/models",
+        "GET /v1/models",
+        "POST /v1/chat/completions",
+    ]
+    assert sent(seen[2])["messages"] == [{"role": "user", "content": "The capital of France?"}]
+    assert all(r.headers["authorization"] == f"Bearer {MISTRAL_KEY}" for r in seen)
 
 
 # OpenAI: a custom connection (API key, base URL); the key as bearer.
@@ -226,20 +231,25 @@ OPENAI_MODELS = [
     chat_answers,
 )
 async def openai_chat(runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]) -> None:
+    assert await runner.test(ctx) is None  # the piece's own check of the key: it lists models
     page = await runner.choices(ctx, "ask_chatgpt", "model", {}, 0)
     models = [c.value for c in page.choices]
     assert "gpt-4o-mini" in models and "whisper-1" not in models  # only language models
     inputs = {"model": "gpt-4o-mini", "prompt": "The capital of France?", "max_tokens": 256}
     said = await runner.perform(ctx, "ask_chatgpt", inputs)
     assert said == {"value": "Paris."}  # a text result, as an object
-    assert [route(r) for r in seen] == ["GET /v1/models", "POST /v1/chat/completions"]
-    body = sent(seen[1])
+    assert [route(r) for r in seen] == [
+        "GET /v1/models",
+        "GET /v1/models",
+        "POST /v1/chat/completions",
+    ]
+    body = sent(seen[2])
     assert (body["model"], body["max_tokens"], body["messages"][-1]["content"]) == (
         "gpt-4o-mini",
         256,
         "The capital of France?",
     )
-    assert seen[1].headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert all(r.headers["authorization"] == f"Bearer {OPENAI_KEY}" for r in seen)
 
 
 # SendGrid: an API key (the oldest framework's bare prop) as bearer.

@@ -19,9 +19,12 @@ SHOP, TOKEN = "ada-cycles", "shpat_0123456789abcdef0123456789abcdef"
 ADMIN = "/admin/api/2023-10"
 REFERENCE = "https://shopify.dev/docs/api/admin-rest/2023-10/resources/"
 ORDER, FULFILLMENT = 450789469, 255858046
+HOST = f"{SHOP}.myshopify.com"
 
 
 def shopify_answers(request: httpx2.Request) -> httpx2.Response:
+    if request.url.path.endswith("/shop.json"):
+        return answer({"shop": {"id": 548380009, "name": "Ada Cycles", "myshopify_domain": HOST}})
     if request.url.path.endswith("/customers.json"):
         return answer({"customer": {"id": 207119551, **sent(request)["customer"]}}, status=201)
     event = {"id": 944956395, "order_id": ORDER, **sent(request)["event"]}
@@ -31,6 +34,7 @@ def shopify_answers(request: httpx2.Request) -> httpx2.Response:
 def shopify_documented() -> Documented:
     return Documented(
         (
+            Endpoint("GET", f"{ADMIN}/shop.json", REFERENCE + "shop#get-shop"),
             Endpoint(
                 "POST",
                 f"{ADMIN}/customers.json",
@@ -52,7 +56,7 @@ def shopify_documented() -> Documented:
 
 @CASES.add(
     "shopify",
-    (f"{SHOP}.myshopify.com",),
+    (HOST,),
     {"shop_name": SHOP, "admin_token": TOKEN},
     shopify_documented,
     shopify_answers,
@@ -60,11 +64,12 @@ def shopify_documented() -> Documented:
 async def shopify_customer_and_event(
     runner: PieceRunner, ctx: Context, seen: list[httpx2.Request]
 ) -> None:
+    assert await runner.test(ctx) is None  # the piece's own check: it asks for the shop
     inputs = {"email": "ada@example.com", "first_name": "Ada", "accepts_marketing": True}
     customer = await runner.perform(ctx, "create_customer", inputs)
     assert (customer["id"], customer["first_name"]) == (207119551, "Ada")
     consent = {"state": "subscribed", "opt_in_level": "unknown"}
-    assert sent(seen[0])["customer"]["email_marketing_consent"] == consent
+    assert sent(seen[1])["customer"]["email_marketing_consent"] == consent
 
     action = "create_fulfillment_event"
     statuses = (await runner.choices(ctx, action, "status", {}, 0)).choices
@@ -74,7 +79,8 @@ async def shopify_customer_and_event(
     event = await runner.perform(ctx, action, inputs)
     assert (event["status"], event["order_id"]) == ("in_transit", ORDER)
     assert [route(r) for r in seen] == [
+        f"GET {ADMIN}/shop.json",
         f"POST {ADMIN}/customers.json",
         f"POST {ADMIN}/orders/{ORDER}/fulfillments/{FULFILLMENT}/events.json",
     ]
-    assert all(r.url.host == f"{SHOP}.myshopify.com" for r in seen)
+    assert all(r.url.host == HOST for r in seen)
