@@ -3,6 +3,7 @@ removed with its files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from actionruns.cli.main import app
 from actionruns.cli.pieces import CURATED
+from actionruns.pieces import install
 from actionruns.sdk import outbound
 from tests.conftest import offline_resolver
 from tests.pieces.conftest import CACHE, need
@@ -77,3 +79,26 @@ def test_the_curated_pieces_are_added_at_their_tested_versions(
         assert f"@activepieces/piece-{key}@{package}" in added.output
     assert "added slack_piece" in added.output  # beside the built-in Slack connector
     assert cli.invoke(app, ["pieces", "add"]).exit_code == 1
+
+
+def test_the_registry_is_asked_once_about_an_exact_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--all-curated asks about every piece side by side first; an exact version's record
+    never changes, so installing each asks no more. ``latest`` is asked every time."""
+    asked: list[str] = []
+
+    def npm(*arguments: str, cwd: Path | None = None) -> str:
+        asked.append(arguments[1])
+        version = arguments[1].rsplit("@", 1)[1].replace("latest", "9.9.9")
+        return json.dumps({"version": version, "dist.integrity": "sha512-x", "license": "MIT"})
+
+    monkeypatch.setattr(install, "_npm", npm)
+    install.resolve_all([("only-asked-here", "1.0.0"), ("only-asked-here-too", "2.1.0")])
+    assert install.resolve(install.package_name("only-asked-here"), "1.0.0")["version"] == "1.0.0"
+    install.resolve(install.package_name("only-asked-here"), None)
+    install.resolve(install.package_name("only-asked-here"), None)
+    assert sorted(asked) == [
+        "@activepieces/piece-only-asked-here-too@2.1.0",
+        "@activepieces/piece-only-asked-here@1.0.0",
+        "@activepieces/piece-only-asked-here@latest",
+        "@activepieces/piece-only-asked-here@latest",
+    ]

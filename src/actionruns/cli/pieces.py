@@ -15,7 +15,12 @@ from actionruns.engine import Engine
 from actionruns.openapi.naming import snake
 from actionruns.pieces.bridge import BridgeFailure, NodeMissing
 from actionruns.pieces.icon import IconUnavailable, fetch_icon
-from actionruns.pieces.install import InstallFailed, install_and_describe, remove_installed
+from actionruns.pieces.install import (
+    InstallFailed,
+    install_and_describe,
+    remove_installed,
+    resolve_all,
+)
 from actionruns.pieces.mapping import Unmappable, piece_manifest
 from actionruns.sdk.described import AppManifest
 
@@ -112,6 +117,7 @@ def add_piece(
     """Install a piece with `npm install --ignore-scripts`, pinned to its exact version and
     integrity, and add it to the catalogue (adding it again upgrades it)."""
     if all_curated:
+        resolve_all(CURATED.items())
         for curated, tested in CURATED.items():
             _add(curated, tested, None, 0)
         return

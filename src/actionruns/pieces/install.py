@@ -5,11 +5,16 @@ the registry says, then described by the bridge."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,8 @@ from actionruns.pieces.mapping import Installed
 
 SCOPE = "@activepieces/piece-"
 NPM_TIMEOUT = 600.0
+EXACT = re.compile(r"\d+\.\d+\.\d+")
+RESOLVING_AT_ONCE = 4
 
 
 class InstallFailed(RuntimeError):
@@ -53,6 +60,31 @@ def _npm(*arguments: str, cwd: Path | None = None) -> str:
 
 def resolve(package: str, version: str | None) -> dict[str, Any]:
     """The registry's word on the version to install: exact version, integrity, license."""
+    if version and EXACT.fullmatch(version):
+        return dict(_resolve_exact(package, version))
+    return _resolve(package, version)
+
+
+def resolve_all(pieces: Iterable[tuple[str, str]]) -> None:
+    """Ask the registry about these exact versions side by side (``npm view`` is a second of
+    waiting each), so that installing them one after the other asks no more. A refusal is
+    left for the install that needs it to report."""
+
+    def ask(piece: tuple[str, str]) -> None:
+        with contextlib.suppress(InstallFailed):
+            resolve(package_name(piece[0]), piece[1])
+
+    with ThreadPoolExecutor(max_workers=RESOLVING_AT_ONCE) as pool:
+        list(pool.map(ask, pieces))
+
+
+# An exact version's record never changes (the registry refuses to publish one again).
+@functools.cache
+def _resolve_exact(package: str, version: str) -> Mapping[str, Any]:
+    return _resolve(package, version)
+
+
+def _resolve(package: str, version: str | None) -> dict[str, Any]:
     spec = f"{package}@{version or 'latest'}"
     text = _npm("view", spec, "version", "dist.integrity", "license", "--json")
     if not text.strip():
