@@ -18,6 +18,9 @@ from actionruns.pieces.mapping import Installed, piece_manifest
 from actionruns.pieces.runtime import close_bridges
 from actionruns.sdk.described.manifest import AppManifest
 
+# The curated pieces' runs assert in helper modules: rewritten as tests are, a failure says why.
+pytest.register_assert_rewrite("tests.pieces.emulated")
+
 FIXTURE = Path(__file__).with_name("fixture")
 CACHE = Path(
     os.environ.get("ACTIONRUNS_TEST_PIECES_CACHE", Path.home() / ".cache/actionruns-test-pieces")
