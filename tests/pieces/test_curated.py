@@ -13,14 +13,15 @@ import trustme
 
 from actionruns.cli.pieces import CURATED
 from actionruns.openapi.naming import snake
-from actionruns.pieces.mapping import piece_manifest
+from actionruns.pieces.mapping import SECRET_TEXT_KEY, piece_manifest
 from actionruns.pieces.runtime import PieceRunner
 from actionruns.sdk.context import Context
 from actionruns.sdk.described.manifest import AppManifest
 from actionruns.sdk.described.runtime import build_app
+from actionruns.sdk.errors import ExpiredAuthError
 from tests.pieces.conftest import described_piece
 from tests.pieces.emulated import Case, described, run_case
-from tests.pieces.standin import StandIn, standin_context
+from tests.pieces.standin import StandIn, answer, checking, standin_context
 from tests.vendors.slack_emulator import TOKEN, SlackEmulator
 
 # Asana's description marks some query arguments allowEmptyValue (deprecated in OpenAPI 3).
@@ -44,6 +45,25 @@ async def test_the_piece_runs_as_its_vendors_description_says(
     case: Case, trusted_ca: trustme.CA
 ) -> None:
     await run_case(case, trusted_ca)
+
+
+async def test_a_key_mistral_refuses_fails_the_connection_test(trusted_ca: trustme.CA) -> None:
+    """The piece's own check of the key, given the key as Activepieces' engine gives it: a
+    401 expires the connection, in the piece's words."""
+    installed, description = await described_piece("mistral-ai", CURATED["mistral-ai"])
+    manifest = piece_manifest("mistral_ai", description, installed).manifest
+    checker = described.described("mistral")()
+    refused = answer({"message": "Unauthorized", "request_id": "0a1b2c"}, status=401)
+    standin = StandIn(("api.mistral.ai",), checking(checker, lambda _: refused)).start(trusted_ca)
+    try:
+        async with standin_context(manifest, {SECRET_TEXT_KEY: "revoked-key"}, standin) as ctx:
+            with pytest.raises(ExpiredAuthError, match="Invalid API key"):
+                await PieceRunner(manifest).test(ctx)
+    finally:
+        standin.stop()
+    [request] = standin.requests
+    assert request.headers["authorization"] == "Bearer revoked-key"
+    assert (checker.checked, checker.violations) == (1, [])
 
 
 @pytest.fixture
