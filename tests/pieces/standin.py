@@ -39,6 +39,13 @@ STANDIN_ADDRESS = f"127.41.{os.getpid() // 256 % 256}.{os.getpid() % 256}"
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: more clients connecting at once than that
+    # (a benchmark's 32 in flight) have their SYN dropped and try again a second later.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass
 class StandIn:
     """The server for ``hosts``: ``handle`` answers, ``requests`` keeps what came."""
@@ -84,7 +91,7 @@ class StandIn:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((self.address, 443), Served)
+        server = _Server((self.address, 443), Served)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert(*self.hosts).configure_cert(context)
         server.socket = context.wrap_socket(server.socket, server_side=True)
