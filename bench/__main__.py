@@ -65,7 +65,15 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
     with (
         running(target_command, env, workdir / "target.log") as target_server,
         running(
-            [python, "-m", "actionruns.cli.main", "serve"], env, workdir / "serve.log"
+            [
+                *os.environ.get("BENCH_SERVE_PREFIX", "").split(),
+                python,
+                "-m",
+                "actionruns.cli.main",
+                "serve",
+            ],
+            env,
+            workdir / "serve.log",
         ) as service,
     ):
         await wait_until_up(target_url, target_server)
