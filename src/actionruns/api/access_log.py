@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actionruns.engine import ids
 from actionruns.engine.metrics import Metrics
 from actionruns.engine.request_counts import RequestCounter
 
@@ -32,7 +32,7 @@ def request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER and _TOKEN.match(value):
             return bytes(value).decode("ascii")
-    return uuid.uuid4().hex
+    return ids.random_hex()
 
 
 class AccessLog:

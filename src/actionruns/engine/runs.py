@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,7 @@ import structlog
 
 from actionruns.config import Settings
 from actionruns.connections import ConnectionService
-from actionruns.engine import tracing
+from actionruns.engine import ids, tracing
 from actionruns.engine.catalog import Catalog
 from actionruns.engine.destinations import destination_problem
 from actionruns.engine.documents import run_error
@@ -176,7 +175,7 @@ class RunService:
             worker = None
         fingerprint = request.fingerprint() if idempotency_key else None
         values: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
+            "id": ids.run_id(),
             "client_id": principal.client_id,
             "end_user_id": prepared.end_user_id,
             "app_key": prepared.app.key,
