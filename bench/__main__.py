@@ -30,6 +30,7 @@ from bench.harness import (
     PYTHONPATH,
     REPO,
     Bench,
+    CpuMeter,
     Figure,
     bounded,
     console,
@@ -110,9 +111,12 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
                 console.print(
                     f"throughput: {args.runs} {label} runs, {args.concurrency} at a time…"
                 )
+                meter = CpuMeter({"service": lambda: [service.pid]})
+                meter.start()
                 server_rate, client_rate = await bench.throughput(
                     action, inputs, args.runs, args.concurrency
                 )
+                service_ms = meter.stop()["service"] * 1000 / args.runs
                 target = "≥ 500" if label == "no-op" else ""
                 figures.append(
                     Figure(
@@ -126,6 +130,8 @@ async def measure(args: argparse.Namespace, workdir: Path) -> list[Figure]:
                 figures.append(
                     Figure(f"{label} runs/s (as the client saw it)", client_rate, "runs/s")
                 )
+                # Less swayed than runs/s by what else the machine runs: A/B compare this.
+                figures.append(Figure(f"{label} service CPU per run", service_ms, "ms"))
             figures.append(Figure("baseline: direct calls to the target/s", direct_rate, "calls/s"))
 
             console.print(f"latency: {args.latency_iterations} of each, one at a time…")
