@@ -181,6 +181,9 @@ def measure_postgres(workers: int, target: str, args: argparse.Namespace, workdi
                 stack.enter_context(
                     running(
                         [
+                            # A profiler that starts its target (bench/README.md); CPU per
+                            # run then counts the wrapper, not the worker.
+                            *os.environ.get("BENCH_WORKER_PREFIX", "").split(),
                             PYTHON,
                             "-m",
                             "actionruns.cli.main",
