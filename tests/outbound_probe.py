@@ -39,6 +39,7 @@ import httpx2
 import trustme
 
 from actionruns.connectors import email, mariadb, mqtt, nats, postgresql, rabbitmq, redis
+from actionruns.logs import configure_logging
 from actionruns.pieces.install import describe
 from actionruns.pieces.mapping import piece_manifest
 from actionruns.pieces.runtime import PieceRunner, close_bridges
@@ -576,4 +577,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    configure_logging()  # to stderr: stdout carries the findings, as JSON
     asyncio.run(main())

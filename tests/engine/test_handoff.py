@@ -41,7 +41,8 @@ async def test_runs_beyond_the_workers_capacity_wait_in_the_queue(
     service = await start_service(worker_concurrency=2)
     client = await service.new_client("acme")
     key = uuid.uuid4().hex
-    runs = [await client.run("testkit.sleep", {"seconds": 0.3, "key": key}) for _ in range(5)]
+    # Each sleeps a second: long enough for all five to be sent first on a busy machine.
+    runs = [await client.run("testkit.sleep", {"seconds": 1.0, "key": key}) for _ in range(5)]
     statuses = [(await service.engine.store.get_run(run_id)) for run_id in runs]
     assert [run.status for run in statuses if run is not None] == [
         "running",

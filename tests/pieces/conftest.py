@@ -17,6 +17,7 @@ from actionruns.pieces.install import describe, install, package_name, short_nam
 from actionruns.pieces.mapping import Installed, piece_manifest
 from actionruns.pieces.runtime import close_bridges
 from actionruns.sdk.described.manifest import AppManifest
+from tests.locks import held
 
 # The curated pieces' runs assert in helper modules: rewritten as tests are, a failure says why.
 pytest.register_assert_rewrite("tests.pieces.emulated")
@@ -63,12 +64,15 @@ def installed_piece(name: str, version: str) -> Installed:
     need("npm")
     package = package_name(name)
     folder = CACHE / f"{short_name(package)}@{version}"
-    if (folder / "package-lock.json").is_file():  # installed, its integrity checked, before
-        lock = json.loads((folder / "package-lock.json").read_text())
-        integrity = str(lock["packages"][f"node_modules/{package}"]["integrity"])
-        meta = json.loads((folder / "node_modules" / package / "package.json").read_text())
-        return Installed(package, version, integrity, str(folder), str(meta.get("license", "")))
-    return install(CACHE, name, version)
+    # The suite's processes share the cache: one installs a piece while the others wait.
+    with held(CACHE / ".lock"):
+        if (folder / "package-lock.json").is_file():  # installed, its integrity checked, before
+            lock = json.loads((folder / "package-lock.json").read_text())
+            integrity = str(lock["packages"][f"node_modules/{package}"]["integrity"])
+            meta = json.loads((folder / "node_modules" / package / "package.json").read_text())
+            license = str(meta.get("license", ""))
+            return Installed(package, version, integrity, str(folder), license)
+        return install(CACHE, name, version)
 
 
 _described: dict[tuple[str, str], dict[str, Any]] = {}

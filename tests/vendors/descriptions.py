@@ -37,6 +37,7 @@ import yaml
 from graphql import GraphQLField, GraphQLSchema, OperationType, build_schema
 
 from actionruns.openapi.load import load, parse, resolve
+from tests.locks import held
 
 REPO = Path(__file__).resolve().parents[2]
 CURATED_APPS = REPO / "src" / "actionruns" / "connectors" / "curated"
@@ -273,7 +274,12 @@ def vendor_file(published: Published) -> Path | None:
     if cached.is_file():
         return cached
     git_dir = MIRRORS / folder / "repo"
-    if git_dir.is_dir():
+    if not git_dir.is_dir():
+        return None
+    # The suite's processes share the cache: one takes a file out while the others wait.
+    with held(CACHE / ".lock"):
+        if cached.is_file():
+            return cached
         shown = subprocess.run(
             ["git", "--git-dir", str(git_dir), "show", f"{published.commit}:{published.path}"],
             capture_output=True,
@@ -285,7 +291,10 @@ def vendor_file(published: Published) -> Path | None:
             if folder_of_path != "." and EXTERNAL_REF.search(text):
                 into = CACHE / folder / published.commit
                 _extract(git_dir, published.commit, folder_of_path, into)
-            cached.write_bytes(shown.stdout)
+            # Whole or not at all: the others look for the file before taking the lock.
+            partial = cached.with_name(cached.name + ".part")
+            partial.write_bytes(shown.stdout)
+            partial.replace(cached)
             return cached
     return None
 

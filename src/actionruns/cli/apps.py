@@ -26,7 +26,7 @@ apps_app = typer.Typer(
     invoke_without_command=True,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, for scripts to read
 
 
 @apps_app.callback()

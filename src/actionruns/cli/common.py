@@ -26,7 +26,7 @@ from actionruns.sdk.registry import Registry
 from actionruns.store import ClientRecord
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, for scripts to read
 T = TypeVar("T")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from actionruns.cli.common import settings, with_engine
 from actionruns.engine import Engine
@@ -25,8 +25,8 @@ from actionruns.pieces.mapping import Unmappable, piece_manifest
 from actionruns.sdk.described import AppManifest
 
 pieces_app = typer.Typer(help="Activepieces pieces, installed from the npm registry, as apps.")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # a message is one line, however long
+errors = Console(stderr=True, soft_wrap=True)  # one line per error, for scripts to read
 
 
 def pieces_root() -> Path:
@@ -158,7 +158,9 @@ def list_pieces(
     licenses: bool = typer.Option(False, "--licenses", help="Show each piece's license"),
 ) -> None:
     """The pieces added, from the database: no Node needed."""
-    table = Table("key", "package", "version", "actions", "auth")
+    table = Table(Column("key", no_wrap=True), Column("package", no_wrap=True))  # copied whole
+    for header in ("version", "actions", "auth"):
+        table.add_column(header)
     if licenses:
         table.add_column("license")
     for found in _pieces():

@@ -22,7 +22,7 @@ from actionruns.store import AttemptRecord, RunRecord
 from actionruns.store.records import FINISHED_STATUSES, QUEUED, RUNNING
 
 # The run document goes to stdout (for jq and the like), what happens meanwhile to stderr.
-progress = Console(stderr=True, highlight=False)
+progress = Console(stderr=True, highlight=False, soft_wrap=True)  # a line per event
 LOOK_EVERY_SECONDS = 0.2
 
 

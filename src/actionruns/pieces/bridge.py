@@ -31,6 +31,8 @@ from actionruns.sdk.errors import ActionError
 from actionruns.sdk.outbound import OutboundGuard
 
 log = structlog.get_logger(__name__)
+# Why pieces run as the worker's user, as already logged by this process.
+_said: set[tuple[str, str]] = set()
 
 BRIDGE_SCRIPT = Path(__file__).with_name("bridge.js")
 # A piece's description can be large (Slack's is ~60 kB); answers are one line each.
@@ -177,7 +179,8 @@ class NodeBridge:
             if running and self._process is not None:
                 return self._process
             identity, why = switched_user(self.user, [str(BRIDGE_SCRIPT), *self._readable])
-            if why is not None:
+            if why is not None and (self.user, why) not in _said:
+                _said.add((self.user, why))  # once a process: each Node start would repeat it
                 log.warning("pieces_run_as_the_workers_user", user=self.user or None, why=why)
             process = await asyncio.create_subprocess_exec(
                 node_binary(),
