@@ -7,6 +7,7 @@ import functools
 import socket
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -123,8 +124,30 @@ def documented_answers() -> DocumentedAnswers:
     return DocumentedAnswers(published_document())
 
 
+# Answers checked by xdist's workers, summed in the controller as each worker ends.
+_checked_by_workers: Counter[tuple[str, str, int]] = Counter()
+
+
+def _checked_here() -> Counter[tuple[str, str, int]]:
+    return documented_answers().checked if documented_answers.cache_info().currsize else Counter()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its counts to the controller
+        workeroutput["documented_answers"] = [[*key, n] for key, n in _checked_here().items()]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    for method, path, status, count in getattr(node, "workeroutput", {}).get(
+        "documented_answers", []
+    ):
+        _checked_by_workers[(method, path, status)] += count
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    checked = documented_answers().checked if documented_answers.cache_info().currsize else {}
+    checked = _checked_here() + _checked_by_workers
     if checked:
         operations = {(method, path) for method, path, _ in checked}
         terminalreporter.write_line(

@@ -24,6 +24,9 @@ from actionruns.store.schema import runs
 from tests.conftest import ApiClient, Service, ServiceFactory, free_port
 from tests.processes import start_api_node, start_worker
 
+# It restarts the PostgreSQL server and its leases are one second: it runs by itself.
+pytestmark = pytest.mark.alone
+
 KILLS = 20
 
 
