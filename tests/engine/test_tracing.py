@@ -205,11 +205,11 @@ def console_spans(logged: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
+# Processes apart share PostgreSQL (the context crosses in a column on both backends alike).
+@pytest.mark.parametrize("backend", ["postgresql"])
 async def test_an_api_node_and_a_worker_apart_make_one_trace(
     start_service: ServiceFactory, backend: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("processes apart share PostgreSQL; the context crosses in a column on both")
     service = await start_service(workers=False)  # the database, and a client's token
     acme = await service.new_client("acme")
     # Each process configured by the standard variables alone, as an operator would.
