@@ -78,17 +78,15 @@ class AsyncClient:
 
     @property
     def end_user(self) -> str | None:
-        return self._core.end_user or getattr(self._core.credentials, "end_user", None)
+        return self._core.acting_for
 
     def for_end_user(self, end_user: str, *, exchange: bool = False) -> AsyncClient:
         """The same client acting for one of its end users: it sees and makes only that
         user's authentications and runs. By default it sends ``X-End-User`` with the
         client's token; with ``exchange`` it gets a token bound to the user (RFC 8693,
         signed with ``signing_secret``). Shares this client's connections."""
-        if exchange and self._signing_secret is None:
-            raise ValueError("token exchange needs the client's signing_secret")
         core = self._core.for_end_user(
-            end_user, signing_secret=self._signing_secret if exchange else None
+            end_user, exchange=exchange, signing_secret=self._signing_secret
         )
         acting = AsyncClient.__new__(AsyncClient)
         acting._setup(core, self._http, self._sleep, self._signing_secret)

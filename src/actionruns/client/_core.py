@@ -127,12 +127,20 @@ class Core:
         self.tokens = tokens or TokenState()
         self.page_size = PAGE_SIZE
 
-    def for_end_user(self, end_user: str, *, signing_secret: str | None = None) -> Core:
+    @property
+    def acting_for(self) -> str | None:
+        """The end user this client acts for: by ``X-End-User`` or by an exchanged token."""
+        return self.end_user or getattr(self.credentials, "end_user", None)
+
+    def for_end_user(
+        self, end_user: str, *, exchange: bool = False, signing_secret: str | None = None
+    ) -> Core:
         """The same client acting for ``end_user``: with ``X-End-User`` beside the client's
-        own token, or (given the signing secret) with a token exchanged for one bound to it."""
+        own token, or (``exchange``) with a token exchanged, signed with ``signing_secret``,
+        for one bound to it."""
         if isinstance(self.credentials, TokenExchange):
             raise ValueError(f"this client acts for {self.credentials.end_user} alone")
-        if signing_secret is None:
+        if not exchange:
             return Core(
                 self.base_url,
                 self.credentials,
@@ -142,9 +150,11 @@ class Core:
                 clock=self.clock,
                 tokens=self.tokens,
             )
+        if signing_secret is None:
+            raise ValueError("token exchange needs the client's signing_secret")
         if not isinstance(self.credentials, ClientCredentials):
             raise TypeError("token exchange needs the client's id: build the client with it")
-        exchange = TokenExchange(
+        exchanged = TokenExchange(
             self.credentials.client_id,
             signing_secret,
             end_user,
@@ -152,7 +162,7 @@ class Core:
             self.credentials.scope,
         )
         return Core(
-            self.base_url, exchange, retries=self.retries, timeout=self.timeout, clock=self.clock
+            self.base_url, exchanged, retries=self.retries, timeout=self.timeout, clock=self.clock
         )
 
     def build(self, http: httpx2.Client | httpx2.AsyncClient, call: Call) -> httpx2.Request:
