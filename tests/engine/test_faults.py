@@ -126,8 +126,9 @@ async def test_killing_workers_at_random_loses_no_run_and_never_overlaps_one(
         lost += outcomes[:-1].count("lost")
         if run.status == "error":  # only a run interrupted as often as its attempt limit
             assert run.errors is not None and run.errors[0]["title"] == "Run abandoned", run.errors
-            # Its last lease only records the abandonment: every attempt before it was lost.
-            assert run.attempts == run.max_attempts + 1, run
+            # Its last lease only records the abandonment, past the limit: every attempt before
+            # it was lost (a kill may land on a lease that was to record it, too).
+            assert run.attempts > run.max_attempts, run
     assert statuses["success"] + statuses["error"] == len(run_ids), dict(statuses)
     assert lost > 0, "no kill interrupted a run: the test proved nothing"
     assert overlapping_executions(log, deaths) == {}
