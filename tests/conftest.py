@@ -8,7 +8,7 @@ import socket
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,15 @@ from tests.postgres import fresh_database
 from tests.testkit import echoing, limited, secretive, testkit
 
 configure_logging()
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_configured() -> Iterator[None]:
+    """Each test starts from the suite's logging: a command run in-process (CliRunner)
+    configures it for the whole process, some quieter (apps, connectors check, run)."""
+    yield
+    configure_logging()
+
 
 LOOPBACK = parse_networks("127.0.0.0/8,::1/128")
 

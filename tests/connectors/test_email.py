@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from actionruns.cli.main import app as cli
 from actionruns.connectors.email import app
-from actionruns.logs import configure_logging
 from actionruns.sdk import ExpiredAuthError, HaltError, TransientError
 from actionruns.sdk.context import open_context
 from actionruns.sdk.fields import validate_inputs
@@ -282,7 +281,6 @@ async def test_send_from_the_terminal(
 
     # The CLI opens the same database in its own engine, as an operator's shell would.
     result = await asyncio.to_thread(CliRunner().invoke, cli, command)
-    configure_logging()  # the CLI quietened logging for the whole process; later tests read it
 
     assert result.exit_code == 0, result.output
     assert '"status": "success"' in result.output
