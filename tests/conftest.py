@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
+from actionruns import logs
 from actionruns.api.app import create_app
 from actionruns.config import Settings
 from actionruns.engine import Engine
@@ -30,6 +31,7 @@ from tests.openapi_messages import DocumentedAnswers
 from tests.postgres import fresh_database
 from tests.testkit import echoing, limited, secretive, testkit
 
+logs.cache_loggers = False  # log captures (structlog.testing) swap processors within a test
 configure_logging()
 
 
