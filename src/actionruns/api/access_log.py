@@ -2,8 +2,12 @@
 
 ``X-Request-Id`` is taken from the request when it is a plain token (else one is made) and
 sent back on the response; while the request is served every log event carries it as
-``request_id``. The event names the route's template, never the path: paths hold ids, and
-queries may hold secrets. A request whose client is known (``CLIENT`` in its scope, left by
+``request_id``. Headers that a step of the request owes every answer, however the answer is
+made (the rate limit's, put under ``RESPONSE_HEADERS`` in the scope), go on the response here
+too, unless it sets them itself: one wrapper of the answer for all of them, not one each.
+
+The event names the route's template, never the path: paths hold ids, and queries may hold
+secrets. A request whose client is known (``CLIENT`` in its scope, left by
 the token check) is counted for that client (``engine.request_counts``).
 """
 
@@ -24,6 +28,8 @@ log = structlog.get_logger("actionruns.access")
 HEADER = b"x-request-id"
 # Where the request's client is left in the scope once its token or client_id is known.
 CLIENT = "actionruns.client_id"
+# Headers for the answer, whichever way it is made: a list of (lowercase name, value) pairs.
+RESPONSE_HEADERS = "actionruns.response_headers"
 _TOKEN = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -47,13 +53,19 @@ class AccessLog:
             return
         started = time.perf_counter()
         rid = request_id(scope)
+        owed: list[tuple[bytes, bytes]] = []
+        scope[RESPONSE_HEADERS] = owed
         status = 500  # what the server answers if the app fails before it responds
 
         async def respond(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), (HEADER, rid.encode())]
+                headers = [*message.get("headers", ()), (HEADER, rid.encode())]
+                if owed:
+                    present = {bytes(name).lower() for name, _ in headers}
+                    headers += [(name, value) for name, value in owed if name not in present]
+                message["headers"] = headers
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=rid):

@@ -32,7 +32,7 @@ from actionruns.api.routes import (
     operations,
     runs,
 )
-from actionruns.api.security import RateLimitHeaders, TokenIssuer, document_bearer_tokens
+from actionruns.api.security import TokenIssuer, document_bearer_tokens
 from actionruns.engine import Engine, tracing
 
 
@@ -210,7 +210,6 @@ def create_app(
 
     # Innermost: it sees the route the router matched (the scope it was handed).
     app.add_middleware(AccessLog, metrics=service.metrics, counter=service.request_counts)
-    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodyLimit, max_bytes=service.settings.max_body_bytes)
     app.add_middleware(StorableURL)
     app.add_middleware(TrailingSlash)

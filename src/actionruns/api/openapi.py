@@ -53,7 +53,7 @@ def _rate_limit(*, required: bool) -> dict[str, Any]:
     }
 
 
-# Every answer to a request that drew on the limit carries them (security.RateLimitHeaders):
+# Every answer to a request that drew on the limit carries them (api.access_log):
 # each success, and the errors found after the token was read (not a 401, nor a 413).
 RATE_LIMIT = _rate_limit(required=True)
 OPTIONAL_RATE_LIMIT = _rate_limit(required=False)

@@ -13,9 +13,8 @@ import jwt
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security.utils import get_authorization_scheme_param
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actionruns.api.access_log import CLIENT
+from actionruns.api.access_log import CLIENT, RESPONSE_HEADERS
 from actionruns.engine import Engine
 from actionruns.engine.scopes import ALL_SCOPES, grantable
 from actionruns.errors import Forbidden, ServiceError, Unprocessable
@@ -304,10 +303,10 @@ class ScopeRequirement:
         request.scope[CLIENT] = principal.client_id  # its requests are counted (access_log)
         engine: Engine = request.app.state.engine
         decision = await engine.rate_limits.hit(principal.client_id)
-        # Put on the answer, whichever way it is made, by RateLimitHeaders.
-        request.state.rate_limit_headers = [
+        # Owed to the answer, whichever way it is made (access_log puts them on it).
+        request.scope.setdefault(RESPONSE_HEADERS, []).extend(
             (name.lower().encode(), value.encode()) for name, value in decision.headers.items()
-        ]
+        )
         if not decision.allowed:
             raise RateLimited(
                 f"More than {decision.limit} requests in a minute; retry after "
@@ -317,33 +316,6 @@ class ScopeRequirement:
         if self.scopes.isdisjoint(principal.scopes) and not principal.public:
             raise Forbidden(self._lacking)
         return principal
-
-
-class RateLimitHeaders:
-    """Sends the rate limit's headers with every answer to a request that drew on it. Headers
-    set on FastAPI's injected ``Response`` reach only answers FastAPI writes from a route's
-    return value, not a response a route builds itself (a run, a new authentication, a
-    connect token, a 204) nor an error's; this puts them on all of them alike."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})  # request.state, which ScopeRequirement fills
-
-        async def respond(message: Message) -> None:
-            added = state.get("rate_limit_headers")
-            if message["type"] == "http.response.start" and added:
-                headers = list(message.get("headers", ()))
-                present = {bytes(name).lower() for name, _ in headers}
-                headers += [(name, value) for name, value in added if name not in present]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, respond)
 
 
 def require(*scopes: str, by_client_id: bool = False) -> ScopeRequirement:
@@ -411,7 +383,6 @@ def document_bearer_tokens(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 
 __all__ = [
     "ALL_SCOPES",
-    "RateLimitHeaders",
     "ScopeRequirement",
     "TokenIssuer",
     "Unauthorized",
