@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -14,6 +16,7 @@ from actionruns.api.responses import JSONResponse
 from actionruns.api.routes.deps import engine, limit_param
 from actionruns.api.schemas import RunActionRequest, RunData
 from actionruns.api.security import require
+from actionruns.api.shortcuts import route_with_shortcut
 from actionruns.engine import Engine
 from actionruns.engine.documents import attempt_document, run_document
 from actionruns.engine.run_pages import MAX_CURSOR_LENGTH
@@ -25,7 +28,10 @@ from actionruns.store import RunFilter
 router = APIRouter(tags=["Action runs"])
 
 MAX_WAIT_SECONDS = 60
-RunId = Path(max_length=64, description="An action run id")
+MAX_RUN_ID_LENGTH = 64
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+RunId = Path(max_length=MAX_RUN_ID_LENGTH, description="An action run id")
+RUNS_SCOPE = require("action:run")
 
 
 def _run_data(body: dict[str, Any]) -> tuple[RunData, str]:
@@ -79,8 +85,34 @@ RUN_BODY_SCHEMA = TypeAdapter(RunActionRequest | RunData).json_schema(
 )
 
 
-@router.post(
+async def _create_run_arguments(request: Request) -> dict[str, Any] | None:
+    """``create_run``'s arguments when the body is a JSON object sent as ``application/json``
+    with at most one Idempotency-Key of allowed length; else None (FastAPI reads it)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.partition(";")[0].strip().lower() != "application/json":
+        return None
+    keys = request.headers.getlist("idempotency-key")
+    if len(keys) > 1 or (keys and len(keys[0]) > MAX_IDEMPOTENCY_KEY_LENGTH):
+        return None
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, a lone surrogate)
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {
+        "body": body,
+        "idempotency_key": keys[0] if keys else None,
+        "principal": await RUNS_SCOPE(request),
+        "service": request.app.state.engine,
+    }
+
+
+@route_with_shortcut(
+    router,
+    "POST",
     "/v2/action-runs",
+    _create_run_arguments,
     summary="Run an action",
     openapi_extra={
         "requestBody": {
@@ -91,8 +123,8 @@ RUN_BODY_SCHEMA = TypeAdapter(RunActionRequest | RunData).json_schema(
 )
 async def create_run(
     body: dict[str, Any] = Body(..., description="The run, wrapped in data or not"),
-    idempotency_key: str | None = Header(None, max_length=255),
-    principal: Principal = Depends(require("action:run")),
+    idempotency_key: str | None = Header(None, max_length=MAX_IDEMPOTENCY_KEY_LENGTH),
+    principal: Principal = Depends(RUNS_SCOPE),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     data, prefix = _run_data(body)
@@ -128,7 +160,7 @@ async def list_runs(
     created_before: datetime | None = Query(None, description="ISO 8601; UTC if no offset"),
     cursor: str | None = Query(None, max_length=MAX_CURSOR_LENGTH, description="links.next's"),
     limit: int = Depends(limit_param),
-    principal: Principal = Depends(require("action:run")),
+    principal: Principal = Depends(RUNS_SCOPE),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     app_key, action_key = (None, None) if action is None else action.split(".", 1)
@@ -157,20 +189,50 @@ async def list_runs(
 @router.get("/v2/action-runs/{run_id}/attempts", summary="The attempts of an action run")
 async def list_attempts(
     run_id: str = RunId,
-    principal: Principal = Depends(require("action:run")),
+    principal: Principal = Depends(RUNS_SCOPE),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     attempts = await service.runs.attempts(principal, run_id)
     return JSONResponse({"data": [attempt_document(attempt) for attempt in attempts]})
 
 
-@router.get("/v2/action-runs/{run_id}", summary="Read an action run, optionally waiting for it")
+# wait_seconds in plain decimal notation; any other spelling FastAPI reads (and judges).
+_WAIT_ONLY = re.compile(rb"wait_seconds=([0-9]{1,2}(?:\.[0-9]{1,6})?)")
+
+
+async def _get_run_arguments(request: Request) -> dict[str, Any] | None:
+    """``get_run``'s arguments when the query is empty or only a plain ``wait_seconds`` in
+    range; else None (FastAPI reads it)."""
+    run_id: str = request.path_params["run_id"]
+    if len(run_id) > MAX_RUN_ID_LENGTH:
+        return None
+    wait_seconds = 0.0
+    query: bytes = request.scope["query_string"]
+    if query:
+        plain = _WAIT_ONLY.fullmatch(query)
+        if plain is None or (wait_seconds := float(plain[1])) > MAX_WAIT_SECONDS:
+            return None
+    return {
+        "run_id": run_id,
+        "wait_seconds": wait_seconds,
+        "principal": await RUNS_SCOPE(request),
+        "service": request.app.state.engine,
+    }
+
+
+@route_with_shortcut(
+    router,
+    "GET",
+    "/v2/action-runs/{run_id}",
+    _get_run_arguments,
+    summary="Read an action run, optionally waiting for it",
+)
 async def get_run(
     run_id: str = RunId,
     wait_seconds: float = Query(
         0, ge=0, le=MAX_WAIT_SECONDS, description="Hold the request until the run finishes"
     ),
-    principal: Principal = Depends(require("action:run")),
+    principal: Principal = Depends(RUNS_SCOPE),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     if wait_seconds > 0:
@@ -186,7 +248,7 @@ async def get_run(
 @router.post("/v2/action-runs/{run_id}/cancel", summary="Cancel an action run")
 async def cancel_run(
     run_id: str = RunId,
-    principal: Principal = Depends(require("action:run")),
+    principal: Principal = Depends(RUNS_SCOPE),
     service: Engine = Depends(engine),
 ) -> JSONResponse:
     run = await service.runs.cancel(principal, run_id)
