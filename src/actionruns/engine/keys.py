@@ -20,7 +20,7 @@ from actionruns.connections.service import oauth_app_owner, owner_of
 from actionruns.engine.callbacks import client_secret_owner
 from actionruns.engine.signing import signing_key_owner
 from actionruns.store import Store
-from actionruns.store.store import SealedKind
+from actionruns.store.sealing import SealedKind
 from actionruns.vault import Keyring, Vault
 
 BATCH = 200

@@ -1,17 +1,18 @@
 """All SQL of the service, behind one small async interface (SQLAlchemy 2 Core).
 
-The run table is the queue: a worker leases due runs with an expiry and a dead worker's
-lease simply runs out. Every statement here is portable between SQLite and PostgreSQL;
-where they differ (row locking) the dialect decides. Each operation is a plain function of
-a connection; ``engines`` decides where and how it runs.
+``Store`` is the whole of it: the runs and their queue here, each other concern in a module
+of its own (clients, sealing, authentications, limits, callbacks) over the plumbing they
+share (queries). The run table is the queue: a worker leases due runs with an expiry and a
+dead worker's lease simply runs out. Every statement is portable between SQLite and
+PostgreSQL; where they differ (row locking) the dialect decides. Each operation is a plain
+function of a connection; ``engines`` decides where and how it runs.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import (
     Connection,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
-    and_,
     any_,
     bindparam,
     case,
@@ -27,74 +27,28 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
-    true,
     union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.sql.expression import CTE, BindParameter, ColumnElement, Executable
 
+from actionruns.store.authentications import AuthenticationQueries
+from actionruns.store.callbacks import CallbackQueries
+from actionruns.store.clients import ClientQueries
 from actionruns.store.coalesce import Coalescer
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
 from actionruns.store.imported import ImportedApps
+from actionruns.store.limits import LimitQueries
 from actionruns.store.operators import Operators
-from actionruns.store.records import (
-    ERROR,
-    QUEUED,
-    RUNNING,
-    AttemptRecord,
-    AuthenticationRecord,
-    ClientKeyRecord,
-    ClientRecord,
-    DeliveryRecord,
-    OAuthAppRecord,
-    QueueStats,
-    RunRecord,
-    SigningKeyRecord,
-)
+from actionruns.store.queries import owned
+from actionruns.store.records import ERROR, QUEUED, RUNNING, AttemptRecord, QueueStats, RunRecord
 from actionruns.store.request_counts import RequestCounts
-from actionruns.store.run_list import (
-    RunFilter,
-    RunPosition,
-    finished_runs_query,
-    runs_page_query,
-)
-from actionruns.store.schema import (
-    authentications,
-    callback_deliveries,
-    client_keys,
-    clients,
-    key_uses,
-    limiters,
-    oauth_apps,
-    rate_windows,
-    run_attempts,
-    runs,
-    signing_keys,
-    used_tokens,
-)
-
-T = TypeVar("T")
-RETIRED_KEYS_KEPT_SECONDS = 7 * 86_400
-# A run held back by a concurrency limit looks again after this long (or when woken).
-LIMIT_RECHECK_SECONDS = 0.5
-R = TypeVar(
-    "R",
-    ClientRecord,
-    ClientKeyRecord,
-    OAuthAppRecord,
-    SigningKeyRecord,
-    AuthenticationRecord,
-    RunRecord,
-    AttemptRecord,
-    DeliveryRecord,
-)
-Owned = TypeVar("Owned", AuthenticationRecord, RunRecord)
+from actionruns.store.run_list import RunFilter, RunPosition, finished_runs_query, runs_page_query
+from actionruns.store.schema import callback_deliveries, run_attempts, runs
+from actionruns.store.sealing import SealedQueries
 
 
 def _callback_due(now: float) -> dict[str, Any]:
@@ -129,12 +83,10 @@ _FINISH_ATTEMPT = update(run_attempts).where(
 )
 # Reads made on every request or attempt: a statement built per call costs more CPU than
 # running it on SQLite.
-_CLIENT = select(clients).where(clients.c.id == bindparam("b_id"))
-# By primary key alone; the owner is checked on the row read (see ``_owned``).
+# By primary key alone; the owner is checked on the row read (see ``queries.owned``).
 _RUN = select(runs).where(runs.c.id == bindparam("b_id"))
 # PostgreSQL: several at once, by primary key (one statement, however many).
 _RUNS = select(runs).where(runs.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
-_AUTHENTICATION = select(authentications).where(authentications.c.id == bindparam("b_id"))
 
 
 # What an attempt's end writes to its row (``finish_attempt``).
@@ -181,19 +133,6 @@ def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
     return select(func.count()).select_from(finished).add_cte(ended)
 
 
-def _owned(record: Owned | None, client_id: str | None) -> Owned | None:
-    """The record if ``client_id`` owns it (or no owner is asked for), else None.
-
-    Checked here rather than in SQL: given ``id = ? AND client_id = ?``, PostgreSQL without
-    fresh statistics (a new table, a burst since the last autoanalyze) may walk the owner
-    index through every run of the client instead of taking the primary key. Seen in the
-    scale benchmark: 0.6 ms per read at 4,000 runs, growing with the table.
-    """
-    if record is None or (client_id is not None and record.client_id != client_id):
-        return None
-    return record
-
-
 def _refused_for_its_values(error: Exception) -> bool:
     """Whether the database refused a statement for the values it carried (a duplicate key,
     text it cannot store), rather than failing to run it at all."""
@@ -205,25 +144,14 @@ def _run_in(conn: Connection, run_id: str) -> RunRecord | None:
     return RunRecord.from_row(row) if row else None
 
 
-SealedKind = Literal["authentication", "client", "oauth_app", "signing_key"]
-# Columns whose values the vault sealed, by the kind of their owner.
-_SEALED = {
-    "authentication": (authentications, authentications.c.credentials),
-    "client": (clients, clients.c.signing_secret),
-    "oauth_app": (oauth_apps, oauth_apps.c.client_secret),
-    "signing_key": (signing_keys, signing_keys.c.private_key),
-}
+class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, CallbackQueries):
+    """The whole store: the runs and their queue here, each other concern in its module."""
 
-
-class Store:
     def __init__(self, runner: Runner) -> None:
-        self.runner = runner
+        super().__init__(runner)
         self.imported_apps = ImportedApps(runner)
         self.operators = Operators(runner)
         self.requests = RequestCounts(runner)
-        # PostgreSQL: due rows are taken with SKIP LOCKED, and a lease or a finish is one
-        # statement (data-modifying CTEs); SQLite runs several in one local transaction.
-        self._postgresql = runner.dialect == "postgresql"
         self._lease_statement = self._build_lease()
         # PostgreSQL: runs inserted or read by id at the same moment share a round trip.
         self._insert_runs = Coalescer(self._insert_run_rows, _refused_for_its_values)
@@ -308,355 +236,6 @@ class Store:
     async def close(self) -> None:
         await self.runner.close()
 
-    # -- plumbing ----------------------------------------------------------------------
-
-    async def _one(
-        self, record: type[R], query: Select[Any], params: Mapping[str, Any] | None = None
-    ) -> R | None:
-        def work(conn: Connection) -> R | None:
-            row = conn.execute(query, params).first()
-            return record.from_row(row) if row else None
-
-        return await self.runner.read(work)
-
-    async def _all(self, record: type[R], query: Select[Any]) -> list[R]:
-        def work(conn: Connection) -> list[R]:
-            return [record.from_row(row) for row in conn.execute(query)]
-
-        return await self.runner.read(work)
-
-    async def _execute(
-        self, statement: Executable, parameters: Mapping[str, Any] | None = None
-    ) -> int:
-        """One write statement, atomic by itself; the number of rows it touched.
-
-        Values travel as ``parameters``, not baked into the statement: the statement then
-        compiles once and is reused from the cache, which matters on the run path.
-        """
-
-        def work(conn: Connection) -> int:
-            return conn.execute(statement, parameters).rowcount
-
-        return await self.runner.write_one(work)
-
-    async def _returning(self, record: type[R], statement: Executable) -> list[R]:
-        def work(conn: Connection) -> list[R]:
-            return [record.from_row(row) for row in conn.execute(statement)]
-
-        return await self.runner.write_one(work)
-
-    async def transaction(self, work: Callable[[Connection], T]) -> T:
-        return await self.runner.write(work)
-
-    # -- clients -----------------------------------------------------------------------
-
-    async def insert_client(self, values: Mapping[str, Any]) -> ClientRecord:
-        await self._execute(insert(clients), values)
-        return ClientRecord.from_row(values)
-
-    async def get_client(self, client_id: str) -> ClientRecord | None:
-        return await self._one(ClientRecord, _CLIENT, {"b_id": client_id})
-
-    async def find_client(self, ref: str) -> ClientRecord | None:
-        """A client by id or by name."""
-        query = select(clients).where(or_(clients.c.id == ref, clients.c.name == ref))
-        return await self._one(ClientRecord, query)
-
-    async def list_clients(self) -> list[ClientRecord]:
-        return await self._all(ClientRecord, select(clients).order_by(clients.c.created_at))
-
-    async def update_client(self, client_id: str, values: Mapping[str, Any]) -> None:
-        await self._execute(update(clients).where(clients.c.id == client_id).values(**values))
-
-    async def delete_client(self, client_id: str) -> bool:
-        return await self._execute(delete(clients).where(clients.c.id == client_id)) > 0
-
-    async def insert_client_key(self, values: Mapping[str, Any]) -> None:
-        await self._execute(insert(client_keys), values)
-
-    async def list_client_keys(self, client_id: str) -> list[ClientKeyRecord]:
-        query = (
-            select(client_keys)
-            .where(client_keys.c.client_id == client_id)
-            .order_by(client_keys.c.created_at)
-        )
-        return await self._all(ClientKeyRecord, query)
-
-    async def delete_client_key(self, client_id: str, key_id: str) -> bool:
-        statement = delete(client_keys).where(
-            client_keys.c.client_id == client_id, client_keys.c.id == key_id
-        )
-        return await self._execute(statement) > 0
-
-    # -- the service's signing keys ------------------------------------------------------
-
-    async def insert_signing_key(self, record: SigningKeyRecord) -> None:
-        await self._execute(insert(signing_keys), dataclasses.asdict(record))
-
-    async def signing_keys(self) -> list[SigningKeyRecord]:
-        """Every signing key, the newest first."""
-        query = select(signing_keys).order_by(
-            signing_keys.c.created_at.desc(), signing_keys.c.id.desc()
-        )
-        return await self._all(SigningKeyRecord, query)
-
-    async def retire_signing_keys(self, *, except_id: str, now: float) -> None:
-        """Retire every key but one; keys retired long ago are deleted."""
-        await self._execute(
-            update(signing_keys)
-            .where(signing_keys.c.id != except_id, signing_keys.c.retired_at.is_(None))
-            .values(retired_at=now)
-        )
-        await self._execute(
-            delete(signing_keys).where(signing_keys.c.retired_at < now - RETIRED_KEYS_KEPT_SECONDS)
-        )
-
-    # -- OAuth2 registrations and single-use tokens ---------------------------------------
-
-    async def set_oauth_app(
-        self, app_key: str, client_id: str, sealed_secret: bytes, now: float
-    ) -> None:
-        values = {"client_id": client_id, "client_secret": sealed_secret, "updated_at": now}
-
-        def work(conn: Connection) -> None:
-            updated = conn.execute(
-                update(oauth_apps).where(oauth_apps.c.id == app_key).values(**values)
-            ).rowcount
-            if not updated:
-                conn.execute(insert(oauth_apps).values(id=app_key, **values))
-
-        await self.runner.write(work)
-
-    async def get_oauth_app(self, app_key: str) -> OAuthAppRecord | None:
-        return await self._one(OAuthAppRecord, select(oauth_apps).where(oauth_apps.c.id == app_key))
-
-    async def list_oauth_apps(self) -> list[OAuthAppRecord]:
-        return await self._all(OAuthAppRecord, select(oauth_apps).order_by(oauth_apps.c.id))
-
-    async def spend_token(self, token_id: str, expires_at: float) -> bool:
-        """Record a single-use token as spent; False if it already was."""
-        try:
-            await self._execute(insert(used_tokens), {"id": token_id, "expires_at": expires_at})
-        except IntegrityError:
-            return False
-        return True
-
-    async def token_spent(self, token_id: str) -> bool:
-        query = select(used_tokens.c.id).where(used_tokens.c.id == token_id)
-        return await self.runner.read(lambda conn: conn.execute(query).first() is not None)
-
-    async def purge_used_tokens(self, now: float) -> int:
-        return await self._execute(delete(used_tokens).where(used_tokens.c.expires_at < now))
-
-    # -- sealed values (key rotation) -----------------------------------------------------
-
-    async def sealed_values(
-        self, kind: SealedKind, after: str, limit: int
-    ) -> list[tuple[str, bytes]]:
-        """A batch of (id, sealed value) of ``kind`` in id order, after the id ``after``."""
-        table, column = _SEALED[kind]
-        query = (
-            select(table.c.id, column).where(table.c.id > after).order_by(table.c.id).limit(limit)
-        )
-
-        def work(conn: Connection) -> list[tuple[str, bytes]]:
-            return [(row[0], bytes(row[1])) for row in conn.execute(query)]
-
-        return await self.runner.read(work)
-
-    async def extend_key_use(self, key_id: str, valid_until: float) -> None:
-        """Record that something signed with ``key_id`` is valid until ``valid_until`` (a
-        later time already recorded stands)."""
-        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(key_uses)
-        later = case(
-            (upsert.excluded.valid_until > key_uses.c.valid_until, upsert.excluded.valid_until),
-            else_=key_uses.c.valid_until,
-        )
-        await self._execute(
-            upsert.values(key_id=key_id, valid_until=valid_until).on_conflict_do_update(
-                index_elements=[key_uses.c.key_id], set_={"valid_until": later}
-            )
-        )
-
-    async def key_uses(self, valid_after: float) -> dict[str, float]:
-        """Keys something signed with is still valid after ``valid_after``, and until when."""
-        query = select(key_uses.c.key_id, key_uses.c.valid_until).where(
-            key_uses.c.valid_until > valid_after
-        )
-        return await self.runner.read(
-            lambda conn: {row.key_id: float(row.valid_until) for row in conn.execute(query)}
-        )
-
-    async def forget_key_uses(self, key_ids: Sequence[str], valid_before: float) -> None:
-        """Forget the uses of retired keys, and every use over by ``valid_before``."""
-        await self._execute(
-            delete(key_uses).where(
-                or_(key_uses.c.key_id.in_(list(key_ids)), key_uses.c.valid_until < valid_before)
-            )
-        )
-
-    async def reseal(self, kind: SealedKind, row_id: str, old: bytes, new: bytes) -> bool:
-        """Replace a sealed value, unless it changed since it was read (a token refresh)."""
-        table, column = _SEALED[kind]
-        statement = (
-            update(table).where(table.c.id == row_id, column == old).values({column.name: new})
-        )
-        return await self._execute(statement) > 0
-
-    # -- authentications ---------------------------------------------------------------
-
-    async def insert_authentication(self, values: Mapping[str, Any]) -> None:
-        await self._execute(insert(authentications), values)
-
-    async def get_authentication(
-        self, authentication_id: str, *, client_id: str | None = None
-    ) -> AuthenticationRecord | None:
-        found = await self._one(AuthenticationRecord, _AUTHENTICATION, {"b_id": authentication_id})
-        return _owned(found, client_id)
-
-    async def replace_credentials(
-        self,
-        authentication_id: str,
-        sealed: bytes,
-        access_expires_at: float | None,
-        now: float,
-        *,
-        holder: str | None = None,
-        title: str | None = None,
-    ) -> bool:
-        """Store new credentials (a refresh, a reconnect): the authentication works again,
-        and a refresh hold by ``holder`` ends in the same statement, so a rotated refresh
-        token is never lost between two writes."""
-        condition = authentications.c.id == authentication_id
-        if holder is not None:
-            condition = and_(condition, authentications.c.refresh_holder == holder)
-        values: dict[str, Any] = {
-            "credentials": sealed,
-            "access_expires_at": access_expires_at,
-            "is_expired": False,
-            "refreshed_at": now,
-            "refresh_failed_at": None,
-            "refresh_error": None,
-            "refresh_holder": None,
-            "refresh_until": None,
-            "updated_at": now,
-        }
-        if title is not None:
-            values["title"] = title
-        return await self._execute(update(authentications).where(condition).values(**values)) > 0
-
-    async def claim_refresh(
-        self, authentication_id: str, holder: str, now: float, until: float
-    ) -> bool:
-        """Take the one refresh of an authentication, across every process (single flight)."""
-        statement = (
-            update(authentications)
-            .where(
-                authentications.c.id == authentication_id,
-                or_(
-                    authentications.c.refresh_until.is_(None),
-                    authentications.c.refresh_until < now,
-                ),
-            )
-            .values(refresh_holder=holder, refresh_until=until)
-        )
-        return await self._execute(statement) > 0
-
-    async def release_refresh(
-        self,
-        authentication_id: str,
-        holder: str,
-        now: float,
-        *,
-        failed: bool,
-        expired: bool,
-        error: str | None = None,
-    ) -> None:
-        """End a refresh hold without new credentials: unneeded after all, or failed (its
-        time starts a cooldown; ``error`` says why), or refused by the provider (the
-        authentication expires)."""
-        values: dict[str, Any] = {"refresh_holder": None, "refresh_until": None}
-        if failed:
-            values.update(refresh_failed_at=now, refresh_error=error, updated_at=now)
-        if expired:
-            values["is_expired"] = True
-        await self._execute(
-            update(authentications)
-            .where(
-                authentications.c.id == authentication_id,
-                authentications.c.refresh_holder == holder,
-            )
-            .values(**values)
-        )
-
-    async def authentications_to_refresh(
-        self, app_keys: Sequence[str], due_before: float, stale_before: float, limit: int
-    ) -> list[AuthenticationRecord]:
-        """OAuth2 authentications whose token expires soon or was not refreshed for a day."""
-        if not app_keys:
-            return []
-        query = (
-            select(authentications)
-            .where(
-                authentications.c.app_key.in_(app_keys),
-                authentications.c.is_expired.is_(False),
-                or_(
-                    authentications.c.access_expires_at < due_before,
-                    func.coalesce(authentications.c.refreshed_at, authentications.c.created_at)
-                    < stale_before,
-                ),
-            )
-            .order_by(authentications.c.access_expires_at)
-            .limit(limit)
-        )
-        return await self._all(AuthenticationRecord, query)
-
-    async def delete_authentication(self, authentication_id: str) -> bool:
-        """Delete an authentication and erase its sealed credentials from the database."""
-        statement = delete(authentications).where(authentications.c.id == authentication_id)
-        deleted = await self._execute(statement) > 0
-        await self.runner.erase_history()
-        return deleted
-
-    async def list_authentications(
-        self,
-        client_id: str | None,
-        *,
-        app_key: str | None,
-        limit: int,
-        offset: int,
-        end_user_id: str | None = None,
-    ) -> tuple[list[AuthenticationRecord], int]:
-        condition = authentications.c.client_id == client_id if client_id is not None else true()
-        if app_key is not None:
-            condition = and_(condition, authentications.c.app_key == app_key)
-        if end_user_id is not None:
-            condition = and_(condition, authentications.c.end_user_id == end_user_id)
-
-        def work(conn: Connection) -> tuple[list[AuthenticationRecord], int]:
-            total = conn.execute(
-                select(func.count()).select_from(authentications).where(condition)
-            ).scalar_one()
-            rows = conn.execute(
-                select(authentications)
-                .where(condition)
-                .order_by(authentications.c.created_at, authentications.c.id)
-                .limit(limit)
-                .offset(offset)
-            )
-            return [AuthenticationRecord.from_row(row) for row in rows], int(total)
-
-        return await self.runner.read(work)
-
-    async def set_authentication_expired(
-        self, authentication_id: str, expired: bool, now: float
-    ) -> None:
-        await self._execute(
-            update(authentications)
-            .where(authentications.c.id == authentication_id)
-            .values(is_expired=expired, updated_at=now)
-        )
-
     # -- runs: submission and reading --------------------------------------------------
 
     async def insert_run(
@@ -707,8 +286,8 @@ class Store:
 
     async def get_run(self, run_id: str, *, client_id: str | None = None) -> RunRecord | None:
         if self._postgresql:
-            return _owned(await self._read_runs(run_id), client_id)
-        return _owned(await self._one(RunRecord, _RUN, {"b_id": run_id}), client_id)
+            return owned(await self._read_runs(run_id), client_id)
+        return owned(await self._one(RunRecord, _RUN, {"b_id": run_id}), client_id)
 
     async def _insert_run_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[None]:
         """PostgreSQL: runs inserted by concurrent submissions, all or none, in one round
@@ -873,165 +452,6 @@ class Store:
 
         return await self.runner.write(finish)
 
-    async def acquire_limit(
-        self,
-        run: RunRecord,
-        worker: str,
-        clock: Callable[[], float],
-        *,
-        concurrency: int | None,
-        rate: tuple[int, float] | None,
-    ) -> float | None:
-        """Let a leased run start under its app's limits, or say when it may try again.
-
-        The limiter row of the run's key is locked for the decision, so workers in any number
-        of processes decide one at a time per key. A run counts towards the concurrency while
-        it holds the limit and its lease is alive: a dead worker's hold lapses with its lease.
-        ``rate`` is (runs, seconds): starts are spaced at least ``seconds / runs`` apart (GCRA
-        without burst), so no window of ``seconds`` ever holds more than ``runs`` starts.
-        The time is read from ``clock`` once the row is locked: a worker that waited for the
-        lock must not record a start earlier than the one it waited behind.
-        Returns None when acquired, else the time from which to try again.
-        """
-        key = run.limit_key
-        assert key is not None
-        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(limiters)
-        locked = select(limiters.c.tat).where(limiters.c.key == key)
-        if self._postgresql:
-            locked = locked.with_for_update()
-        holders = (
-            select(func.count())
-            .select_from(runs)
-            .where(
-                runs.c.limit_key == key,
-                runs.c.status == RUNNING,
-                runs.c.holds_limit.is_(True),
-                runs.c.lease_expires_at > bindparam("b_now"),
-                runs.c.id != run.id,
-            )
-        )
-
-        def acquire(conn: Connection) -> float | None:
-            conn.execute(upsert.values(key=key, tat=0.0).on_conflict_do_nothing())
-            tat = float(conn.execute(locked).scalar_one())
-            now = clock()
-            if (
-                concurrency is not None
-                and conn.execute(holders, {"b_now": now}).scalar_one() >= concurrency
-            ):
-                return now + LIMIT_RECHECK_SECONDS
-            if rate is not None:
-                count, seconds = rate
-                if tat > now:
-                    return tat
-                conn.execute(
-                    update(limiters).where(limiters.c.key == key).values(tat=now + seconds / count)
-                )
-            conn.execute(
-                update(runs)
-                .where(runs.c.id == run.id, runs.c.lease_owner == worker)
-                .values(holds_limit=True)
-            )
-            return None
-
-        return await self.runner.write(acquire)
-
-    async def defer_run(self, run: RunRecord, worker: str, until: float) -> None:
-        """Undo a lease whose run may not start yet: it never ran, so no attempt is kept."""
-
-        def defer(conn: Connection) -> None:
-            deferred = conn.execute(
-                update(runs)
-                .where(runs.c.id == run.id, runs.c.lease_owner == worker)
-                .values(
-                    status=QUEUED,
-                    available_at=until,
-                    attempts=runs.c.attempts - 1,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    started_at=case((runs.c.attempts == 1, None), else_=runs.c.started_at),
-                )
-            ).rowcount
-            if deferred:
-                conn.execute(
-                    delete(run_attempts).where(
-                        run_attempts.c.run_id == run.id, run_attempts.c.number == run.attempts
-                    )
-                )
-
-        await self.runner.write(defer)
-
-    async def throttle_authentication(self, authentication_id: str, until: float) -> int:
-        """The app asked to slow down on this account: hold its queued runs until ``until``.
-
-        Returns how many queued runs were pushed back; runs submitted later wait too.
-        """
-
-        def throttle(conn: Connection) -> int:
-            conn.execute(
-                update(authentications)
-                .where(authentications.c.id == authentication_id)
-                .values(
-                    throttled_until=case(
-                        (
-                            authentications.c.throttled_until > until,
-                            authentications.c.throttled_until,
-                        ),
-                        else_=until,
-                    )
-                )
-            )
-            return int(
-                conn.execute(
-                    update(runs)
-                    .where(
-                        runs.c.authentication_id == authentication_id,
-                        runs.c.status == QUEUED,
-                        runs.c.available_at < until,
-                    )
-                    .values(available_at=until)
-                ).rowcount
-            )
-
-        return await self.runner.write(throttle)
-
-    async def claim_rate_budget(
-        self, key: str, *, want: int, limit: int, expires_at: float
-    ) -> tuple[int, int]:
-        """Claim up to ``want`` requests of a window whose total is ``limit``.
-
-        Returns (granted, claimed by everyone so far). The row is locked for the decision.
-        """
-        upsert = (sqlite_insert if self.runner.dialect == "sqlite" else postgresql_insert)(
-            rate_windows
-        )
-        locked = select(rate_windows.c.used).where(rate_windows.c.key == key)
-        if self._postgresql:
-            locked = locked.with_for_update()
-
-        def claim(conn: Connection) -> tuple[int, int]:
-            conn.execute(
-                upsert.values(key=key, used=0, expires_at=expires_at).on_conflict_do_nothing()
-            )
-            used = int(conn.execute(locked).scalar_one())
-            granted = max(0, min(want, limit - used))
-            if granted:
-                conn.execute(
-                    update(rate_windows)
-                    .where(rate_windows.c.key == key)
-                    .values(used=rate_windows.c.used + granted)
-                )
-            return granted, used + granted
-
-        return await self.runner.write(claim)
-
-    async def rate_windows_used(self, keys: Sequence[str]) -> dict[str, int]:
-        """How much of each window was claimed (windows never claimed are left out)."""
-        query = select(rate_windows.c.key, rate_windows.c.used).where(rate_windows.c.key.in_(keys))
-        return await self.runner.read(
-            lambda conn: {str(row[0]): int(row[1]) for row in conn.execute(query)}
-        )
-
     async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
         """Hand back runs this worker holds (it is shutting down): due again at once.
 
@@ -1070,9 +490,9 @@ class Store:
         """Cancel a queued run at once, or flag a running one for its worker to abandon."""
 
         def cancel(conn: Connection) -> RunRecord | None:
-            if _owned(_run_in(conn, run_id), client_id) is None:
+            if owned(_run_in(conn, run_id), client_id) is None:
                 return None
-            this = runs.c.id == run_id  # by primary key alone, as in ``_owned``
+            this = runs.c.id == run_id  # by primary key alone, as in ``queries.owned``
             conn.execute(
                 update(runs)
                 .where(this, runs.c.status == QUEUED)
@@ -1125,58 +545,6 @@ class Store:
 
         return await self.runner.read(work)
 
-    # -- callbacks ---------------------------------------------------------------------
-
-    async def lease_callbacks(self, now: float, limit: int, retry_at: float) -> list[RunRecord]:
-        """Take due callback deliveries; each is pushed to ``retry_at`` until marked done."""
-        due = (
-            select(runs.c.id)
-            .where(runs.c.callback_status == "pending", runs.c.callback_next_at <= now)
-            .order_by(runs.c.callback_next_at)
-            .limit(limit)
-        )
-        if self._postgresql:
-            due = due.with_for_update(skip_locked=True)
-        return await self._returning(
-            RunRecord,
-            update(runs)
-            .where(runs.c.id.in_(due.scalar_subquery()))
-            .values(callback_next_at=retry_at, callback_attempts=runs.c.callback_attempts + 1)
-            .returning(*runs.c),
-        )
-
-    async def set_callback_state(
-        self,
-        run_id: str,
-        status: str,
-        next_at: float | None,
-        error: str | None = None,
-        *,
-        delivery: DeliveryRecord | None = None,
-    ) -> None:
-        """The callback's state after an attempt, and that attempt (``delivery``) in the
-        same transaction."""
-        state = (
-            update(runs)
-            .where(runs.c.id == run_id)
-            .values(callback_status=status, callback_next_at=next_at, callback_error=error)
-        )
-
-        def work(conn: Connection) -> None:
-            conn.execute(state)
-            if delivery is not None:
-                conn.execute(insert(callback_deliveries).values(**dataclasses.asdict(delivery)))
-
-        await self.runner.write(work)
-
-    async def list_deliveries(self, run_id: str) -> list[DeliveryRecord]:
-        query = (
-            select(callback_deliveries)
-            .where(callback_deliveries.c.run_id == run_id)
-            .order_by(callback_deliveries.c.number)
-        )
-        return await self._all(DeliveryRecord, query)
-
     # -- retention ---------------------------------------------------------------------
 
     async def purge_finished_before(self, cutoff: float, batch: int = 500) -> int:
@@ -1196,7 +564,3 @@ class Store:
         while deleted := await self.runner.write(purge_batch):
             total += deleted
         return total
-
-    async def purge_rate_windows(self, now: float) -> int:
-        """Forget request windows that are over."""
-        return await self._execute(delete(rate_windows).where(rate_windows.c.expires_at < now))
