@@ -4,6 +4,7 @@ the tools list, a call that is a run, a failed run as a tool error, and the meta
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -53,6 +54,20 @@ async def test_each_action_is_a_tool_and_a_call_is_a_run(service: Service, acme:
         assert failed.is_error
         text = failed.content[0]
         assert isinstance(text, types.TextContent) and "failed" in text.text
+
+
+async def test_the_first_requests_at_once_all_wait_for_the_transport(
+    service: Service, acme: ApiClient
+) -> None:
+    """The SDK is loaded at the first request (api.mcp_http): requests that come together
+    before it has started are all answered once it has."""
+
+    async def tool_count() -> int:
+        async with over_http(service, acme.headers) as client:
+            return len((await client.list_tools()).tools)
+
+    counts = await asyncio.gather(*(tool_count() for _ in range(5)))
+    assert counts == [sum(len(app.actions) for app in service.engine.registry)] * 5
 
 
 async def test_mcp_over_http_needs_a_token_with_action_run(

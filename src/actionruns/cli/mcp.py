@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 
 import typer
-from mcp.server.stdio import stdio_server
 
-from actionruns.api.mcp_tools import ActionTools, mcp_server
 from actionruns.cli.common import principal, with_engine
 from actionruns.engine import Engine
 from actionruns.logs import configure_logging
@@ -19,6 +17,11 @@ def serve_mcp(
     end_user: str = typer.Option(None, "--end-user", help="Act for this end user of the client"),
 ) -> None:
     """Serve the catalogue as MCP tools over stdin and stdout."""
+    # Here, not with the CLI: the MCP SDK is 27 MiB and 1.3 s that no other command needs.
+    from mcp.server.stdio import stdio_server
+
+    from actionruns.api.mcp_tools import ActionTools, mcp_server
+
     configure_logging(level=logging.ERROR)  # stdout is the protocol's: logs go to stderr
 
     async def work(engine: Engine) -> None:
