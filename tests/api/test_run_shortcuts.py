@@ -30,6 +30,23 @@ async def test_a_run_is_submitted_alike_whichever_way_its_request_is_read(
         assert response.headers["Location"] == f"/v2/action-runs/{response.json()['data']['id']}"
 
 
+async def test_the_body_is_read_as_fastapi_reads_it(service: Service, acme: ApiClient) -> None:
+    """Integers past 64 bits stay integers and a byte order mark is allowed, as with the
+    standard library's parser (orjson would give a float and a refusal)."""
+    big = 2**70 + 1  # no float holds it
+    body = {"data": {"action": "testkit.noop", "inputs": {"value": "big", "count": big}}}
+    for encoded in (json.dumps(body).encode(), b"\xef\xbb\xbf" + json.dumps(body).encode()):
+        response = await service.http.post(
+            "/v2/action-runs",
+            content=encoded,
+            headers={**acme.headers, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        run = await service.engine.store.get_run(response.json()["data"]["id"])
+        assert run is not None and run.inputs["count"] == big
+        assert isinstance(run.inputs["count"], int)
+
+
 async def test_a_bad_body_or_header_is_judged_as_before(service: Service, acme: ApiClient) -> None:
     post = service.http.post
     not_an_object = await post("/v2/action-runs", json=[RUN], headers=acme.headers)

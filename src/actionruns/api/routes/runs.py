@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -95,8 +95,10 @@ async def _create_run_arguments(request: Request) -> dict[str, Any] | None:
     if len(keys) > 1 or (keys and len(keys[0]) > MAX_IDEMPOTENCY_KEY_LENGTH):
         return None
     try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:  # not JSON, or JSON orjson refuses (NaN, a lone surrogate)
+        # The standard library's parser, as FastAPI's: orjson would turn an integer past 64
+        # bits into a float, and refuses what it accepts (a BOM, a lone surrogate).
+        body = json.loads(await request.body())
+    except ValueError:  # not JSON, or not UTF-8
         return None
     if not isinstance(body, dict):
         return None
