@@ -98,7 +98,7 @@ async def _create_run_arguments(request: Request) -> dict[str, Any] | None:
         # The standard library's parser, as FastAPI's: orjson would turn an integer past 64
         # bits into a float, and refuses what it accepts (a BOM, a lone surrogate).
         body = json.loads(await request.body())
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser
         return None
     if not isinstance(body, dict):
         return None
