@@ -18,7 +18,6 @@ from sqlalchemy import (
     Connection,
     Float,
     Integer,
-    Select,
     String,
     any_,
     bindparam,
@@ -40,6 +39,7 @@ from actionruns.store.callbacks import CallbackQueries
 from actionruns.store.clients import ClientQueries
 from actionruns.store.coalesce import Coalescer
 from actionruns.store.engines import DEFAULT_POOL_SIZE, Runner, runner_for
+from actionruns.store.finishing import AttemptEnd, finish_in, finish_together
 from actionruns.store.imported import ImportedApps
 from actionruns.store.limits import LimitQueries
 from actionruns.store.operators import Operators
@@ -66,20 +66,10 @@ def _in_status(status: str) -> ColumnElement[bool]:
 
 
 # The hot statements, built once; their SET clauses come from the execution parameters.
-# A lease is checked by its owner alone: lease_owner is set exactly while a run is running
-# (a CHECK constraint holds it). A status condition as well would let PostgreSQL, without
-# fresh statistics, walk the status index through every running row instead of taking the
-# primary key; seen in the scale benchmark on every finish.
-_FINISH_RUN = update(runs).where(
-    runs.c.id == bindparam("b_run"), runs.c.lease_owner == bindparam("b_worker")
-)
 _INSERT_RUN = insert(runs)
 _INSERT_ATTEMPT = insert(run_attempts)
 _NEXT_DUE = select(func.min(runs.c.available_at)).where(
     _in_status(QUEUED), runs.c.available_at > bindparam("b_after")
-)
-_FINISH_ATTEMPT = update(run_attempts).where(
-    run_attempts.c.run_id == bindparam("b_run"), run_attempts.c.number == bindparam("b_number")
 )
 # Reads made on every request or attempt: a statement built per call costs more CPU than
 # running it on SQLite.
@@ -89,54 +79,16 @@ _RUN = select(runs).where(runs.c.id == bindparam("b_id"))
 _RUNS = select(runs).where(runs.c.id == any_(bindparam("b_ids", type_=ARRAY(String))))
 
 
-# What an attempt's end writes to its row (``finish_attempt``).
-_ATTEMPT_END_COLUMNS = ("finished_at", "outcome", "error", "retry_delay", "requests", "logs")
-
-
-@functools.cache
-def _finish_in_one_statement(run_columns: frozenset[str]) -> Select[Any]:
-    """PostgreSQL: the run moved on and its attempt closed in one statement (one round trip).
-
-    Parameters: b_run, b_worker, b_number, run_<column> for each of ``run_columns``, and
-    attempt_<column> for each of ``_ATTEMPT_END_COLUMNS``. Selects 1 if this worker still
-    held the lease (and so wrote both), else 0.
-    """
-    finished = (
-        update(runs)
-        .where(runs.c.id == bindparam("b_run"), runs.c.lease_owner == bindparam("b_worker"))
-        .values(
-            {
-                name: bindparam(f"run_{name}", type_=runs.c[name].type)
-                for name in sorted(run_columns)
-            }
-        )
-        .returning(runs.c.id)
-        .cte("finished")
-    )
-    ended = (
-        update(run_attempts)
-        .where(
-            # By primary key (a join with ``finished`` may be planned as a scan of all
-            # attempts), once the run's own update went through.
-            run_attempts.c.run_id == bindparam("b_run"),
-            run_attempts.c.number == bindparam("b_number"),
-            select(finished.c.id).exists(),
-        )
-        .values(
-            {
-                name: bindparam(f"attempt_{name}", type_=run_attempts.c[name].type)
-                for name in _ATTEMPT_END_COLUMNS
-            }
-        )
-        .cte("ended")
-    )
-    return select(func.count()).select_from(finished).add_cte(ended)
-
-
 def _refused_for_its_values(error: Exception) -> bool:
     """Whether the database refused a statement for the values it carried (a duplicate key,
     text it cannot store), rather than failing to run it at all."""
-    return isinstance(error, (IntegrityError, DataError))
+    if isinstance(error, (IntegrityError, DataError)):
+        return True
+    # asyncpg's errors mostly reach SQLAlchemy as a plain DBAPIError (a value too long for
+    # its column among them): their SQLSTATE class tells a refused value (22, data
+    # exception; 23, integrity constraint) from a database that is away.
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
 
 
 def _run_in(conn: Connection, run_id: str) -> RunRecord | None:
@@ -156,6 +108,8 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
         # PostgreSQL: runs inserted or read by id at the same moment share a round trip.
         self._insert_runs = Coalescer(self._insert_run_rows, _refused_for_its_values)
         self._read_runs = Coalescer(self._run_rows, _refused_for_its_values)
+        # PostgreSQL: attempts ending at the same moment, by the set of run columns they set.
+        self._finishes: dict[frozenset[str], Coalescer[AttemptEnd, bool]] = {}
 
     def _build_lease(self, only: Sequence[str] | None = None) -> Executable:
         """The lease: due runs marked running for a worker and returned.
@@ -413,44 +367,28 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
         ``requests`` are the HTTP requests the attempt made, ``logs`` what the app's code
         printed; ``retry_delay`` the wait chosen before the next attempt, if there is one.
         """
-        run_parameters = {"lease_owner": None, "lease_expires_at": None, **run_values}
-        attempt_parameters = {
-            "finished_at": now,
-            "outcome": outcome,
-            "error": error,
-            "retry_delay": retry_delay,
-            "requests": list(requests) or None,
-            "logs": list(logs) or None,
-        }
-        if self._postgresql:
-            statement = _finish_in_one_statement(frozenset(run_parameters))
-            parameters = {
-                "b_run": run.id,
-                "b_worker": worker,
-                "b_number": run.attempts,
-                **{f"run_{name}": value for name, value in run_parameters.items()},
-                **{f"attempt_{name}": value for name, value in attempt_parameters.items()},
-            }
-            return bool(
-                await self.runner.write_one(
-                    lambda conn: conn.execute(statement, parameters).scalar_one()
-                )
+        end = AttemptEnd(
+            run.id,
+            run.attempts,
+            worker,
+            {"lease_owner": None, "lease_expires_at": None, **run_values},
+            {
+                "finished_at": now,
+                "outcome": outcome,
+                "error": error,
+                "retry_delay": retry_delay,
+                "requests": list(requests) or None,
+                "logs": list(logs) or None,
+            },
+        )
+        if not self._postgresql:
+            return await self.runner.write(lambda conn: finish_in(self.runner, conn, end))
+        columns = frozenset(end.run_values)
+        if (finish := self._finishes.get(columns)) is None:
+            finish = self._finishes[columns] = Coalescer(
+                functools.partial(finish_together, self.runner), _refused_for_its_values
             )
-
-        def finish(conn: Connection) -> bool:
-            changed = self.runner.execute(
-                conn, _FINISH_RUN, {"b_run": run.id, "b_worker": worker, **run_parameters}
-            )
-            if changed == 0:
-                return False
-            self.runner.execute(
-                conn,
-                _FINISH_ATTEMPT,
-                {"b_run": run.id, "b_number": run.attempts, **attempt_parameters},
-            )
-            return True
-
-        return await self.runner.write(finish)
+        return await finish(end)
 
     async def release_runs(self, worker: str, run_ids: Sequence[str], now: float) -> list[str]:
         """Hand back runs this worker holds (it is shutting down): due again at once.
