@@ -3,7 +3,8 @@
 ``./scripts/bench scale`` measures the PostgreSQL deployment instead (see bench/scale.py),
 ``./scripts/bench catalogue`` imported apps at scale (see bench/catalogue.py),
 ``./scripts/bench pieces`` Activepieces pieces (see bench/pieces.py),
-``./scripts/bench partners`` the OpenAPI document and the MCP tool list (see bench/partners.py).
+``./scripts/bench partners`` the OpenAPI document and the MCP tool list (see bench/partners.py),
+``./scripts/bench outbound`` a connector's HTTP request by client (see bench/outbound.py).
 
 Figures: runs/s from POST to success (a no-op action, and a webhooks action calling a local
 HTTP server), the latency one run adds (POST + long-poll) over calling that server directly,
@@ -179,6 +180,11 @@ def main() -> None:
         from bench import partners
 
         partners.main(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["outbound"]:
+        from bench import outbound
+
+        outbound.main(sys.argv[2:])
         return
     if sys.argv[1:2] == ["catalogue"]:
         from bench import catalogue

@@ -1,0 +1,268 @@
+"""A prototype: the SDK's HTTP interface (``httpx2.AsyncClient``) sending through aiohttp.
+
+Measured by ``./scripts/bench outbound`` against the guarded httpcore2 pool connectors use
+today (``actionruns.sdk.outbound``). Not in ``src/``: it is here to be measured, and what it
+would take to ship it is in bench/README.md.
+
+What the guard promises is kept, by other means than the httpcore2 pool's:
+
+- **Only vetted addresses are dialed.** Names resolve through ``OutboundGuard.addresses``
+  (``GuardResolver``), which refuses a name if any of its addresses is not allowed. aiohttp
+  never asks its resolver about an address written as such (``http://127.0.0.1/``), so
+  every socket is also checked where it is made (``guarded_socket_factory``): whatever path
+  aiohttp takes to an address, the address is checked before ``connect``.
+- **TLS checks the requested name**: aiohttp dials the resolved address and verifies (and
+  sends as SNI) the URL's host, with its default verifying context.
+- **No proxy from the environment** (``trust_env=False``), no cookies shared between the
+  clients of different runs (``DummyCookieJar``), no redirects followed by aiohttp (httpx2
+  follows them, as it does today, so each hop passes the request log and the guard).
+- **Errors are httpx2's**: the engine retries on ``httpx2.HTTPError`` and finds the guard's
+  refusal in its causes (``guard_error``); a bare ``aiohttp.ClientError`` or
+  ``TimeoutError`` escaping would be a crashed connector or an action timeout instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from typing import NoReturn
+
+import aiohttp
+import httpx2
+import yarl
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict
+
+from actionruns.sdk.errors import ActionError, BlockedDestinationError
+from actionruns.sdk.outbound import OutboundGuard
+
+# Headers aiohttp adds when a request lacks them: httpx2 already sent the ones it meant to
+# (a connector that removed one must not see it come back).
+AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+
+__all__ = [
+    "AiohttpTransport",
+    "Borrowed",
+    "GuardResolver",
+    "guarded_session",
+    "guarded_socket_factory",
+]
+
+
+class GuardResolver(AbstractResolver):
+    """Names resolved by the guard: every address vetted, or the name refused."""
+
+    def __init__(self, guard: OutboundGuard) -> None:
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results: list[ResolveResult] = []
+        for address in await self._guard.addresses(host, port):
+            # ``family`` is AF_UNSPEC from the connector; the guard already gave the
+            # addresses in the system's order of preference.
+            six = ":" in address
+            results.append(
+                {
+                    "hostname": host,
+                    "host": address,
+                    "port": port,
+                    "family": socket.AF_INET6 if six else socket.AF_INET,
+                    "proto": 0,
+                    "flags": socket.AI_NUMERICHOST,
+                }
+            )
+        return results
+
+    async def close(self) -> None:
+        pass
+
+
+class DialCounter:
+    """How many sockets a session opened: connections made, as opposed to reused."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def guarded_socket_factory(
+    guard: OutboundGuard, dials: DialCounter | None = None
+) -> aiohttp.SocketFactoryType:
+    """Makes each socket aiohttp connects, after checking the address it will connect to.
+
+    The one place every connection passes, names and literal addresses alike. Raising a
+    guard error (not an ``OSError``) here stops the attempt: aiohappyeyeballs only moves on
+    to the next address after an ``OSError``, and the connector is built without happy
+    eyeballs so the error is not swallowed by its race.
+    """
+
+    def make(addr_info: AddrInfoType) -> socket.socket:
+        family, kind, proto, _name, sockaddr = addr_info
+        address = str(sockaddr[0])
+        reason = guard.refusal(ipaddress.ip_address(address.split("%")[0]))
+        if reason is not None:
+            raise BlockedDestinationError(
+                f"Connections to {address} are not allowed: it is not a public address "
+                f"({reason}). An operator can allow it with ACTIONRUNS_OUTBOUND_ALLOW."
+            )
+        if dials is not None:
+            dials.count += 1
+        return socket.socket(family, kind, proto)
+
+    return make
+
+
+def guarded_session(
+    guard: OutboundGuard, dials: DialCounter | None = None
+) -> aiohttp.ClientSession:
+    """One aiohttp session for every client, as the guard's pool is shared today: sized and
+    timed like it (100 connections, idle ones kept 5 s)."""
+    connector = aiohttp.TCPConnector(
+        resolver=GuardResolver(guard),
+        # Resolve each new connection through the guard, as the httpcore2 pool does: a
+        # cached answer would be a vetted one too, but the point here is like for like.
+        use_dns_cache=False,
+        # Addresses tried one after another, as the guarded pool does; see
+        # guarded_socket_factory for why the race must not run.
+        happy_eyeballs_delay=None,
+        socket_factory=guarded_socket_factory(guard, dials),
+        # A context made when the session is, as the guarded pool's: the CA bundle where
+        # SSL_CERT_FILE / SSL_CERT_DIR say at that moment, verifying chain and name.
+        ssl=ssl.create_default_context(),
+        limit=100,
+        keepalive_timeout=5.0,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        trust_env=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,  # httpx2 decodes the body, by its Content-Encoding
+        skip_auto_headers=AUTO_HEADERS,
+        timeout=aiohttp.ClientTimeout(total=None),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(
+    connect: float | None, read: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    """httpx2's timeouts in aiohttp's terms (one object per combination, not per request):
+    ``connect`` in aiohttp is the wait for a pooled connection, ``sock_connect`` httpx2's
+    connect. aiohttp has no write timeout."""
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+
+
+def _raise_as_httpx(exc: BaseException) -> NoReturn:
+    """The httpx2 error that says the same, with the original as its cause (where
+    ``guard_error`` finds the guard's refusal)."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, ActionError):  # from GuardResolver or the socket factory
+        raise httpx2.ConnectError(exc.detail) from exc
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        raise httpx2.ConnectTimeout(message) from exc
+    if isinstance(exc, (aiohttp.SocketTimeoutError, asyncio.TimeoutError)):
+        raise httpx2.ReadTimeout(message) from exc
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, DNS, TLS certificate
+        raise httpx2.ConnectError(message) from exc
+    if isinstance(
+        exc,
+        # A body cut short is a protocol error to httpcore2 too (the same run error).
+        aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError | aiohttp.ClientPayloadError,
+    ):
+        raise httpx2.RemoteProtocolError(message) from exc
+    if isinstance(exc, aiohttp.ClientOSError):
+        raise httpx2.ReadError(message) from exc
+    raise httpx2.TransportError(message) from exc
+
+
+_FAILURES = (ActionError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+class _Body(httpx2.AsyncByteStream):
+    """The response body as aiohttp receives it; closing it hands the connection back."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except _FAILURES as exc:
+            _raise_as_httpx(exc)
+
+    async def aclose(self) -> None:
+        self._response.release()
+
+
+async def _chunks(stream: httpx2.AsyncByteStream) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        yield chunk
+
+
+class AiohttpTransport(httpx2.AsyncBaseTransport):
+    """Sends httpx2's requests through one aiohttp session and answers with httpx2
+    responses whose body streams (as the httpcore2 pool's do)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        timeout = request.extensions.get("timeout", {})
+        body: bytes | AsyncIterator[bytes] | None
+        try:
+            body = request.content or None  # json=, content=bytes, data=, files=: in memory
+        except httpx2.RequestNotRead:
+            assert isinstance(request.stream, httpx2.AsyncByteStream)
+            body = _chunks(request.stream)
+        headers = CIMultiDict(
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+        )
+        if not isinstance(body, bytes | None):
+            # A body of unknown length: aiohttp does the chunked encoding itself and refuses
+            # a request that already asks for it.
+            headers.popall("Transfer-Encoding", None)
+        try:
+            response = await self._session.request(
+                request.method,
+                # Already encoded by httpx2: aiohttp must not quote it again.
+                yarl.URL(str(request.url), encoded=True),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                timeout=_timeout(timeout.get("connect"), timeout.get("read"), timeout.get("pool")),
+            )
+        except _FAILURES as exc:
+            _raise_as_httpx(exc)
+        return httpx2.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response),
+            extensions={
+                "http_version": b"HTTP/%d.%d" % (response.version or (1, 1)),
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
+        )
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+
+class Borrowed(httpx2.AsyncBaseTransport):
+    """A client's handle on a shared transport: each run's client closes its handle, not
+    the pool (as ``OutboundGuard.http_transport`` hands out)."""
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
