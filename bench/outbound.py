@@ -1,16 +1,17 @@
 """``./scripts/bench outbound``: what one outbound HTTP request of a connector costs, by client.
 
 Connectors call apps through ``ctx.http``: an ``httpx2.AsyncClient`` over the request log
-(``RecordingTransport``) over the outbound guard's shared httpcore2 pool. Each variant POSTs
+(``RecordingTransport``) over the outbound guard's transport: one shared, guarded aiohttp
+session (``actionruns.sdk.outbound_aiohttp``), or, with ``ACTIONRUNS_OUTBOUND_CLIENT=httpcore``,
+the guarded httpcore2 pool it replaced. Each variant POSTs
 a small JSON body to the local target (``bench/target.py`` under uvicorn, another process)
 and reads the JSON answer, on loopback only:
 
-- **SDK today**: as a run does it: ``open_context`` with no auth inside a request log
+- **httpcore2 pool**: as a run does it: ``open_context`` with no auth inside a request log
   (``logging_requests``, as the engine opens around an attempt), ``ctx.http.post``; the
-  guard allows ``127.0.0.0/8`` and nothing else;
-- **aiohttp transport**: the same, but ``open_context(transport=...)`` is handed an
-  ``httpx2`` transport sending through one shared, guarded ``aiohttp.ClientSession``
-  (``bench/aiohttp_transport.py``): connectors keep ``httpx2.AsyncClient``;
+  guard (``client="httpcore"``) allows ``127.0.0.0/8`` and nothing else;
+- **aiohttp session** (the default): the same through the guard's aiohttp transport;
+  connectors keep ``httpx2.AsyncClient``;
 - **aiohttp alone**: that guarded session without httpx2 on top, a floor: what the
   httpx2 client layer (and the request log) costs over it;
 - **httpx2, stock transport, no guard**: ``open_context`` over httpx2's own
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -50,9 +52,14 @@ from rich.table import Table
 
 from actionruns.sdk.auth import Auth
 from actionruns.sdk.context import open_context
-from actionruns.sdk.outbound import MAX_IDLE_CONNECTIONS, OutboundGuard, system_resolver
+from actionruns.sdk.outbound import (
+    MAX_IDLE_CONNECTIONS,
+    Borrowed,
+    OutboundGuard,
+    system_resolver,
+)
+from actionruns.sdk.outbound_aiohttp import AiohttpTransport, guarded_session
 from actionruns.sdk.request_log import logging_requests
-from bench.aiohttp_transport import AiohttpTransport, Borrowed, DialCounter, guarded_session
 from bench.harness import (
     PYTHONPATH,
     CpuMeter,
@@ -75,8 +82,8 @@ POOL_LIMITS = httpx2.Limits(
     max_connections=100, max_keepalive_connections=MAX_IDLE_CONNECTIONS, keepalive_expiry=5.0
 )
 
-TODAY = "httpx2 → guarded httpcore2 pool (SDK today)"
-AIOHTTP = "httpx2 → aiohttp transport (guarded)"
+TODAY = "httpx2 → guarded httpcore2 pool (OUTBOUND_CLIENT=httpcore)"
+AIOHTTP = "httpx2 → guarded aiohttp session (the default)"
 
 
 @dataclass
@@ -108,6 +115,16 @@ class Summary:
 
     def median(self, figure: str) -> float:
         return statistics.median(float(getattr(result, figure)) for result in self.rounds)
+
+
+class DialCounter:
+    """How many sockets a session opened: connections made, as opposed to reused."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def increment(self) -> None:
+        self.count += 1
 
 
 class CountingResolver:
@@ -143,15 +160,19 @@ def through_context(
 async def variants(stack: AsyncExitStack, url: str) -> list[Variant]:
     """Every variant, its pool built and closed with ``stack``."""
     resolver = CountingResolver()
-    guard = OutboundGuard(allow=LOOPBACK, resolver=resolver)
+    guard = OutboundGuard(allow=LOOPBACK, resolver=resolver, client="httpcore")
     stack.push_async_callback(guard.aclose)
 
+    # As OutboundGuard.http_transport makes it, with its dials counted: aiohttp does not ask
+    # the resolver about an address written as such (the target's).
     transport_dials = DialCounter()
-    aiohttp_transport = AiohttpTransport(guarded_session(guard, transport_dials))
+    aiohttp_transport = AiohttpTransport(
+        functools.partial(guarded_session, guard, transport_dials.increment)
+    )
     stack.push_async_callback(aiohttp_transport.aclose)
 
     floor_dials = DialCounter()
-    floor_session = guarded_session(guard, floor_dials)
+    floor_session = guarded_session(guard, floor_dials.increment)
     stack.push_async_callback(floor_session.close)
 
     async def plain_aiohttp() -> None:

@@ -27,7 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from actionruns.sdk.outbound import IPNetwork, parse_networks
+from actionruns.sdk.outbound import IPNetwork, OutboundClient, parse_networks
 
 PREFIX = "ACTIONRUNS_"
 _OAUTH_PREFIX, _OAUTH_ID, _OAUTH_SECRET = f"{PREFIX}OAUTH_", "_CLIENT_ID", "_CLIENT_SECRET"
@@ -105,6 +105,9 @@ class Settings(BaseSettings):
         "CIDRs connectors may reach beyond the public internet",
         shown="none",
         expects="comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1",
+    )
+    outbound_client: OutboundClient = setting(
+        "aiohttp", "what sends connectors' HTTP requests: aiohttp, or httpcore (the former pool)"
     )
     worker_concurrency: int = setting(32, "runs at a time per worker process", ge=1)
     lease_seconds: float = setting(

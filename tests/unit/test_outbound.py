@@ -14,10 +14,18 @@ from pytest_httpserver import HTTPServer
 from actionruns.sdk.errors import BlockedDestinationError
 from actionruns.sdk.outbound import (
     MAX_IDLE_CONNECTIONS,
+    OutboundClient,
     OutboundGuard,
     blocked_reason,
     parse_networks,
 )
+
+
+@pytest.fixture(params=["aiohttp", "httpcore"])
+def client(request: pytest.FixtureRequest) -> OutboundClient:
+    """Each HTTP client the guard can send through keeps the same promises."""
+    chosen: OutboundClient = request.param
+    return chosen
 
 
 @pytest.mark.parametrize(
@@ -59,41 +67,45 @@ async def test_names_are_checked_after_resolution() -> None:
         await OutboundGuard().addresses("localhost", 80)
 
 
-async def test_http_to_loopback_is_refused_before_any_byte_is_sent(httpserver: HTTPServer) -> None:
+async def test_http_to_loopback_is_refused_before_any_byte_is_sent(
+    httpserver: HTTPServer, client: OutboundClient
+) -> None:
     httpserver.expect_request("/").respond_with_data("secret")
-    guard = OutboundGuard()
-    async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
+    guard = OutboundGuard(client=client)
+    async with httpx2.AsyncClient(transport=guard.http_transport()) as http:
         with pytest.raises(httpx2.ConnectError) as caught:
-            await client.get(httpserver.url_for("/").replace("localhost", "127.0.0.1"))
+            await http.get(httpserver.url_for("/").replace("localhost", "127.0.0.1"))
     assert blocked_reason(caught.value) is not None
     assert httpserver.log == []
     await guard.aclose()
 
 
-async def test_redirects_to_a_private_address_are_refused(httpserver: HTTPServer) -> None:
+async def test_redirects_to_a_private_address_are_refused(
+    httpserver: HTTPServer, client: OutboundClient
+) -> None:
     """A public-looking first hop cannot bounce the request to an internal one."""
     target = f"http://127.0.0.2:{httpserver.port}/internal"
     httpserver.expect_request("/start").respond_with_data(
         "", status=302, headers={"Location": target}
     )
     # Only the first hop's address is allowed; the redirect target is another loopback address.
-    guard = OutboundGuard(parse_networks("127.0.0.1/32"))
-    async with httpx2.AsyncClient(
-        transport=guard.http_transport(), follow_redirects=True
-    ) as client:
+    guard = OutboundGuard(parse_networks("127.0.0.1/32"), client=client)
+    async with httpx2.AsyncClient(transport=guard.http_transport(), follow_redirects=True) as http:
         with pytest.raises(httpx2.ConnectError) as caught:
-            await client.get(f"http://127.0.0.1:{httpserver.port}/start")
+            await http.get(f"http://127.0.0.1:{httpserver.port}/start")
     blocked = blocked_reason(caught.value)
     assert blocked is not None and "127.0.0.2" in blocked.detail
     assert [entry[0].path for entry in httpserver.log] == ["/start"]
     await guard.aclose()
 
 
-async def test_allowed_destinations_are_reached(httpserver: HTTPServer) -> None:
+async def test_allowed_destinations_are_reached(
+    httpserver: HTTPServer, client: OutboundClient
+) -> None:
     httpserver.expect_request("/ok").respond_with_json({"ok": True})
-    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
-    async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
-        response = await client.get(f"http://127.0.0.1:{httpserver.port}/ok")
+    guard = OutboundGuard(parse_networks("127.0.0.0/8"), client=client)
+    async with httpx2.AsyncClient(transport=guard.http_transport()) as http:
+        response = await http.get(f"http://127.0.0.1:{httpserver.port}/ok")
     assert response.json() == {"ok": True}
     await guard.aclose()
 
@@ -103,7 +115,7 @@ async def test_raw_sockets_are_vetted_too() -> None:
         await OutboundGuard().connect("127.0.0.1", 25, timeout=1)
 
 
-async def test_a_burst_leaves_only_a_few_idle_connections_open() -> None:
+async def test_a_burst_leaves_only_a_few_idle_connections_open_in_the_httpcore_pool() -> None:
     """Every request probes each idle pooled connection, so the pool keeps few of them."""
     open_connections: set[asyncio.StreamWriter] = set()
 
@@ -120,15 +132,17 @@ async def test_a_burst_leaves_only_a_few_idle_connections_open() -> None:
             open_connections.discard(writer)
             writer.close()
 
-    async with guarded_client_of(serve) as (client, url):
-        burst = await asyncio.gather(*(client.get(url) for _ in range(MAX_IDLE_CONNECTIONS * 3)))
+    async with guarded_client_of(serve, "httpcore") as (http, url):
+        burst = await asyncio.gather(*(http.get(url) for _ in range(MAX_IDLE_CONNECTIONS * 3)))
         assert {response.status_code for response in burst} == {200}
-        assert (await client.get(url)).status_code == 200
+        assert (await http.get(url)).status_code == 200
         await asyncio.sleep(0.1)  # the server sees the surplus closed
         assert 1 <= len(open_connections) <= MAX_IDLE_CONNECTIONS
 
 
-async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
+async def test_a_pooled_connection_the_server_closed_is_not_reused(
+    client: OutboundClient,
+) -> None:
     """The pool notices an idle connection the server has since closed and opens another,
     instead of sending the next request into it and failing."""
     connections = 0
@@ -142,9 +156,9 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
         await writer.drain()
         writer.close()
 
-    async with guarded_client_of(serve_one_request) as (client, url):
+    async with guarded_client_of(serve_one_request, client) as (http, url):
         for _ in range(3):
-            assert (await client.get(url)).text == "ok"
+            assert (await http.get(url)).text == "ok"
             await asyncio.sleep(0.05)  # the close reaches this side
     assert connections == 3
 
@@ -152,15 +166,16 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
 @contextlib.asynccontextmanager
 async def guarded_client_of(
     handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    client: OutboundClient,
 ) -> AsyncIterator[tuple[httpx2.AsyncClient, str]]:
     """A local server that hands each connection to ``handle``, and a client through the
     guard (with loopback allowed), with the server's address."""
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    guard = OutboundGuard(parse_networks("127.0.0.0/8"))
+    guard = OutboundGuard(parse_networks("127.0.0.0/8"), client=client)
     try:
-        async with httpx2.AsyncClient(transport=guard.http_transport()) as client:
-            yield client, f"http://127.0.0.1:{port}/"
+        async with httpx2.AsyncClient(transport=guard.http_transport()) as http:
+            yield http, f"http://127.0.0.1:{port}/"
     finally:
         await guard.aclose()
         server.close()

