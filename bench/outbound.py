@@ -17,7 +17,7 @@ and reads the JSON answer, on loopback only:
 - **httpx2, stock transport, no guard**: ``open_context`` over httpx2's own
   ``AsyncHTTPTransport`` with the guarded pool's limits: what the guard costs;
 - **httpcore2 pool alone, no guard**: the pool under httpx2, called directly: the floor of
-  today's stack.
+  the httpcore stack.
 
 For each: requests/s with ``--concurrency`` in flight, CPU of this process (``process_time``:
 every thread, so the resolver's too) per request, then one request at a time for latency.
@@ -82,7 +82,7 @@ POOL_LIMITS = httpx2.Limits(
     max_connections=100, max_keepalive_connections=MAX_IDLE_CONNECTIONS, keepalive_expiry=5.0
 )
 
-TODAY = "httpx2 → guarded httpcore2 pool (OUTBOUND_CLIENT=httpcore)"
+POOL = "httpx2 → guarded httpcore2 pool (OUTBOUND_CLIENT=httpcore)"
 AIOHTTP = "httpx2 → guarded aiohttp session (the default)"
 
 
@@ -199,7 +199,7 @@ async def variants(stack: AsyncExitStack, url: str) -> list[Variant]:
         json.loads(response.content)
 
     return [
-        Variant(TODAY, through_context(guard, url, None), lambda: resolver.calls),
+        Variant(POOL, through_context(guard, url, None), lambda: resolver.calls),
         Variant(
             AIOHTTP,
             through_context(guard, url, Borrowed(aiohttp_transport)),
@@ -281,12 +281,12 @@ def figures(summaries: list[Summary], args: argparse.Namespace) -> list[Figure]:
 
 
 def ratios(summaries: list[Summary], name: str) -> list[float]:
-    """CPU per request of ``name`` over the SDK's today, round by round (same minute)."""
-    today = next(s for s in summaries if s.name == TODAY)
+    """CPU per request of ``name`` over the httpcore2 pool's, round by round (same minute)."""
+    pool = next(s for s in summaries if s.name == POOL)
     other = next(s for s in summaries if s.name == name)
     return [
         mine.cpu_ms_per_request / theirs.cpu_ms_per_request
-        for mine, theirs in zip(other.rounds, today.rounds, strict=True)
+        for mine, theirs in zip(other.rounds, pool.rounds, strict=True)
     ]
 
 
@@ -295,7 +295,7 @@ def report(summaries: list[Summary], args: argparse.Namespace, loop_seconds: flo
         "variant",
         "req/s (rounds)",
         "CPU ms/req (rounds)",
-        "vs today",
+        "vs pool",
         "alone CPU ms/req",
         "p50 ms",
         "p99 ms",
@@ -323,12 +323,12 @@ def report(summaries: list[Summary], args: argparse.Namespace, loop_seconds: flo
     console.print(table)
     console.print(
         "CPU ms/req: CPU time of this process (the client; the target runs in another) over "
-        "the requests in flight, divided by their number. vs today: that over the SDK's "
-        "today in the same round, the median of the rounds' ratios. new conns: connections "
+        "the requests in flight, divided by their number. vs pool: that over the httpcore2 "
+        "pool's in the same round, the median of the rounds' ratios. new conns: connections "
         "opened during the requests in flight (counted where the guard sees them)."
     )
     each = ", ".join(f"{ratio:.2f}x" for ratio in ratios(summaries, AIOHTTP))
-    console.print(f"aiohttp transport / SDK today, CPU per request, round by round: {each}")
+    console.print(f"aiohttp transport / httpcore2 pool, CPU per request, round by round: {each}")
 
 
 def main(argv: list[str]) -> None:
@@ -371,7 +371,7 @@ def main(argv: list[str]) -> None:
         document: dict[str, Any] = {
             "figures": [asdict(figure) for figure in figures(summaries, args)],
             "rounds": [[asdict(result) for result in s.rounds] for s in summaries],
-            "aiohttp_transport_over_today_cpu": ratios(summaries, AIOHTTP),
+            "aiohttp_over_pool_cpu": ratios(summaries, AIOHTTP),
             "reference_loop_seconds": loop_seconds,
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.outbound import AIOHTTP, TODAY
+from bench.outbound import AIOHTTP, POOL
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,8 +27,8 @@ def test_the_outbound_bench_reports_every_variant(tmp_path: Path) -> None:
     document = json.loads(figures.read_text())
     (results,) = zip(*document["rounds"], strict=True)  # one round: one result per variant
     names = [result["name"] for result in results]
-    assert TODAY in names and AIOHTTP in names and len(names) == 5
+    assert POOL in names and AIOHTTP in names and len(names) == 5
     for result in results:
         assert result["requests_per_second"] > 0 and result["cpu_ms_per_request"] > 0
         assert result["p50_ms"] > 0
-    assert len(document["aiohttp_transport_over_today_cpu"]) == 1
+    assert len(document["aiohttp_over_pool_cpu"]) == 1

@@ -20,7 +20,11 @@ import httpx2
 from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor, RequestInfo
+from opentelemetry.instrumentation.httpx import (
+    AsyncOpenTelemetryTransportHttpx2,
+    HTTPX2ClientInstrumentor,
+    RequestInfo,
+)
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -30,6 +34,7 @@ from opentelemetry.util.types import Attributes
 
 from actionruns import __version__, logs
 from actionruns.engine import tracing
+from actionruns.sdk import outbound
 from actionruns.sdk.request_log import public_url
 
 # Probes and scrapes would be most of the spans, and say nothing.
@@ -86,6 +91,11 @@ def start(provider: TracerProvider) -> None:
     HTTPX2ClientInstrumentor().instrument(
         tracer_provider=provider, async_request_hook=_public_address
     )
+    outbound.trace_requests(
+        lambda transport: AsyncOpenTelemetryTransportHttpx2(
+            transport, tracer_provider=provider, request_hook=_public_address
+        )
+    )
     tracing.enable(provider.get_tracer("actionruns", __version__))
     logs.correlate(_span_ids)
 
@@ -96,6 +106,7 @@ def stop() -> None:
     logs.correlate(None)
     tracing.enable(None)
     HTTPX2ClientInstrumentor().uninstrument()
+    outbound.trace_requests(None)
     SQLAlchemyInstrumentor().uninstrument()
     _provider = None
 

@@ -163,6 +163,26 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused(
     assert connections == 3
 
 
+async def test_a_dropped_request_is_not_sent_again_behind_the_engines_back(
+    client: OutboundClient,
+) -> None:
+    """A server that drops the connection without answering gets one connection and one
+    request: resending (aiohttp would, for a GET) is the engine's decision, and a second
+    connection would look the name up again."""
+    connections = 0
+
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    async with guarded_client_of(drop, client) as (http, url):
+        with pytest.raises(httpx2.RemoteProtocolError):
+            await http.get(url)
+    assert connections == 1
+
+
 @contextlib.asynccontextmanager
 async def guarded_client_of(
     handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],

@@ -127,6 +127,20 @@ def _name_bound_context(host: str, _cafile: str | None, _capath: str | None) -> 
     return context
 
 
+TransportWrapper = Callable[[httpx2.AsyncBaseTransport], httpx2.AsyncBaseTransport]
+
+# Set by ``actionruns.telemetry`` while traces are on: the aiohttp transport is wrapped so
+# each request is a span, as OpenTelemetry's httpx instrumentation makes of the httpcore2
+# pool's (an httpx2.AsyncHTTPTransport, which it patches).
+_tracing: TransportWrapper | None = None
+
+
+def trace_requests(wrap: TransportWrapper | None) -> None:
+    """Wrap the guards' aiohttp transports with ``wrap`` (``None``: stop)."""
+    global _tracing
+    _tracing = wrap
+
+
 OutboundClient = Literal["aiohttp", "httpcore"]
 """What sends connectors' HTTP requests under httpx2: an aiohttp session (the default: 0.43x
 the CPU per request) or the httpcore2 pool it replaced (``actionruns.sdk.outbound_aiohttp``)."""
@@ -143,6 +157,7 @@ class OutboundGuard:
         self.resolver = resolver or system_resolver
         self.client = client
         self._transport: httpx2.AsyncBaseTransport | None = None
+        self._traced: tuple[TransportWrapper, httpx2.AsyncBaseTransport] | None = None
 
     def refusal(self, address: IPAddress) -> str | None:
         """Why ``address`` may not be reached, or None if it may."""
@@ -215,12 +230,17 @@ class OutboundGuard:
                 self._transport = AiohttpTransport(functools.partial(guarded_session, self))
             else:
                 self._transport = _GuardedTransport(self)
-        return Borrowed(self._transport)
+        transport = self._transport
+        if self.client == "aiohttp" and _tracing is not None:
+            if self._traced is None or self._traced[0] is not _tracing:
+                self._traced = (_tracing, _tracing(self._transport))
+            transport = self._traced[1]
+        return Borrowed(transport)
 
     async def aclose(self) -> None:
         if self._transport is not None:
             await self._transport.aclose()
-            self._transport = None
+            self._transport = self._traced = None
 
 
 class _GuardedBackend(httpcore2.AsyncNetworkBackend):
