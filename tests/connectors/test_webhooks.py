@@ -14,15 +14,23 @@ from actionruns.connectors.webhooks import MAX_RESPONSE_BYTES, app
 from actionruns.sdk import Context, ExpiredAuthError, HaltError, ThrottledError, TransientError
 from actionruns.sdk.context import open_context
 from actionruns.sdk.fields import validate_inputs
-from actionruns.sdk.outbound import OutboundGuard
+from actionruns.sdk.outbound import OutboundClient, OutboundGuard
 from tests.conftest import LOOPBACK, ApiClient, ServiceFactory
 
 send_request = app.actions[0]
 
 
+@pytest.fixture(params=["aiohttp", "httpcore"])
+def client(request: pytest.FixtureRequest) -> OutboundClient:
+    """What sends the requests (``ACTIONRUNS_OUTBOUND_CLIENT``): the connector behaves the
+    same over either."""
+    chosen: OutboundClient = request.param
+    return chosen
+
+
 @pytest.fixture
-async def ctx() -> AsyncIterator[Context]:
-    guard = OutboundGuard(LOOPBACK)
+async def ctx(client: OutboundClient) -> AsyncIterator[Context]:
+    guard = OutboundGuard(LOOPBACK, client=client)
     async with open_context(app.auth, {}, guard, app_key="webhooks") as context:
         yield context
     await guard.aclose()
@@ -177,8 +185,11 @@ async def test_unknown_method_is_a_field_error() -> None:
     assert "method" in caught.value.errors
 
 
-async def test_end_to_end_over_http(start_service: ServiceFactory, httpserver: HTTPServer) -> None:
-    service = await start_service()
+async def test_end_to_end_over_http(
+    start_service: ServiceFactory, httpserver: HTTPServer, client: OutboundClient
+) -> None:
+    service = await start_service(outbound_client=client)
+    assert service.engine.guard.client == client
     acme: ApiClient = await service.new_client("acme")
     httpserver.expect_oneshot_request(
         "/hook", method="POST", json={"event": "signup", "user": 7}
@@ -220,9 +231,9 @@ async def test_end_to_end_over_http(start_service: ServiceFactory, httpserver: H
 
 
 async def test_the_outbound_guard_stops_private_destinations(
-    start_service: ServiceFactory, httpserver: HTTPServer
+    start_service: ServiceFactory, httpserver: HTTPServer, client: OutboundClient
 ) -> None:
-    service = await start_service(outbound_allow=())
+    service = await start_service(outbound_allow=(), outbound_client=client)
     acme: ApiClient = await service.new_client("acme")
     httpserver.expect_request("/internal").respond_with_data("secret")
 
