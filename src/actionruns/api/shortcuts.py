@@ -2,10 +2,10 @@
 
 FastAPI solves a route's parameters and dependencies for each request, generically: for a
 run submitted or read (nearly every request the service gets) that was the largest single
-cost of the API's edge. A ``ShortcutRoute`` first asks its shortcut for the endpoint's
-arguments; the shortcut reads only requests in the usual shape (a JSON object body, no
-unusual header or query) and returns ``None`` for any other, which FastAPI then reads as
-always, so whatever is wrong with a request is said exactly as before. The shortcut must
+cost of the API's edge. A route made by ``route_with_shortcut`` first asks its shortcut for
+the endpoint's arguments; the shortcut reads only requests in the usual shape (a JSON object
+body, no unusual header or query) and returns ``None`` for any other, which FastAPI then
+reads as always, so whatever is wrong with a request is said exactly as before. The shortcut must
 decide before it draws on anything that FastAPI's reading would draw on again (the token
 check counts against the rate limit). The OpenAPI document is FastAPI's, from the route's
 declared parameters, and the endpoint is the same function either way.
@@ -23,26 +23,6 @@ from fastapi.routing import APIRoute
 Shortcut = Callable[[Request], Awaitable[dict[str, Any] | None]]
 
 
-class ShortcutRoute(APIRoute):
-    async def shortcut(self, request: Request) -> dict[str, Any] | None:
-        """The endpoint's arguments for ``request`` if it is in the usual shape, else None."""
-        return None
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        by_fastapi = super().get_route_handler()
-        endpoint = self.endpoint
-        shortcut = self.shortcut
-
-        async def handle(request: Request) -> Response:
-            arguments = await shortcut(request)
-            if arguments is None:
-                return await by_fastapi(request)
-            response: Response = await endpoint(**arguments)
-            return response
-
-        return handle
-
-
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Awaitable[Response]])
 
 
@@ -52,13 +32,23 @@ def route_with_shortcut(
     """As ``@router.post(path, **options)`` (or another ``method``), with ``read`` reading
     the endpoint's usual requests."""
 
-    class Route(ShortcutRoute):
-        async def shortcut(self, request: Request) -> dict[str, Any] | None:
-            return await read(request)
+    class ShortcutRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            by_fastapi = super().get_route_handler()
+            endpoint = self.endpoint
+
+            async def handle(request: Request) -> Response:
+                arguments = await read(request)
+                if arguments is None:
+                    return await by_fastapi(request)
+                response: Response = await endpoint(**arguments)
+                return response
+
+            return handle
 
     def register(endpoint: EndpointT) -> EndpointT:
         router.add_api_route(
-            path, endpoint, methods=[method], route_class_override=Route, **options
+            path, endpoint, methods=[method], route_class_override=ShortcutRoute, **options
         )
         return endpoint
 

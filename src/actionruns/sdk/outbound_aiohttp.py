@@ -198,11 +198,6 @@ class _Body(httpx2.AsyncByteStream):
         self._response.release()
 
 
-async def _chunks(stream: httpx2.AsyncByteStream) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        yield chunk
-
-
 class AiohttpTransport(httpx2.AsyncBaseTransport):
     """Sends httpx2's requests through one aiohttp session and answers with httpx2
     responses whose body streams (as the httpcore2 pool's do).
@@ -225,12 +220,12 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         timeout = request.extensions.get("timeout", {})
-        body: bytes | AsyncIterator[bytes] | None
+        body: bytes | httpx2.AsyncByteStream | None
         try:
             body = request.content or None  # json=, content=bytes, data=, files=: in memory
-        except httpx2.RequestNotRead:
+        except httpx2.RequestNotRead:  # streamed: aiohttp reads it as an async iterable
             assert isinstance(request.stream, httpx2.AsyncByteStream)
-            body = _chunks(request.stream)
+            body = request.stream
         headers = CIMultiDict(
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
         )
