@@ -167,6 +167,36 @@ async def test_twenty_concurrent_runs_refresh_once(
     assert provider.refresh_calls == 1
 
 
+async def test_a_run_cancelled_during_its_refresh_keeps_the_rotated_token(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    # The provider rotates the refresh token as it answers: a refresh given up half way (the
+    # run cancelled, its lease lost) would leave the connection with a spent refresh token.
+    service, alice, authentication = await connected(start_service, provider)
+    provider.refresh_gate = asyncio.Event()
+    service.clock.advance(3600 - 60)
+    first = await alice.run("demo.read_profile", {}, authentication)
+    for _ in range(200):
+        if provider.refresh_calls:
+            break
+        await asyncio.sleep(0.02)
+    assert provider.refresh_calls == 1
+    cancelled = await alice.post(f"/v2/action-runs/{first}/cancel")
+    assert cancelled.status_code in (200, 202), cancelled.text
+    assert (await alice.wait(first))["status"] == "error"
+    provider.refresh_gate.set()
+    for _ in range(200):
+        record = await service.engine.store.get_authentication(authentication)
+        assert record is not None
+        if record.refresh_holder is None:
+            break
+        await asyncio.sleep(0.02)
+    assert record is not None and record.access_expires_at is not None
+    assert record.access_expires_at > service.clock() + 3000, "the refreshed token was not kept"
+    assert (await run_profile(alice, authentication))["status"] == "success"
+    assert provider.refresh_calls == 1
+
+
 async def test_two_worker_processes_refresh_once(
     start_service: ServiceFactory, provider: Provider
 ) -> None:

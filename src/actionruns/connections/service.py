@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -103,6 +104,8 @@ class ConnectionService:
         self.clock = clock
         # Tests route connector HTTP to a vendor emulator; production uses the guarded one.
         self.transport = transport
+        # This process's refreshes in flight, by authentication and the token found wanting.
+        self._refreshing: dict[tuple[str, str], asyncio.Task[dict[str, Any]]] = {}
 
     def credentials(self, record: AuthenticationRecord) -> dict[str, Any]:
         value = self.vault.decrypt_json(record.credentials, owner=owner_of(record.id))
@@ -301,7 +304,40 @@ class ConnectionService:
     ) -> dict[str, Any]:
         """Refresh once for everyone: one caller, in whatever process, asks the provider; the
         others wait for its result. ``stale_access_token`` is the token found wanting: if
-        the stored one differs, someone already refreshed it."""
+        the stored one differs, someone already refreshed it.
+
+        The refresh is a task of its own that callers wait for: callers in this process
+        share it, and a caller that gives up (its run cancelled, its lease lost) does not
+        cut it short. A provider that rotates refresh tokens has spent the old one as soon
+        as it answers, so a refresh abandoned half way would leave nothing to refresh with.
+        """
+        key = (record.id, repr(stale_access_token))
+        task = self._refreshing.get(key)
+        if task is None:
+            task = asyncio.create_task(self._refresh_once(app, record, stale_access_token))
+            self._refreshing[key] = task
+            task.add_done_callback(functools.partial(self._refresh_ended, key))
+        return await asyncio.shield(task)
+
+    def _refresh_ended(self, key: tuple[str, str], task: asyncio.Task[dict[str, Any]]) -> None:
+        self._refreshing.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # seen here if every caller gave up: recorded on the authentication
+
+    async def finish_refreshes(self, grace: float) -> None:
+        """At shutdown: refreshes in flight get ``grace`` seconds to keep what the provider
+        answers, then are cancelled."""
+        pending = list(self._refreshing.values())
+        if not pending:
+            return
+        _done, late = await asyncio.wait(pending, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _refresh_once(
+        self, app: App, record: AuthenticationRecord, stale_access_token: Any
+    ) -> dict[str, Any]:
         holder = uuid.uuid4().hex
         deadline = self.clock() + REFRESH_HOLD_SECONDS
         while True:

@@ -208,6 +208,7 @@ class Engine:
         grace = self.settings.shutdown_grace_seconds if grace is None else grace
         self.runs.local_worker = None
         await asyncio.gather(*(worker.drain(grace) for worker in self._workers))
+        await self.connections.finish_refreshes(grace)
         if self._dispatcher is not None:
             self._dispatcher.stop()
         for task in self._tasks:
