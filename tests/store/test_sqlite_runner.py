@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -147,3 +149,51 @@ async def test_a_parameter_the_statement_needs_must_be_given(runner: SQLiteRunne
     finish = update(runs).where(runs.c.id == bindparam("b_run"), runs.c.status == "queued")
     with pytest.raises(KeyError, match="b_run"):
         await runner.write(lambda conn: runner.execute(conn, finish, {"status": "success"}))
+
+
+async def test_a_quiet_write_commits_on_the_callers_thread(
+    runner: SQLiteRunner, tmp_path: Path
+) -> None:
+    threads: list[str] = []
+
+    def insert_run(conn: Connection) -> None:
+        threads.append(threading.current_thread().name)
+        runner.execute(conn, insert(runs), run_values("run-1"))
+
+    await runner.write(insert_run, quiet=True)
+    assert threads == [threading.current_thread().name]
+    with sqlite3.connect(tmp_path / "store.db") as other:  # committed: another process sees it
+        assert other.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+async def test_a_quiet_write_waits_in_the_writer_thread_while_another_process_writes(
+    runner: SQLiteRunner, tmp_path: Path
+) -> None:
+    # The event loop never waits for SQLite's lock: the write goes to the writer thread,
+    # which waits for it, and is committed once the other writer is done.
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    threads: list[str] = []
+
+    def insert_run(conn: Connection) -> None:
+        threads.append(threading.current_thread().name)
+        runner.execute(conn, insert(runs), run_values("run-2"))
+
+    began = time.perf_counter()
+    writing = asyncio.create_task(runner.write(insert_run, quiet=True))
+    await asyncio.sleep(0.2)
+    assert not writing.done()
+    assert time.perf_counter() - began < 0.15 + 0.2, "the event loop was held up"
+    other.execute("COMMIT")
+    other.close()
+    await writing
+    assert threads == ["sqlite-writer"]
+    # While a write is with the writer thread, a quiet one queues behind it (no overtaking).
+    order: list[str] = []
+    first = asyncio.create_task(runner.write(lambda conn: order.append("first")))
+    await asyncio.sleep(0)
+    await asyncio.gather(first, runner.write(lambda conn: order.append("quiet"), quiet=True))
+    assert order == ["first", "quiet"]
+    # And with the thread idle again, quiet writes are back on the caller's thread.
+    await runner.write(lambda conn: order.append(threading.current_thread().name), quiet=True)
+    assert order[-1] == threading.current_thread().name

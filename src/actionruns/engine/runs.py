@@ -226,7 +226,9 @@ class RunService:
             values["trace_context"] = trace
             try:
                 run, created = await self.store.insert_run(
-                    values, attempt_by=worker.name if worker is not None else None
+                    values,
+                    attempt_by=worker.name if worker is not None else None,
+                    quiet=worker is not None and worker.quiet,
                 )
                 if created:  # before the handover below, which logs the lease
                     log.debug(

@@ -160,6 +160,12 @@ class Worker:
         self._reserved += 1
         return True
 
+    @property
+    def quiet(self) -> bool:
+        """At most one run in flight here (reserved or running): its writes may skip the
+        store's group commit (see ``Runner.write``)."""
+        return len(self._inflight) + self._reserved <= 1
+
     def adopt(self, run: RunRecord | None) -> None:
         """Take over a reserved run once it is stored leased to us (None: it was not)."""
         self._reserved -= 1
@@ -422,6 +428,7 @@ class Worker:
             retry_delay=outcome.retry_at - started if outcome.retry_at is not None else None,
             requests=requests,
             logs=logs,
+            quiet=self.quiet,
         )
         if not recorded:
             log.warning("attempt_result_dropped_lease_lost", run_id=run.id, worker=self.name)

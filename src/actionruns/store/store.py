@@ -193,7 +193,7 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
     # -- runs: submission and reading --------------------------------------------------
 
     async def insert_run(
-        self, values: Mapping[str, Any], *, attempt_by: str | None = None
+        self, values: Mapping[str, Any], *, attempt_by: str | None = None, quiet: bool = False
     ) -> tuple[RunRecord, bool]:
         """Insert a run; with an idempotency key already used, return that run instead.
 
@@ -218,11 +218,11 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
 
         try:
             if attempt_by is not None:
-                await self.runner.write(work)
+                await self.runner.write(work, quiet=quiet)
             elif self._postgresql:
                 await self._insert_runs(values)
             else:
-                await self.runner.write_one(work)
+                await self.runner.write_one(work, quiet=quiet)
         except IntegrityError:
             if values.get("idempotency_key") is None:
                 raise
@@ -234,7 +234,7 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
                 ),
             )
             if existing is None:  # purged between the two statements: the key is free again
-                return await self.insert_run(values, attempt_by=attempt_by)
+                return await self.insert_run(values, attempt_by=attempt_by, quiet=quiet)
             return existing, False
         return RunRecord.from_row(values), True
 
@@ -361,11 +361,13 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
         retry_delay: float | None = None,
         requests: Sequence[Mapping[str, Any]] = (),
         logs: Sequence[Mapping[str, str]] = (),
+        quiet: bool = False,
     ) -> bool:
         """Record an attempt's end and move the run on, if this worker still holds its lease.
 
         ``requests`` are the HTTP requests the attempt made, ``logs`` what the app's code
-        printed; ``retry_delay`` the wait chosen before the next attempt, if there is one.
+        printed; ``retry_delay`` the wait chosen before the next attempt, if there is one;
+        ``quiet``: it is the only attempt in flight (see ``Runner.write``).
         """
         end = AttemptEnd(
             run.id,
@@ -382,7 +384,9 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
             },
         )
         if not self._postgresql:
-            return await self.runner.write(lambda conn: finish_in(self.runner, conn, end))
+            return await self.runner.write(
+                lambda conn: finish_in(self.runner, conn, end), quiet=quiet
+            )
         columns = frozenset(end.run_values)
         if (finish := self._finishes.get(columns)) is None:
             finish = self._finishes[columns] = Coalescer(
