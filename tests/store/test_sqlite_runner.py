@@ -197,3 +197,17 @@ async def test_a_quiet_write_waits_in_the_writer_thread_while_another_process_wr
     # And with the thread idle again, quiet writes are back on the caller's thread.
     await runner.write(lambda conn: order.append(threading.current_thread().name), quiet=True)
     assert order[-1] == threading.current_thread().name
+
+
+async def test_a_driver_read_reads_what_sqlalchemy_reads(runner: SQLiteRunner) -> None:
+    values = run_values("run-3") | {"results": [{"ok": 1.5, "none": None}], "holds_limit": True}
+    await runner.write(lambda conn: runner.execute(conn, insert(runs), values))
+    query = select(runs).where(runs.c.id == bindparam("b_id"))
+
+    def by_sqlalchemy(conn: Connection) -> dict[str, Any]:
+        return dict(conn.execute(query, {"b_id": "run-3"}).mappings().one())
+
+    read = await runner.read_first(query, {"b_id": "run-3"})
+    assert read == await runner.read(by_sqlalchemy)
+    assert read is not None and read["cancel_requested"] is True and read["inputs"]["body"]
+    assert await runner.read_first(query, {"b_id": "no-such-run"}) is None

@@ -10,7 +10,13 @@ class _Record:
     @classmethod
     def from_row(cls, row: Any) -> Self:
         mapping = row._mapping if hasattr(row, "_mapping") else row
-        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+        names = _FIELD_NAMES.get(cls)
+        if names is None:  # once per record type: dataclasses.fields() is slow for the run path
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        return cls(**{name: mapping[name] for name in names})
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)
