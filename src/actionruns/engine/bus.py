@@ -1,9 +1,8 @@
 """Signals between processes over PostgreSQL's LISTEN/NOTIFY.
 
 Each process keeps one connection that listens on a channel. Signals raised here are batched
-(every signal raised while the previous batch was being sent, or in the few milliseconds
-after, goes out in the next one, in one statement) and each carries the sender's id so a
-process ignores its own. A signal is
+(every signal raised while the previous batch was being sent goes out in the next one, in
+one statement) and each carries the sender's id so a process ignores its own. A signal is
 sent after the change it announces has committed, so a receiver that reads the store sees
 it. Losing a signal (a crash between commit and send, a dropped connection) only delays a
 waiter until its next look at the store; after a reconnection every waiter looks at once.
@@ -26,10 +25,6 @@ log = structlog.get_logger(__name__)
 
 CHANNEL = "actionruns_events"
 RECONNECT_MAX_SECONDS = 5.0
-# After a send, signals gather this long before the next: under load one statement carries
-# many, and each process that receives them reacts once (a worker leases once for many new
-# runs). A signal after a quiet spell goes out at once.
-SEND_INTERVAL_SECONDS = 0.005
 _SEND = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
 
 
@@ -106,7 +101,6 @@ class PostgresBus:
             batch = list(self._outbox)
             self._outbox.clear()
             await connection.execute(_SEND, CHANNEL, batch)
-            await asyncio.sleep(SEND_INTERVAL_SECONDS)
 
     async def close(self) -> None:
         self.events.publish = None
