@@ -197,6 +197,39 @@ async def test_a_run_cancelled_during_its_refresh_keeps_the_rotated_token(
     assert provider.refresh_calls == 1
 
 
+async def test_shutdown_lets_a_refresh_in_flight_keep_its_token_within_the_grace(
+    start_service: ServiceFactory, provider: Provider
+) -> None:
+    service, _alice, authentication = await connected(start_service, provider, workers=False)
+    connections = service.engine.connections
+    app = service.engine.registry.app("demo")
+    record = await service.engine.store.get_authentication(authentication)
+    assert app is not None and record is not None
+    stale = connections.credentials(record)["access_token"]
+    provider.refresh_gate = asyncio.Event()
+    caller = asyncio.create_task(connections.refresh(app, record, stale))
+    while not provider.refresh_calls:
+        await asyncio.sleep(0.01)
+    caller.cancel()  # the run that asked is gone; the refresh goes on
+    asyncio.get_running_loop().call_later(0.2, provider.refresh_gate.set)
+    await connections.finish_refreshes(grace=10)
+    kept = await service.engine.store.get_authentication(authentication)
+    assert kept is not None and connections.credentials(kept)["access_token"] != stale
+    assert kept.refresh_holder is None
+
+    # Past the grace, a refresh still waiting is cancelled: shutdown is not held up.
+    provider.refresh_gate = asyncio.Event()
+    waiting = asyncio.create_task(
+        connections.refresh(app, kept, connections.credentials(kept)["access_token"])
+    )
+    while provider.refresh_calls < 2:
+        await asyncio.sleep(0.01)
+    await connections.finish_refreshes(grace=0.1)
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    provider.refresh_gate.set()
+
+
 async def test_two_worker_processes_refresh_once(
     start_service: ServiceFactory, provider: Provider
 ) -> None:
