@@ -233,10 +233,6 @@ class _WouldWait(Exception):
     """Another connection holds SQLite's write lock."""
 
 
-def _is_busy(error: BaseException | None) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
 def _settle(settled: list[tuple[asyncio.Future[Any], tuple[bool, Any]]]) -> None:
     for future, (ok, value) in settled:
         if future.done():  # its caller was cancelled
@@ -359,13 +355,9 @@ class SQLiteRunner:
         self._writing_inline = conn = _usable(self._writing_inline, self._inline_writer)
         try:
             transaction = conn.begin()
-        except exc.OperationalError as error:
-            if _is_busy(error.orig):
-                raise _WouldWait from error
-            raise
-        except sqlite3.OperationalError as error:  # from the BEGIN IMMEDIATE of _on_begin
-            if _is_busy(error):
-                conn.rollback()
+        except sqlite3.OperationalError as error:  # _on_begin's BEGIN IMMEDIATE, unwrapped
+            # Nothing begun: the connection is as it was, free for the next write.
+            if error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise _WouldWait from error
             raise
         with transaction:
