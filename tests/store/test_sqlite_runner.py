@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actionruns.store.engines import SQLiteRunner
@@ -211,3 +211,22 @@ async def test_a_driver_read_reads_what_sqlalchemy_reads(runner: SQLiteRunner) -
     assert read == await runner.read(by_sqlalchemy)
     assert read is not None and read["cancel_requested"] is True and read["inputs"]["body"]
     assert await runner.read_first(query, {"b_id": "no-such-run"}) is None
+
+
+async def test_statements_take_sqlalchemys_path_while_something_follows_them(
+    runner: SQLiteRunner,
+) -> None:
+    # Tracing follows each statement through SQLAlchemy's events: the driver's shortcut
+    # must not hide the hot ones from it.
+    seen: list[str] = []
+
+    def follow(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0])
+
+    for engine in (runner._reader, runner._writer, runner._inline_writer):
+        event.listen(engine, "before_cursor_execute", follow)
+    await runner.write(lambda conn: runner.execute(conn, insert(runs), run_values("run-4")))
+    query = select(runs).where(runs.c.id == bindparam("b_id"))
+    read = await runner.read_first(query, {"b_id": "run-4"})
+    assert read is not None and read["inputs"]["body"] == {"n": 1, "ok": True}
+    assert seen == ["INSERT", "SELECT"]

@@ -21,7 +21,9 @@ class AuthenticationQueries(Queries):
     async def get_authentication(
         self, authentication_id: str, *, client_id: str | None = None
     ) -> AuthenticationRecord | None:
-        found = await self._one(AuthenticationRecord, _AUTHENTICATION, {"b_id": authentication_id})
+        found = await self._first(
+            AuthenticationRecord, _AUTHENTICATION, {"b_id": authentication_id}
+        )
         return owned(found, client_id)
 
     async def replace_credentials(

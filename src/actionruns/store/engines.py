@@ -229,6 +229,12 @@ def _selected(statement: UpdateBase | Select[Any]) -> list[Any]:
     return list(statement.selected_columns) if isinstance(statement, Select) else []
 
 
+def _watched(conn: Connection) -> bool:
+    """Whether something follows each statement (tracing): the driver's shortcut would hide
+    them from it, so they take SQLAlchemy's own path."""
+    return bool(conn.dispatch.before_cursor_execute)
+
+
 class _WouldWait(Exception):
     """Another connection holds SQLite's write lock."""
 
@@ -303,6 +309,10 @@ class SQLiteRunner:
         # Straight to the driver, as ``execute`` does for writes: a run read by id took
         # ~0.1 ms through SQLAlchemy's execution and result objects, ~0.035 ms this way.
         self._reading = conn = _usable(self._reading, self._reader)
+        if _watched(conn):
+            found = conn.execute(query, parameters).mappings().first()
+            conn.rollback()
+            return dict(found) if found is not None else None
         compiled = _compiled_for_driver(query, frozenset(parameters), conn.dialect)
         row = self._on_driver(conn, compiled, parameters).fetchone()
         if row is None:
@@ -370,6 +380,8 @@ class SQLiteRunner:
         # values converted by the same type processors: SQLAlchemy's execution path cost
         # twice what SQLite took to write the run (insert and finish each ~0.2 ms of a
         # run's latency). Errors still come out as SQLAlchemy's.
+        if _watched(conn):
+            return int(conn.execute(statement, parameters).rowcount)
         compiled = _compiled_for_driver(statement, frozenset(parameters), conn.dialect)
         return int(self._on_driver(conn, compiled, parameters).rowcount)
 

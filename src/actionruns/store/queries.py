@@ -64,6 +64,14 @@ class Queries:
 
         return await self.runner.read(work)
 
+    async def _first(
+        self, record: type[R], query: Select[Any], params: Mapping[str, Any]
+    ) -> R | None:
+        """As ``_one``, for a hot query made once at import (a run or an authentication by
+        id): on SQLite it runs straight on the driver."""
+        row = await self.runner.read_first(query, params)
+        return record.from_row(row) if row is not None else None
+
     async def _all(self, record: type[R], query: Select[Any]) -> list[R]:
         def work(conn: Connection) -> list[R]:
             return [record.from_row(row) for row in conn.execute(query)]

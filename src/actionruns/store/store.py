@@ -241,8 +241,7 @@ class Store(ClientQueries, SealedQueries, AuthenticationQueries, LimitQueries, C
     async def get_run(self, run_id: str, *, client_id: str | None = None) -> RunRecord | None:
         if self._postgresql:
             return owned(await self._read_runs(run_id), client_id)
-        row = await self.runner.read_first(_RUN, {"b_id": run_id})
-        return owned(RunRecord.from_row(row) if row is not None else None, client_id)
+        return owned(await self._first(RunRecord, _RUN, {"b_id": run_id}), client_id)
 
     async def _insert_run_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[None]:
         """PostgreSQL: runs inserted by concurrent submissions, all or none, in one round
