@@ -206,6 +206,7 @@ def _compiled_for_driver(
         # Column defaults computed in Python are filled in by SQLAlchemy's execution path.
         raise ValueError(f"Pass every column to run on the driver: {compiled.string}")
     names = tuple(compiled.positiontup or ())
+    selected: list[Any] = list(statement.selected_columns) if isinstance(statement, Select) else []
     return _DriverStatement(
         sql=compiled.string,
         names=names,
@@ -217,16 +218,19 @@ def _compiled_for_driver(
             for name, bind in compiled.binds.items()
             if name not in keys and not bind.required
         },
-        columns=tuple(column.key for column in _selected(statement)),
+        columns=tuple(column.key for column in selected),
         readers=tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in _selected(statement)
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         ),
     )
 
 
-def _selected(statement: UpdateBase | Select[Any]) -> list[Any]:
-    return list(statement.selected_columns) if isinstance(statement, Select) else []
+def _first_row(
+    query: Select[Any], parameters: Mapping[str, Any], conn: Connection
+) -> Mapping[str, Any] | None:
+    """``read_first`` through SQLAlchemy's execution path."""
+    row = conn.execute(query, parameters).mappings().first()
+    return dict(row) if row is not None else None
 
 
 def _watched(conn: Connection) -> bool:
@@ -281,16 +285,15 @@ class SQLiteRunner:
         self._thread: threading.Thread | None = None
         self._checkpoints: threading.Thread | None = None
         self._stopping = threading.Event()
+        # Writes handed to the writer thread and not settled yet: while there are any, a
+        # quiet write queues behind them (it must not overtake them, nor wait for the lock
+        # they hold).
         self._unsettled: set[asyncio.Future[Any]] = set()
         # One connection each for the event loop's reads and the writer thread's commits: a
         # pool checkout and return per call cost as much as a short statement.
         self._reading: Connection | None = None
         self._writing: Connection | None = None
         self._writing_inline: Connection | None = None
-        # Writes handed to the writer thread and not settled yet: while there are any, a
-        # quiet write queues behind them (it must not overtake them, nor wait for the lock
-        # they hold).
-        self._handed_over = 0
 
     @property
     def sync_engine(self) -> Engine:
@@ -310,9 +313,7 @@ class SQLiteRunner:
         # ~0.1 ms through SQLAlchemy's execution and result objects, ~0.035 ms this way.
         self._reading = conn = _usable(self._reading, self._reader)
         if _watched(conn):
-            found = conn.execute(query, parameters).mappings().first()
-            conn.rollback()
-            return dict(found) if found is not None else None
+            return await self.read(functools.partial(_first_row, query, parameters))
         compiled = _compiled_for_driver(query, frozenset(parameters), conn.dialect)
         row = self._on_driver(conn, compiled, parameters).fetchone()
         if row is None:
@@ -323,7 +324,7 @@ class SQLiteRunner:
         }
 
     async def write(self, work: Callable[[Connection], T], *, quiet: bool = False) -> T:
-        if quiet and not self._handed_over:
+        if quiet and not self._unsettled:
             # Committed here: the hop to the writer thread and back (~0.15 ms) costs several
             # times the write itself (~0.02 ms for a run inserted; WAL with synchronous=NORMAL
             # does not sync on commit). Under load the thread is cheaper: it commits many
@@ -334,8 +335,7 @@ class SQLiteRunner:
                 pass
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._unsettled.add(future)
-        self._handed_over += 1
-        future.add_done_callback(self._settled)
+        future.add_done_callback(self._unsettled.discard)
         if self._thread is None:
             self._stopping.clear()
             self._thread = threading.Thread(
@@ -354,10 +354,6 @@ class SQLiteRunner:
 
     async def write_one(self, work: Callable[[Connection], T], *, quiet: bool = False) -> T:
         return await self.write(work, quiet=quiet)
-
-    def _settled(self, future: asyncio.Future[Any]) -> None:
-        self._unsettled.discard(future)
-        self._handed_over -= 1
 
     def _commit_here(self, work: Callable[[Connection], T]) -> T:
         """``work`` committed on this thread, or ``_WouldWait`` (nothing done) if another
@@ -508,11 +504,7 @@ class AsyncRunner:
     async def read_first(
         self, query: Select[Any], parameters: Mapping[str, Any]
     ) -> Mapping[str, Any] | None:
-        def first(conn: Connection) -> Mapping[str, Any] | None:
-            row = conn.execute(query, parameters).mappings().first()
-            return dict(row) if row is not None else None
-
-        return await self._without_transaction(first)
+        return await self._without_transaction(functools.partial(_first_row, query, parameters))
 
     async def write(self, work: Callable[[Connection], T], *, quiet: bool = False) -> T:
         async with self.engine.begin() as conn:
